@@ -1,0 +1,25 @@
+// Command invitation is the Lambda function behind the technician routes and the console.
+// It only wires things up: the rules live in internal/support, the HTTP glue in
+// internal/httpapi.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/adhoc-support/adhoc-support/internal/console"
+	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/setup"
+)
+
+func main() {
+	a, err := setup.FromAWS(context.Background(), os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "invitation: configuration:", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpapi.Invitation(a.Service, console.Handler(console.AWS), a.Log))
+}

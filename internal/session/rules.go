@@ -1,0 +1,146 @@
+package session
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/mail"
+	"strings"
+	"unicode"
+)
+
+// DefaultUsername is the hidden administrator account's name on the PC.
+const DefaultUsername = "AdHocRemoteUser"
+
+// Rule violations, each with the stable code the API answers with.
+var (
+	ErrInvalidEmail  = errors.New("invalid_email")
+	ErrWeakPassword  = errors.New("weak_password")
+	ErrInvalidLocale = errors.New("invalid_locale")
+	ErrInvalidCode   = errors.New("invalid_code")
+)
+
+// PasswordProblem explains why a password does not meet the Windows complexity policy, or
+// returns "" when it does. The policy: at least 12 characters, characters from three of
+// upper case, lower case, digits and symbols, and not containing the account's name.
+func PasswordProblem(password, username string) string {
+	if len([]rune(password)) < 12 {
+		return "The password must have at least 12 characters."
+	}
+	if len(password) > 127 {
+		// Windows limits a local account's password to 127 characters.
+		return "The password must have at most 127 characters."
+	}
+	var upper, lower, digit, other bool
+	for _, r := range password {
+		switch {
+		case unicode.IsControl(r):
+			return "The password must not contain control characters."
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsDigit(r):
+			digit = true
+		default:
+			other = true
+		}
+	}
+	classes := 0
+	for _, b := range []bool{upper, lower, digit, other} {
+		if b {
+			classes++
+		}
+	}
+	if classes < 3 {
+		return "The password must use three of: upper-case letters, lower-case letters, digits, symbols."
+	}
+	if username != "" && strings.Contains(strings.ToLower(password), strings.ToLower(username)) {
+		return fmt.Sprintf("The password must not contain the account name %q.", username)
+	}
+	return ""
+}
+
+// CheckPassword returns ErrWeakPassword, wrapped with the reason, when the password does
+// not meet the policy.
+func CheckPassword(password, username string) error {
+	if p := PasswordProblem(password, username); p != "" {
+		return fmt.Errorf("%w: %s", ErrWeakPassword, p)
+	}
+	return nil
+}
+
+// NormalizeEmail checks an end user's e-mail address and returns it in plain addr-spec
+// form. Display names, several addresses and line breaks (header injection) are refused.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || len(email) > 254 || strings.ContainsAny(email, "\r\n<>,;\"") {
+		return "", ErrInvalidEmail
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return "", ErrInvalidEmail
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
+		return "", ErrInvalidEmail
+	}
+	return email, nil
+}
+
+// Locales the mail and the join page are written in.
+var Locales = []string{"en", "de"}
+
+// NormalizeLocale maps "", "en", "en-GB", "de-AT" … to a supported locale.
+func NormalizeLocale(locale string) (string, error) {
+	if locale == "" {
+		return "en", nil
+	}
+	lang, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	for _, l := range Locales {
+		if lang == l && len(locale) <= 16 {
+			return l, nil
+		}
+	}
+	return "", ErrInvalidLocale
+}
+
+// NewSecurityCode returns 9 uniformly random digits.
+func NewSecurityCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+	if err != nil {
+		return "", fmt.Errorf("security code: %w", err)
+	}
+	return fmt.Sprintf("%09d", n.Int64()), nil
+}
+
+// FormatCode shows 9 digits the way the technician reads them out: 123-456-789.
+func FormatCode(digits string) string {
+	if len(digits) != 9 {
+		return digits
+	}
+	return digits[0:3] + "-" + digits[3:6] + "-" + digits[6:9]
+}
+
+// ParseCode accepts what a person types for a security code — "123-456-789",
+// "123 456 789", "123456789", with spaces around — and returns its 9 digits.
+func ParseCode(typed string) (string, error) {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(typed) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '-' || r == ' ':
+		default:
+			return "", ErrInvalidCode
+		}
+		if b.Len() > 9 {
+			return "", ErrInvalidCode
+		}
+	}
+	if b.Len() != 9 {
+		return "", ErrInvalidCode
+	}
+	return b.String(), nil
+}

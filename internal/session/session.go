@@ -1,0 +1,219 @@
+// Package session holds the ad-hoc support session: its states, the transitions between
+// them and the rules that decide them. It knows nothing about AWS, HTTP or storage; time
+// comes in as an argument so that every rule can be tested with an injected clock.
+package session
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// State is where a session stands in its life. See DESIGN.md, "Session states".
+type State string
+
+// The states of a session. Terminal states free the slot and the technician lock.
+const (
+	Invited       State = "invited"
+	AppStarted    State = "app_started"
+	Active        State = "active"
+	Cancelled     State = "cancelled"
+	InviteExpired State = "invite_expired"
+	Locked        State = "locked"
+	Expired       State = "expired"
+	Ended         State = "ended"
+	Removed       State = "removed"
+)
+
+// AllStates lists every state, in the order of a session's life.
+var AllStates = []State{Invited, AppStarted, Active, Cancelled, InviteExpired, Locked, Expired, Ended, Removed}
+
+// Terminal reports whether the state gives the slot and the technician lock back.
+func (s State) Terminal() bool {
+	switch s {
+	case Cancelled, InviteExpired, Locked, Expired, Ended, Removed:
+		return true
+	}
+	return false
+}
+
+// Pending reports whether the session is an invitation that has not been activated yet.
+func (s State) Pending() bool { return s == Invited || s == AppStarted }
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool { return slices.Contains(AllStates, s) }
+
+// transitions lists, for every state, the states it may move to. A move from a state to
+// itself is not a transition (app_started → app_started is a repeated hello that only
+// updates the computer's details).
+var transitions = map[State][]State{
+	Invited:    {AppStarted, Active, Cancelled, InviteExpired, Locked},
+	AppStarted: {Active, Cancelled, InviteExpired, Locked},
+	Active:     {Expired, Ended},
+	Expired:    {Removed},
+	Ended:      {Removed},
+}
+
+// CanMove reports whether a session in state from may move to state to.
+func CanMove(from, to State) bool { return slices.Contains(transitions[from], to) }
+
+// Reason says why a session ended; it is carried by the SessionEnded event.
+type Reason string
+
+// Reasons for the end of a session.
+const (
+	ReasonCancelled         Reason = "cancelled"
+	ReasonInviteExpired     Reason = "invite_expired"
+	ReasonLocked            Reason = "locked"
+	ReasonExpired           Reason = "expired"
+	ReasonEndedByTechnician Reason = "ended_by_technician"
+	ReasonEndedByUser       Reason = "ended_by_user"
+)
+
+// Computer is what the Support Session app reports about the PC it runs on.
+type Computer struct {
+	Platform     string
+	OSVersion    string
+	Hostname     string
+	AgentVersion string
+	// MachineHash is the SHA-256 (hex) of the machine id the app reports; the raw id is
+	// not kept.
+	MachineHash string
+}
+
+// Session is one ad-hoc support session, from invitation to removal.
+type Session struct {
+	ID              string
+	Account         string
+	Technician      string // the technician's profile id (JWT sub)
+	TechnicianEmail string
+	TechnicianName  string
+	UserEmail       string // the end user's address, only for the technician's view
+	Locale          string // language of the mail and the join page: "en" or "de"
+	Username        string // the hidden administrator account's name on the PC
+
+	Status State
+	// Version increases with every write; every write is conditional on the version read,
+	// so two racing writers cannot both win.
+	Version int
+
+	CreatedAt       time.Time
+	InviteExpiresAt time.Time
+	ActivatedAt     time.Time // zero until active
+	ExpiresAt       time.Time // zero until active; ActivatedAt + session lifetime
+	EndedAt         time.Time // zero until a terminal state
+	RemovedAt       time.Time // zero until the app reported its clean-up
+	EndReason       Reason
+
+	InviteTokenHash []byte // SHA-256 of the invite token
+	CodeMAC         []byte // HMAC-SHA-256 of the security code's 9 digits
+	FailedAttempts  int    // wrong security codes so far
+
+	// SealedPassword is the technician's password, encrypted; erased once the app has
+	// confirmed the pairing with its first poll.
+	SealedPassword []byte
+	// SealedAgentToken is the agent token, encrypted, kept only so that a retried pair
+	// with the same nonce gets the same answer; erased with the password.
+	SealedAgentToken []byte
+	AgentTokenHash   []byte // SHA-256 of the agent token's secret part
+	PairNonce        string
+
+	Computer   Computer
+	LastSeenAt time.Time // written at most once a minute
+}
+
+// MaxFailedAttempts is the number of wrong security codes that locks an invitation.
+const MaxFailedAttempts = 5
+
+// Effective is the state a reader must act on at time now. Time is authoritative: an active
+// session past ExpiresAt is expired and an invitation past InviteExpiresAt is
+// invite_expired, even before the expiry handler has written that down.
+func (s *Session) Effective(now time.Time) State {
+	switch {
+	case s.Status == Active && !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt):
+		return Expired
+	case s.Status.Pending() && !now.Before(s.InviteExpiresAt):
+		return InviteExpired
+	}
+	return s.Status
+}
+
+// DueAt is when the expiry handler has to look at the session next, or zero for a
+// terminal session. The store indexes it so that the sweep finds overdue sessions.
+func (s *Session) DueAt() time.Time {
+	switch {
+	case s.Status.Pending():
+		return s.InviteExpiresAt
+	case s.Status == Active:
+		return s.ExpiresAt
+	}
+	return time.Time{}
+}
+
+// TTL is when storage may drop the session item: the invite expiry for an invitation
+// that never became active, else the end of the 24 hours.
+func (s *Session) TTL() time.Time {
+	if !s.ExpiresAt.IsZero() {
+		return s.ExpiresAt
+	}
+	return s.InviteExpiresAt
+}
+
+// Online reports whether the app was seen within the last two minutes.
+func (s *Session) Online(now time.Time) bool {
+	return !s.LastSeenAt.IsZero() && now.Sub(s.LastSeenAt) < 2*time.Minute
+}
+
+// Move changes the state to to, stamping the end time and reason for a terminal state.
+// It refuses a move the state machine does not allow, so a stale or duplicated request
+// can never take a session backwards.
+func (s *Session) Move(to State, reason Reason, now time.Time) error {
+	if !CanMove(s.Status, to) {
+		return fmt.Errorf("session %s: %s → %s is not allowed", s.ID, s.Status, to)
+	}
+	s.Status = to
+	switch {
+	case to == Removed:
+		s.RemovedAt = now
+	case to.Terminal():
+		s.EndedAt = now
+		s.EndReason = reason
+	}
+	if to.Terminal() {
+		s.EraseSecrets()
+	}
+	return nil
+}
+
+// EraseSecrets drops everything that would let someone act as the technician or the app.
+func (s *Session) EraseSecrets() {
+	s.SealedPassword = nil
+	s.SealedAgentToken = nil
+	if s.Status.Terminal() {
+		s.CodeMAC = nil
+	}
+}
+
+// Actor says who caused a transition, for the audit trail.
+type Actor struct {
+	Kind string // "technician", "app", "system"
+	ID   string // technician id, or hostname of the app, or the handler name
+}
+
+// Actors that are not a person.
+var (
+	ActorExpiry = Actor{Kind: "system", ID: "expiry"}
+)
+
+// AuditEntry records one step of a session: who did what, when, from which state.
+type AuditEntry struct {
+	SessionID string
+	At        time.Time
+	Seq       int // the session's version after the step: orders entries of the same instant
+	Action    string
+	From      State
+	To        State
+	Actor     Actor
+	Reason    Reason
+	Detail    string // never a secret
+}

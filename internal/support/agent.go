@@ -1,0 +1,513 @@
+package support
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/secrets"
+	"github.com/adhoc-support/adhoc-support/internal/session"
+)
+
+// What the app reports about itself is shown to technicians: keep it short and printable.
+const maxFieldLen = 128
+
+func cleanField(name, v string, required bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if required && v == "" {
+		return "", refuse(CodeInvalidRequest, name+" is required.")
+	}
+	if len(v) > maxFieldLen {
+		return "", refuse(CodeInvalidRequest, name+" is too long.")
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return "", refuse(CodeInvalidRequest, name+" contains control characters.")
+		}
+	}
+	return v, nil
+}
+
+func machineHash(id string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(id)))
+	return hex.EncodeToString(sum[:])
+}
+
+func computerFrom(platform, osVersion, hostname, agentVersion, machineID string) (session.Computer, error) {
+	var c session.Computer
+	var err error
+	if c.Platform, err = cleanField("platform", strings.ToLower(platform), true); err != nil {
+		return c, err
+	}
+	if c.OSVersion, err = cleanField("osVersion", osVersion, false); err != nil {
+		return c, err
+	}
+	if c.Hostname, err = cleanField("hostname", hostname, true); err != nil {
+		return c, err
+	}
+	if c.AgentVersion, err = cleanField("agentVersion", agentVersion, false); err != nil {
+		return c, err
+	}
+	id, err := cleanField("machineId", machineID, true)
+	if err != nil {
+		return c, err
+	}
+	c.MachineHash = machineHash(id)
+	return c, nil
+}
+
+// invitation finds the session of an invite token, or answers not_found.
+func (s *Service) invitation(ctx context.Context, token string) (session.Session, error) {
+	ss, err := s.invitationID(ctx, token)
+	if err != nil {
+		return session.Session{}, err
+	}
+	return s.Store.GetSession(ctx, ss)
+}
+
+func (s *Service) invitationID(ctx context.Context, token string) (string, error) {
+	id, err := s.Store.SessionIDByInviteToken(ctx, secrets.HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return "", refuse(CodeNotFound, "This invitation link is not known.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("invite lookup: %w", err)
+	}
+	return id, nil
+}
+
+// refusePending answers for an invitation that can no longer be started or paired.
+func refusePending(eff session.State) error {
+	switch eff {
+	case session.Locked:
+		return refuse(CodeLocked, "Too many wrong security codes: this invitation is locked. Ask the technician for a new one.")
+	case session.Active:
+		return refuse(CodeAlreadyPaired, "This invitation has already been used on a PC.")
+	}
+	return refuse(CodeExpired, "This invitation has ended or expired. Ask the technician for a new one.")
+}
+
+// machineBusy reports whether another session holds this PC with an active, unexpired
+// session.
+func (s *Service) machineBusy(ctx context.Context, hash, self string, now time.Time) (bool, error) {
+	id, err := s.Store.MachineSession(ctx, hash)
+	if errors.Is(err, ErrNotFound) || err == nil && id == self {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("machine lookup: %w", err)
+	}
+	other, err := s.Store.GetSession(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("machine's session: %w", err)
+	}
+	return other.Effective(now) == session.Active, nil
+}
+
+var errAlreadySupported = refuse(CodeAlreadySupported, "This PC already has an active support session.")
+
+// Hello records that the app has started on a PC and tells it how often to ask again.
+func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protocol.HelloResponse, error) {
+	if !secrets.ValidTokenForm(req.InviteToken) {
+		return protocol.HelloResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
+	}
+	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
+	if err != nil {
+		return protocol.HelloResponse{}, err
+	}
+	id, err := s.invitationID(ctx, req.InviteToken)
+	if err != nil {
+		return protocol.HelloResponse{}, err
+	}
+	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
+		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
+			return st, err
+		}
+		if !ss.Status.Pending() {
+			return nil, refusePending(ss.Status)
+		}
+		if c.Platform != protocol.PlatformWindows {
+			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
+		}
+		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
+			return nil, cmpErr(err, errAlreadySupported)
+		}
+		if ss.Status == session.AppStarted && ss.Computer == c && now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
+			return nil, errNoChange
+		}
+		from := ss.Status
+		ss.Computer, ss.LastSeenAt = c, now
+		if from == session.AppStarted {
+			return &step{}, nil // details and last seen only
+		}
+		if err := ss.Move(session.AppStarted, "", now); err != nil {
+			return nil, err
+		}
+		return &step{
+			action: string(session.AppStarted), actor: appActor(c), detail: "app " + c.AgentVersion + " on " + c.OSVersion,
+			events: []events.Event{event(events.AppStarted, ss, now)},
+		}, nil
+	})
+	if err != nil {
+		return protocol.HelloResponse{}, gone(err)
+	}
+	if !ss.Status.Pending() {
+		return protocol.HelloResponse{}, refusePending(ss.Status)
+	}
+	return protocol.HelloResponse{Status: string(ss.Status), Interval: seconds(s.Config.PendingInterval)}, nil
+}
+
+// gone answers expired for a session that storage has dropped (its TTL passed) between
+// the lookup and the read, and passes every other error on.
+func gone(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return refuse(CodeExpired, "This session has ended or expired.")
+	}
+	return err
+}
+
+// cmpErr returns err if set, else the refusal.
+func cmpErr(err error, refusal *Error) error {
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+func appActor(c session.Computer) session.Actor { return session.Actor{Kind: "app", ID: c.Hostname} }
+
+// Pair checks the security code the user typed. The right code activates the session and
+// hands the app its token and the hidden account; five wrong codes lock the invitation.
+func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.PairResponse, error) {
+	if !secrets.ValidTokenForm(req.InviteToken) {
+		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
+	}
+	digits, err := session.ParseCode(req.SecurityCode)
+	if err != nil {
+		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "The security code has 9 digits, like 123-456-789.")
+	}
+	nonce, err := cleanField("nonce", req.Nonce, true)
+	if err != nil {
+		return protocol.PairResponse{}, err
+	}
+	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
+	if err != nil {
+		return protocol.PairResponse{}, err
+	}
+	id, err := s.invitationID(ctx, req.InviteToken)
+	if err != nil {
+		return protocol.PairResponse{}, err
+	}
+	mac, err := s.Codes.MAC(ctx, digits)
+	if err != nil {
+		return protocol.PairResponse{}, fmt.Errorf("pair: security code: %w", err)
+	}
+
+	var agentToken string
+	var attemptsLeft int
+	var right bool
+	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
+		right, agentToken = false, ""
+		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
+			return st, err
+		}
+		if ss.Status == session.Active && ss.PairNonce == nonce && ss.SealedAgentToken != nil {
+			right = true
+			return nil, errNoChange // a retry of the pairing that won: answer it again below
+		}
+		if !ss.Status.Pending() {
+			return nil, refusePending(ss.Status)
+		}
+		if c.Platform != protocol.PlatformWindows {
+			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
+		}
+		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
+			return nil, cmpErr(err, errAlreadySupported)
+		}
+		if !secrets.Equal(mac, ss.CodeMAC) {
+			return s.wrongCode(ss, c, now, &attemptsLeft)
+		}
+		right = true
+		return s.activate(ctx, ss, c, nonce, now, &agentToken)
+	})
+	if errors.Is(err, ErrMachineBusy) {
+		return protocol.PairResponse{}, errAlreadySupported
+	}
+	if err != nil {
+		return protocol.PairResponse{}, gone(err)
+	}
+	switch {
+	case ss.Status == session.Locked:
+		return protocol.PairResponse{}, refusePending(session.Locked)
+	case !right:
+		if !ss.Status.Pending() {
+			return protocol.PairResponse{}, refusePending(ss.Status)
+		}
+		e := refuse(CodeInvalidCode, "The security code is not right. Check it with the technician and type it again.")
+		e.AttemptsLeft = &attemptsLeft
+		return protocol.PairResponse{}, e
+	case ss.Status != session.Active:
+		return protocol.PairResponse{}, refusePending(ss.Status)
+	}
+	return s.pairAnswer(ctx, ss, agentToken)
+}
+
+func (s *Service) wrongCode(ss *session.Session, c session.Computer, now time.Time, attemptsLeft *int) (*step, error) {
+	ss.FailedAttempts++
+	*attemptsLeft = max(0, session.MaxFailedAttempts-ss.FailedAttempts)
+	failed := event(events.PairingFailed, ss, now)
+	left := *attemptsLeft
+	failed.Detail.AttemptsLeft = &left
+	if ss.FailedAttempts < session.MaxFailedAttempts {
+		return &step{
+			action: "pairing_failed", actor: appActor(c), detail: fmt.Sprintf("wrong security code, %d attempts left", left),
+			events: []events.Event{failed},
+		}, nil
+	}
+	st, err := s.finish(ss, session.Locked, session.ReasonLocked, appActor(c), now)
+	if err != nil {
+		return nil, err
+	}
+	st.detail = "too many wrong security codes"
+	st.events = append([]events.Event{failed}, st.events...)
+	return st, nil
+}
+
+func (s *Service) activate(ctx context.Context, ss *session.Session, c session.Computer, nonce string, now time.Time, agentToken *string) (*step, error) {
+	token, err := secrets.NewAgentToken(ss.ID)
+	if err != nil {
+		return nil, fmt.Errorf("agent token: %w", err)
+	}
+	sealed, err := s.Sealer.Seal(ctx, []byte(token), []byte(ss.ID))
+	if err != nil {
+		return nil, fmt.Errorf("sealing the agent token: %w", err)
+	}
+	from := ss.Status
+	if err := ss.Move(session.Active, "", now); err != nil {
+		return nil, err
+	}
+	ss.ActivatedAt, ss.ExpiresAt = now, now.Add(s.Config.SessionTTL)
+	ss.Computer, ss.LastSeenAt = c, now
+	ss.AgentTokenHash, ss.SealedAgentToken, ss.PairNonce = secrets.HashToken(token), sealed, nonce
+	ss.CodeMAC = nil // the code has done its work
+	*agentToken = token
+	activated := event(events.SessionActivated, ss, now)
+	activated.Detail.ExpiresAt = &ss.ExpiresAt
+	id, expiresAt := ss.ID, ss.ExpiresAt
+	return &step{
+		action: string(session.Active), from: from, actor: appActor(c), detail: "paired " + c.Hostname,
+		agentLookup:    &Lookup{TokenHash: ss.AgentTokenHash, Until: ss.ExpiresAt.Add(s.Config.LookupGrace)},
+		acquireMachine: true,
+		events:         []events.Event{activated},
+		after: func(ctx context.Context) {
+			s.unschedule(ctx, inviteSchedule(id))
+			s.schedule(ctx, sessionSchedule(id), expiresAt, id)
+		},
+	}, nil
+}
+
+// pairAnswer opens the sealed secrets for the app. token is empty for a retried pairing,
+// which gets the stored token again.
+func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token string) (protocol.PairResponse, error) {
+	if token == "" {
+		if ss.SealedAgentToken == nil {
+			return protocol.PairResponse{}, refusePending(session.Active)
+		}
+		raw, err := s.Sealer.Open(ctx, ss.SealedAgentToken, []byte(ss.ID))
+		if err != nil {
+			return protocol.PairResponse{}, fmt.Errorf("pair: opening the agent token: %w", err)
+		}
+		token = string(raw)
+	}
+	password, err := s.Sealer.Open(ctx, ss.SealedPassword, []byte(ss.ID))
+	if err != nil {
+		return protocol.PairResponse{}, fmt.Errorf("pair: opening the password: %w", err)
+	}
+	s.log().Info("session activated", "session", ss.ID, "hostname", ss.Computer.Hostname)
+	return protocol.PairResponse{
+		AgentToken: token, SessionID: ss.ID, ExpiresAt: ss.ExpiresAt,
+		Account:  protocol.HiddenAccount{Username: ss.Username, Password: string(password)},
+		Interval: seconds(s.Config.ActiveInterval),
+	}, nil
+}
+
+// agentSession authenticates the app by its agent token. A token whose session storage has
+// already dropped answers expired; a token never issued answers invalid_token.
+func (s *Service) agentSession(ctx context.Context, token string) (session.Session, error) {
+	id, ok := secrets.SplitAgentToken(token)
+	if !ok {
+		return session.Session{}, refuse(CodeInvalidToken, "The app's token is missing or not valid.")
+	}
+	hash := secrets.HashToken(token)
+	ss, err := s.Store.GetSession(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		known, kerr := s.Store.AgentTokenKnown(ctx, hash)
+		if kerr != nil {
+			return session.Session{}, fmt.Errorf("agent lookup: %w", kerr)
+		}
+		if known {
+			return session.Session{}, refuse(CodeExpired, "The session is over.")
+		}
+		return session.Session{}, refuse(CodeInvalidToken, "The app's token is missing or not valid.")
+	}
+	if err != nil {
+		return session.Session{}, fmt.Errorf("read session %s: %w", id, err)
+	}
+	if ss.AgentTokenHash == nil || !secrets.Equal(hash, ss.AgentTokenHash) {
+		return session.Session{}, refuse(CodeInvalidToken, "The app's token is missing or not valid.")
+	}
+	return ss, nil
+}
+
+// agentStatus maps a paired session's state to what the app is told.
+func agentStatus(st session.State) (string, error) {
+	switch st {
+	case session.Active:
+		return protocol.StatusActive, nil
+	case session.Expired:
+		return protocol.StatusExpired, nil
+	case session.Ended:
+		return protocol.StatusEnded, nil
+	}
+	return "", refuse(CodeExpired, "The session is over.")
+}
+
+// Poll tells the app whether its session is still active. The first poll confirms the
+// pairing, which erases the password and the retry copy of the token from storage.
+func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse, error) {
+	ss, err := s.agentSession(ctx, token)
+	if err != nil {
+		return protocol.PollResponse{}, err
+	}
+	interval := s.Config.ActiveInterval
+	if s.polls.tooFast(ss.ID, s.now(), interval) {
+		e := refuse(CodeSlowDown, "Polling too fast; wait the interval between polls.")
+		e.Interval = seconds(interval) + 5
+		return protocol.PollResponse{}, e
+	}
+	if ss.Status == session.Active && (ss.SealedPassword != nil || ss.Effective(s.now()) != ss.Status || s.now().Sub(ss.LastSeenAt) >= s.Config.SeenEvery) {
+		ss, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+			if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
+				return st, err
+			}
+			if ss.Status != session.Active {
+				return nil, errNoChange
+			}
+			st := &step{}
+			if ss.SealedPassword != nil || ss.SealedAgentToken != nil {
+				ss.EraseSecrets()
+				st.action, st.actor, st.detail = "pairing_confirmed", appActor(ss.Computer), "password erased from storage"
+			} else if now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
+				return nil, errNoChange
+			}
+			ss.LastSeenAt = now
+			return st, nil
+		})
+		if err != nil {
+			return protocol.PollResponse{}, gone(err)
+		}
+	}
+	status, err := agentStatus(ss.Effective(s.now()))
+	if err != nil {
+		return protocol.PollResponse{}, err
+	}
+	return protocol.PollResponse{Status: status, ExpiresAt: ss.ExpiresAt, Interval: seconds(interval)}, nil
+}
+
+// End is the user's "end session and remove app".
+func (s *Service) End(ctx context.Context, token string) (protocol.EndResponse, error) {
+	ss, err := s.agentSession(ctx, token)
+	if err != nil {
+		return protocol.EndResponse{}, err
+	}
+	ss, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
+			return st, err
+		}
+		if ss.Status != session.Active {
+			return nil, errNoChange
+		}
+		return s.finish(ss, session.Ended, session.ReasonEndedByUser, appActor(ss.Computer), now)
+	})
+	if err != nil {
+		return protocol.EndResponse{}, gone(err)
+	}
+	status, err := agentStatus(ss.Status)
+	if err != nil {
+		return protocol.EndResponse{}, err
+	}
+	return protocol.EndResponse{Status: status}, nil
+}
+
+// Removed records that the app has deleted the hidden account and itself. From active it
+// first ends the session on the user's behalf.
+func (s *Service) Removed(ctx context.Context, token string) error {
+	ss, err := s.agentSession(ctx, token)
+	if err != nil {
+		return err
+	}
+	_, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
+			return st, err
+		}
+		if ss.Status == session.Active {
+			return s.finish(ss, session.Ended, session.ReasonEndedByUser, appActor(ss.Computer), now)
+		}
+		return nil, errNoChange
+	})
+	if err != nil {
+		return gone(err)
+	}
+	_, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+		if ss.Status != session.Expired && ss.Status != session.Ended {
+			return nil, errNoChange
+		}
+		if err := ss.Move(session.Removed, "", now); err != nil {
+			return nil, err
+		}
+		return &step{
+			action: string(session.Removed), actor: appActor(ss.Computer), detail: "hidden account and app removed",
+			events: []events.Event{event(events.AppRemoved, ss, now)},
+		}, nil
+	})
+	if err != nil {
+		return gone(err)
+	}
+	s.log().Info("app removed", "session", ss.ID)
+	return nil
+}
+
+// JoinInfo is what the join page needs to know about an invitation.
+type JoinInfo struct {
+	Locale          string
+	Status          string
+	Open            bool // the app can still be started and paired
+	TechnicianName  string
+	InviteExpiresAt time.Time
+	SessionHours    int
+}
+
+// JoinInfo describes the invitation of an invite token for the join page.
+func (s *Service) JoinInfo(ctx context.Context, token string) (JoinInfo, error) {
+	if !secrets.ValidTokenForm(token) {
+		return JoinInfo{}, refuse(CodeNotFound, "This invitation link is not known.")
+	}
+	ss, err := s.invitation(ctx, token)
+	if err != nil {
+		return JoinInfo{}, gone(err)
+	}
+	eff := ss.Effective(s.now())
+	return JoinInfo{
+		Locale: ss.Locale, Status: string(eff), Open: eff.Pending(), TechnicianName: ss.TechnicianName,
+		InviteExpiresAt: ss.InviteExpiresAt, SessionHours: int(s.Config.SessionTTL.Hours()),
+	}, nil
+}

@@ -1,0 +1,54 @@
+package support
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Codes are the stable problem codes the API answers with (DESIGN.md, "HTTP API").
+const (
+	CodeInvalidRequest      = "invalid_request"
+	CodeInvalidEmail        = "invalid_email"
+	CodeWeakPassword        = "weak_password"
+	CodeUnauthorized        = "unauthorized"
+	CodeNotFound            = "not_found"
+	CodeSessionExists       = "session_exists"
+	CodeNoFreeSlot          = "no_free_slot"
+	CodeAdhocCapReached     = "adhoc_cap_reached"
+	CodeMailFailed          = "mail_failed"
+	CodeUnsupportedPlatform = "unsupported_platform"
+	CodeAlreadySupported    = "already_supported"
+	CodeExpired             = "expired"
+	CodeLocked              = "locked"
+	CodeInvalidCode         = "invalid_code"
+	CodeAlreadyPaired       = "already_paired"
+	CodeSlowDown            = "slow_down"
+	CodeInvalidToken        = "invalid_token"
+)
+
+// Error is a refusal the caller can act on: a stable code, a sentence for people, and the
+// extra members some codes carry. Anything that is not an *Error is an internal failure.
+type Error struct {
+	Code   string
+	Detail string
+	// AttemptsLeft comes with invalid_code.
+	AttemptsLeft *int
+	// Interval comes with slow_down (seconds).
+	Interval int
+	// SessionID names the session a session_exists refusal is about, so the console can
+	// link to it; only ever set for a session the caller may see.
+	SessionID string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Detail) }
+
+func refuse(code, detail string) *Error { return &Error{Code: code, Detail: detail} }
+
+// AsError returns the refusal inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+var errNotFound = refuse(CodeNotFound, "There is no such session.")

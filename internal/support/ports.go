@@ -1,0 +1,156 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/session"
+)
+
+// Store keeps sessions, their lookups, locks, accounts and audit entries (internal/store
+// implements it on one DynamoDB table). Every write of a session is conditional on the
+// Version the caller read, so a stale writer gets ErrConflict and must read again.
+type Store interface {
+	// CreateInvitation writes, in one transaction: the new session (Version 1), its
+	// invite-token lookup (kept until lookupUntil), the technician lock (must be absent),
+	// the account's slot and ad-hoc counters (+1 each; the account is created with
+	// defaults when it was never configured) and the audit entry.
+	// Errors: ErrTechnicianBusy, ErrNoFreeSlot, ErrCapReached.
+	CreateInvitation(ctx context.Context, s session.Session, lookupUntil time.Time, defaults Limits, audit session.AuditEntry) error
+
+	// RollbackInvitation undoes CreateInvitation when the mail could not be sent: it
+	// deletes the session, its lookup, the technician lock and the audit entry, and gives
+	// the slot back, all in one transaction conditional on the session's Version.
+	RollbackInvitation(ctx context.Context, s session.Session) error
+
+	// Commit writes a changed session conditional on its stored Version being
+	// c.Session.Version-1, together with the change's side effects, in one transaction.
+	// Errors: ErrConflict (someone else wrote first), ErrMachineBusy (AcquireMachine and
+	// the PC already has another active, unexpired session).
+	Commit(ctx context.Context, c Change) error
+
+	// GetSession reads a session (strongly consistent). ErrNotFound if absent.
+	GetSession(ctx context.Context, id string) (session.Session, error)
+	// SessionIDByInviteToken finds the session of an invite token's SHA-256 through its
+	// lookup item, which outlives cancel, lock and expiry. ErrNotFound if absent.
+	SessionIDByInviteToken(ctx context.Context, tokenHash []byte) (string, error)
+	// AgentTokenKnown reports whether the agent-token lookup for this hash still exists
+	// (it outlives the session by a grace period).
+	AgentTokenKnown(ctx context.Context, tokenHash []byte) (bool, error)
+	// MachineSession returns the id of the session holding the machine lock of this
+	// machine hash, or ErrNotFound.
+	MachineSession(ctx context.Context, machineHash string) (string, error)
+	// TechnicianSession returns the id of the session holding the technician's lock, or
+	// ErrNotFound.
+	TechnicianSession(ctx context.Context, account, technician string) (string, error)
+
+	// ListSessions returns the account's sessions, newest first, at most limit.
+	ListSessions(ctx context.Context, account string, limit int) ([]session.Session, error)
+	// DueSessions returns the ids of non-terminal sessions whose DueAt is at or before now
+	// (through the index on the due time), at most limit.
+	DueSessions(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Audit returns the session's audit entries, oldest first.
+	Audit(ctx context.Context, sessionID string) ([]session.AuditEntry, error)
+
+	// Account reads an account's limits and usage; an account never configured has the
+	// defaults and nothing used.
+	Account(ctx context.Context, account string, defaults Limits) (Account, error)
+	// SetLimits configures an account's slots and ad-hoc cap (local mode's dev route and
+	// operators), keeping what is used.
+	SetLimits(ctx context.Context, account string, l Limits) error
+}
+
+// Change is one conditional write of a session with what must happen together with it.
+type Change struct {
+	Session session.Session // the new content; Version already increased by one
+	Audit   *session.AuditEntry
+	// ReleaseSlot gives the account's slot and ad-hoc counter back and deletes the
+	// technician lock: set it when the session enters a terminal state.
+	ReleaseSlot bool
+	// AgentLookup writes the agent-token lookup (hash → session, kept until the given
+	// time): set it at activation.
+	AgentLookup *Lookup
+	// AcquireMachine takes the machine lock for Session.Computer.MachineHash until
+	// Session.ExpiresAt: set it at activation.
+	AcquireMachine bool
+	// ReleaseMachine deletes the machine lock if this session holds it (after the
+	// transaction, best effort: a stale lock carries its own expiry).
+	ReleaseMachine bool
+}
+
+// Lookup is a token hash that leads to a session until a time.
+type Lookup struct {
+	TokenHash []byte
+	Until     time.Time
+}
+
+// Limits are an account's licensed slots and its cap on concurrent ad-hoc sessions.
+type Limits struct {
+	Slots    int `json:"slots"`
+	AdhocCap int `json:"adhocCap"`
+}
+
+// Account is an account's limits and what is used of them.
+type Account struct {
+	ID         string
+	Limits     Limits
+	Used       int // slots in use
+	AdhocInUse int // ad-hoc sessions not yet in a terminal state
+}
+
+// Store errors. Wrap them; callers test with errors.Is.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrConflict       = errors.New("conflicting write")
+	ErrTechnicianBusy = errors.New("technician already has a session")
+	ErrNoFreeSlot     = errors.New("no free slot")
+	ErrCapReached     = errors.New("ad-hoc cap reached")
+	ErrMachineBusy    = errors.New("machine already has an active session")
+)
+
+// Mailer sends the invitation mail (internal/mail implements it with SES v2).
+type Mailer interface {
+	SendInvitation(ctx context.Context, m InvitationMail) error
+}
+
+// InvitationMail is what the invitation mail says. It never holds the password or the
+// security code.
+type InvitationMail struct {
+	To              string
+	Locale          string // "en" or "de"
+	JoinURL         string // …/join/{inviteToken}
+	TechnicianName  string
+	TechnicianEmail string
+	InviteExpiresAt time.Time
+	SessionHours    int
+}
+
+// Publisher puts events on the bus (internal/eventbus implements it for EventBridge and
+// in process). Publishing is best effort after the state change is stored.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Scheduler arranges a one-time call of the expiry function for a session at a time
+// (internal/schedule implements it with EventBridge Scheduler and in process). The name
+// is stable per session and purpose, so scheduling again replaces and deleting a missing
+// schedule is not an error.
+type Scheduler interface {
+	ScheduleExpiry(ctx context.Context, name string, at time.Time, due events.ExpiryDue) error
+	DeleteExpiry(ctx context.Context, name string) error
+}
+
+// Sealer encrypts the technician's password at rest (internal/secrets: AES-256-GCM with a
+// key file locally, with a KMS data key in AWS). aad binds the ciphertext to its session.
+type Sealer interface {
+	Seal(ctx context.Context, plaintext, aad []byte) ([]byte, error)
+	Open(ctx context.Context, sealed, aad []byte) ([]byte, error)
+}
+
+// CodeMACer computes the keyed MAC of a security code (internal/secrets: HMAC-SHA-256 with
+// a key file locally, KMS GenerateMac in AWS).
+type CodeMACer interface {
+	MAC(ctx context.Context, digits string) ([]byte, error)
+}
