@@ -1,0 +1,81 @@
+// Package store keeps sessions, their lookups and locks, accounts and audit entries in one
+// DynamoDB table; it implements support.Store. CreateTable (and CreateTableInput) is the
+// schema; the CDK stack builds the same table from the exported names in schema.go.
+//
+// # Table
+//
+// Keys: partition KeyPK "pk" (S), sort KeySK "sk" (S). Billing on demand. TTL attribute
+// "ttl" (N, epoch seconds). DynamoDB deletes expired items only eventually (DynamoDB Local
+// never), so every read of a lookup or lock treats an item past its ttl as absent.
+//
+// Items ("#" separates key parts; a "#" or "%" inside a caller's id is escaped as %23 and
+// %25, so that ids containing "#" cannot collide):
+//
+//	item                pk                              sk                            other attributes
+//	session             SESSION#<id>                    SESSION                       every field of session.Session (below), version, ttl, duePk, dueAt, accountPk, createdSk
+//	audit entry         SESSION#<id>                    AUDIT#<at>#<seq, 10 digits>   sessionId, at, seq, action, from, to, actorKind, actorId, reason, detail, ttl = at + 90 days
+//	invite lookup       INVITE#<hex SHA-256 of token>   INVITE                        sessionId, ttl = the lookupUntil given at invitation
+//	agent lookup        AGENT#<hex SHA-256 of token>    AGENT                         sessionId, ttl = Lookup.Until
+//	technician lock     TECH#<account>#<technician>     LOCK                          sessionId (no ttl: only the terminal write frees it)
+//	machine lock        MACHINE#<machine hash>          LOCK                          sessionId, expiresAt (N) = ttl = the session's ExpiresAt
+//	account             ACCOUNT#<account>               ACCOUNT                       account, slots, adhocCap, used, adhocInUse (N)
+//
+// Every item also has "kind" (session, audit, invite, agent, techLock, machineLock,
+// account), for people reading the table. Times are UTC strings with nine fractional
+// digits ("2006-01-02T15:04:05.000000000Z"), so that they sort as text; byte fields
+// (hashes, MAC, sealed secrets) are binary (B). A session's ttl is session.TTL() (invite
+// expiry, or the end of the 24 hours once active).
+//
+// # Indexes
+//
+// IndexByDue "byDue": partition duePk (S, always "DUE"), sort dueAt (N, session.DueAt() in
+// epoch seconds rounded up), KEYS_ONLY. Only non-terminal sessions carry duePk and dueAt:
+// every write replaces the whole session item, and a terminal one is written without
+// them, so the index holds exactly the sessions the expiry sweep still has to look at. One
+// partition value suits the volume of this product (a sweep every 5 minutes); spread it
+// over several values if writes ever approach a partition's limit.
+//
+// IndexByAccount "byAccount": partition accountPk (S, "ACCOUNT#<account>"), sort createdSk
+// (S, "<createdAt>#<id>"), projection ALL. Global indexes are eventually consistent.
+//
+// # Access patterns and round trips
+//
+//	method                  DynamoDB calls                                                 items
+//	CreateInvitation        1 TransactWriteItems (+ retries on TransactionConflict)        5: Put session (must not exist), Put invite lookup, Put technician lock (must not exist), Update account (counters +1, defaults if absent, condition on both limits), Put audit
+//	RollbackInvitation      1 Query (audit keys, consistent) + 1 TransactWriteItems         4 + audit entries: Delete session (version and non-terminal), Delete technician lock, Update account (counters -1), Delete invite lookup, Delete each audit entry
+//	Commit                  1 TransactWriteItems (+ 1 DeleteItem with ReleaseMachine)       1 to 6: Put session (version = Version-1), [Put audit], [Update account -1 and Delete technician lock], [Put agent lookup], [Put machine lock]
+//	GetSession              1 GetItem, consistent
+//	SessionIDByInviteToken  1 GetItem, consistent
+//	AgentTokenKnown         1 GetItem, consistent
+//	MachineSession          1 GetItem, consistent
+//	TechnicianSession       1 GetItem, consistent
+//	ListSessions            1 Query on byAccount per page (newest first), eventually consistent
+//	DueSessions             1 Query on byDue per page (dueAt <= now), eventually consistent
+//	Audit                   1 Query per page (pk = SESSION#<id>, sk begins_with AUDIT#), consistent
+//	Account                 1 GetItem, consistent
+//	SetLimits               1 UpdateItem (used and adhocInUse kept, 0 when new)
+//
+// A page is 1 MB; a session item is a few hundred bytes, so lists up to a few thousand
+// entries take one call.
+//
+// # Rules enforced by conditions
+//
+//   - One session per technician: the technician lock is Put with attribute_not_exists(pk)
+//     in the invitation's transaction and Deleted in the terminal write's transaction.
+//   - Free slot and ad-hoc cap: the account Update's condition is
+//     attribute_not_exists(pk) OR (used < slots AND adhocInUse < adhocCap); the first branch
+//     is left out when the defaults allow no session, so an unconfigured account with 0
+//     default slots is refused. The old item (ReturnValuesOnConditionCheckFailure ALL_OLD)
+//     tells ErrNoFreeSlot from ErrCapReached.
+//   - Optimistic concurrency: every session write is conditional on the stored version;
+//     a write that gives the slot back additionally requires a non-terminal stored status,
+//     so a slot is never released twice.
+//   - One active session per PC: the machine lock is Put with attribute_not_exists(pk) OR
+//     expiresAt <= now OR sessionId = the session (a retry), and deleted, best effort,
+//     after the session's terminal write.
+//
+// Real DynamoDB cancels a transaction that touches an item another transaction holds
+// (TransactionConflict); such transactions are retried with jittered backoff, so a request
+// is refused only by a rule, never because it lost a race. DynamoDB Local serialises
+// transactions and never reports a conflict; the tests inject one through SDK middleware.
+package store
