@@ -13,6 +13,8 @@ DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
 TEST_OUT  := $(CURDIR)/test-output
+RIE       := $(TOOLS)/bin/aws-lambda-rie
+RIE_MOD   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 # The whole suite on a 2-core machine: keep it well under 15 minutes.
 TEST_TIMEOUT ?= 14m
 
@@ -25,14 +27,17 @@ help: ## list the targets
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java node_modules $(DDB_JAR) ## install what run and test need (idempotent)
+tools: java node_modules $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
 
 .PHONY: java
 java:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
+# node_modules holds Go files (CDK's init templates): a go.mod of its own keeps it out of
+# `go build ./...` and `go vet ./...`.
 node_modules: package.json
 	npm install --no-audit --no-fund --loglevel=error
+	@printf 'module ignored/node_modules\n' > node_modules/go.mod
 	@touch node_modules
 
 # DynamoDB Local: the official jar ships inside this npm package's emulator/ folder; only
@@ -43,6 +48,10 @@ $(DDB_JAR):
 	  tar -xzf amplify-dynamodb-simulator-*.tgz --strip-components=2 package/emulator && \
 	  rm -f amplify-dynamodb-simulator-*.tgz
 	@test -f $@
+
+# The Lambda Runtime Interface Emulator, for running the real bootstraps in tests.
+$(RIE):
+	GOBIN=$(TOOLS)/bin $(GO) install $(RIE_MOD)
 
 .PHONY: chromium
 chromium:

@@ -40,11 +40,23 @@ const (
 	EnvExpiryFunction = "EXPIRY_FUNCTION_ARN"
 	EnvExpiryDLQ      = "EXPIRY_DLQ_ARN"
 	EnvAppBucket      = "APP_BUCKET"
-	// Endpoint overrides, for running the real bootstraps against local stand-ins (the
-	// Lambda Runtime Interface Emulator test). Empty in AWS.
-	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
-	EnvSESEndpoint      = "SES_ENDPOINT"
+	// Endpoint overrides, for running the real bootstraps against local stand-ins and
+	// request-recording fakes (the Lambda Runtime Interface Emulator test). Empty in AWS.
+	EnvDynamoDBEndpoint    = "DYNAMODB_ENDPOINT"
+	EnvSESEndpoint         = "SES_ENDPOINT"
+	EnvEventBridgeEndpoint = "EVENTBRIDGE_ENDPOINT"
+	EnvSchedulerEndpoint   = "SCHEDULER_ENDPOINT"
+	EnvKMSEndpoint         = "KMS_ENDPOINT"
 )
+
+// endpoint returns a client option that points the client at an override, if one is set.
+func endpoint[O any](getenv func(string) string, name string, set func(*O, *string)) func(*O) {
+	return func(o *O) {
+		if v := getenv(name); v != "" {
+			set(o, aws.String(v))
+		}
+	}
+}
 
 // AWS is the service and its parts as the Lambda functions run them.
 type AWS struct {
@@ -84,27 +96,20 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if v := getenv(EnvDynamoDBEndpoint); v != "" {
-			o.BaseEndpoint = aws.String(v)
-		}
-	})
-	kmsClient := kms.NewFromConfig(awsCfg)
+	ddb := dynamodb.NewFromConfig(awsCfg, endpoint(getenv, EnvDynamoDBEndpoint, func(o *dynamodb.Options, v *string) { o.BaseEndpoint = v }))
+	kmsClient := kms.NewFromConfig(awsCfg, endpoint(getenv, EnvKMSEndpoint, func(o *kms.Options, v *string) { o.BaseEndpoint = v }))
 	a := &AWS{Log: log}
 	a.Service = &support.Service{
 		Store:  store.New(ddb, table),
-		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg), bus),
+		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg,
+			endpoint(getenv, EnvEventBridgeEndpoint, func(o *eventbridge.Options, v *string) { o.BaseEndpoint = v })), bus),
 		Sealer: secrets.NewKMSSealer(kmsClient, passwordKey),
 		Codes:  secrets.NewKMSCodeMAC(kmsClient, macKey),
 		Config: cfg,
 		Log:    log,
 	}
 	if from := getenv(EnvMailFrom); from != "" {
-		ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
-			if v := getenv(EnvSESEndpoint); v != "" {
-				o.BaseEndpoint = aws.String(v)
-			}
-		})
+		ses := sesv2.NewFromConfig(awsCfg, endpoint(getenv, EnvSESEndpoint, func(o *sesv2.Options, v *string) { o.BaseEndpoint = v }))
 		var opts []mail.Option
 		if set := getenv(EnvConfigSet); set != "" {
 			opts = append(opts, mail.WithConfigurationSet(set))
@@ -114,7 +119,8 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 		a.Service.Mail = noMail{}
 	}
 	if group := getenv(EnvScheduleGroup); group != "" {
-		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg), schedule.Config{
+		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg,
+			endpoint(getenv, EnvSchedulerEndpoint, func(o *scheduler.Options, v *string) { o.BaseEndpoint = v })), schedule.Config{
 			GroupName: group, TargetARN: getenv(EnvExpiryFunction), RoleARN: getenv(EnvSchedulerRole), DLQARN: getenv(EnvExpiryDLQ),
 		})
 	} else {

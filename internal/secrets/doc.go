@@ -1,0 +1,6 @@
+// Package secrets makes and protects the product's secrets: random tokens and session
+// ids, the local key file, sealing of the technician's password (AES-256-GCM, locally
+// with a key file, in AWS with a KMS data key) and the keyed MAC of security codes.
+//
+// Nothing here logs, and no error message carries a secret.
+package secrets
