@@ -1,0 +1,164 @@
+// Package lambdatest runs the real function bootstraps under the Lambda Runtime Interface
+// Emulator. The services that cannot run on a developer's machine (KMS, EventBridge,
+// Scheduler) are played by FakeAWS, an HTTP server that speaks just enough of their wire
+// protocols for the AWS SDK and records every request, so tests check what the functions
+// really send.
+package lambdatest
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// Call is one recorded request to FakeAWS.
+type Call struct {
+	Service string // "kms", "events", "scheduler"
+	Action  string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule"
+	Path    string
+	Body    map[string]any
+}
+
+// FakeAWS plays KMS, EventBridge and EventBridge Scheduler.
+type FakeAWS struct {
+	Server *httptest.Server
+
+	mu     sync.Mutex
+	calls  []Call
+	master []byte // the "KMS key": data keys are wrapped with it
+	mac    []byte
+}
+
+// NewFakeAWS starts the fake; Close it when done.
+func NewFakeAWS() *FakeAWS {
+	f := &FakeAWS{master: make([]byte, 32), mac: make([]byte, 32)}
+	_, _ = rand.Read(f.master)
+	_, _ = rand.Read(f.mac)
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// Close stops the fake.
+func (f *FakeAWS) Close() { f.Server.Close() }
+
+// Calls returns the recorded requests of a service ("" for all).
+func (f *FakeAWS) Calls(service string) []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
+	for _, c := range f.calls {
+		if service == "" || c.Service == service {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *FakeAWS) record(c Call) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+}
+
+func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	body := map[string]any{}
+	_ = json.Unmarshal(raw, &body)
+	target := r.Header.Get("X-Amz-Target")
+	switch {
+	case strings.HasPrefix(target, "TrentService."):
+		action := strings.TrimPrefix(target, "TrentService.")
+		f.record(Call{Service: "kms", Action: action, Path: r.URL.Path, Body: body})
+		f.kms(w, action, body)
+	case strings.HasPrefix(target, "AWSEvents."):
+		action := strings.TrimPrefix(target, "AWSEvents.")
+		f.record(Call{Service: "events", Action: action, Path: r.URL.Path, Body: body})
+		entries, _ := body["Entries"].([]any)
+		out := make([]map[string]string, len(entries))
+		for i := range out {
+			out[i] = map[string]string{"EventId": fmt.Sprintf("event-%d", i)}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"FailedEntryCount": 0, "Entries": out})
+	case strings.HasPrefix(r.URL.Path, "/schedules/"):
+		action := map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
+		f.record(Call{Service: "scheduler", Action: action, Path: r.URL.Path, Body: body})
+		if r.Method == http.MethodDelete {
+			writeJSON(w, http.StatusOK, map[string]any{})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ScheduleArn": "arn:aws:scheduler:eu-central-1:000000000000:schedule/" + strings.TrimPrefix(r.URL.Path, "/schedules/")})
+	default:
+		f.record(Call{Service: "unknown", Action: r.Method + " " + target, Path: r.URL.Path, Body: body})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "UnknownOperationException", "message": "not played by the fake"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// kms plays GenerateDataKey, Decrypt and GenerateMac: data keys are sealed with the fake's
+// master key under AES-GCM, with the encryption context as additional data, so a wrong
+// context fails like it does in KMS.
+func (f *FakeAWS) kms(w http.ResponseWriter, action string, body map[string]any) {
+	ctx, _ := json.Marshal(body["EncryptionContext"])
+	switch action {
+	case "GenerateDataKey":
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		blob := f.seal(key, ctx)
+		writeJSON(w, http.StatusOK, map[string]any{"KeyId": body["KeyId"], "Plaintext": key, "CiphertextBlob": blob})
+	case "Decrypt":
+		blob, _ := body["CiphertextBlob"].(string)
+		key, err := f.open(blob, ctx)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "InvalidCiphertextException", "message": "cannot decrypt"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"KeyId": "fake", "Plaintext": key})
+	case "GenerateMac":
+		msg, _ := body["Message"].(string)
+		m := hmac.New(sha256.New, f.mac)
+		m.Write([]byte(msg))
+		writeJSON(w, http.StatusOK, map[string]any{"KeyId": body["KeyId"], "Mac": m.Sum(nil), "MacAlgorithm": body["MacAlgorithm"]})
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "UnsupportedOperationException", "message": action})
+	}
+}
+
+func (f *FakeAWS) gcm() cipher.AEAD {
+	b, _ := aes.NewCipher(f.master)
+	g, _ := cipher.NewGCM(b)
+	return g
+}
+
+func (f *FakeAWS) seal(plain, aad []byte) []byte {
+	g := f.gcm()
+	nonce := make([]byte, g.NonceSize())
+	_, _ = rand.Read(nonce)
+	return g.Seal(nonce, nonce, plain, aad)
+}
+
+// open takes the base64 text of a blob as JSON carries it.
+func (f *FakeAWS) open(b64 string, aad []byte) ([]byte, error) {
+	var blob []byte
+	if err := json.Unmarshal([]byte(`"`+b64+`"`), &blob); err != nil {
+		return nil, err
+	}
+	g := f.gcm()
+	if len(blob) < g.NonceSize() {
+		return nil, fmt.Errorf("short blob")
+	}
+	return g.Open(nil, blob[:g.NonceSize()], blob[g.NonceSize():], aad)
+}

@@ -1,0 +1,230 @@
+package lambdatest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func request(method, path, body string, claims map[string]string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: method + " " + path, RawPath: path, Body: body,
+		Headers: map[string]string{"content-type": "application/json"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Stage: "$default", RequestID: "test", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
+		},
+	}
+	for k, v := range headers {
+		req.Headers[k] = v
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+// TestRealBootstrapsUnderTheEmulator builds the three functions and drives a session from
+// invitation to removal through them, with DynamoDB Local, aws-ses-v2-local and the
+// recording fake for KMS, EventBridge and Scheduler.
+func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
+	rie, err := RIEPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bins, err := Build(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table := testenv.Table(t)
+	ses := testenv.SES(t)
+	fake := NewFakeAWS()
+	defer fake.Close()
+
+	common := map[string]string{
+		"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"TABLE_NAME": table, "EVENT_BUS_NAME": "adhoc-support", "KMS_KEY_ID": "alias/adhoc-password", "MAC_KEY_ID": "alias/adhoc-code",
+		"SCHEDULE_GROUP": "adhoc-support", "SCHEDULER_ROLE_ARN": "arn:aws:iam::000000000000:role/scheduler",
+		"EXPIRY_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
+		"EXPIRY_DLQ_ARN":      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
+		"PUBLIC_BASE_URL":     "https://support.example.com", "POLL_INTERVAL_ACTIVE": "2s",
+		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t), "KMS_ENDPOINT": fake.Server.URL,
+		"EVENTBRIDGE_ENDPOINT": fake.Server.URL, "SCHEDULER_ENDPOINT": fake.Server.URL,
+	}
+	emus := map[string]*Emulator{}
+	for name, bin := range bins {
+		env := map[string]string{}
+		for k, v := range common {
+			env[k] = v
+		}
+		if name == "invitation" {
+			env["MAIL_FROM"], env["SES_ENDPOINT"] = "support@example.com", ses
+			env["AUTH_BASE_URL"], env["USER_POOL_CLIENT_ID"] = "https://auth.example.com", "console-client"
+		}
+		emu, err := StartEmulator(ctx, rie, bin, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer emu.Stop()
+		emus[name] = emu
+	}
+	dump := func() {
+		for name, e := range emus {
+			t.Logf("--- %s ---\n%s", name, e.Output())
+		}
+	}
+
+	claims := map[string]string{"sub": "tech-1", "email": "tina@example.com", "custom:account": "acme", "cognito:groups": "[admins]"}
+	var res events.APIGatewayV2HTTPResponse
+	invoke := func(fn string, req events.APIGatewayV2HTTPRequest, wantStatus int) map[string]any {
+		t.Helper()
+		res = events.APIGatewayV2HTTPResponse{}
+		if err := emus[fn].Invoke(ctx, req, &res); err != nil {
+			dump()
+			t.Fatalf("%s %s: %v", fn, req.RawPath, err)
+		}
+		if res.StatusCode != wantStatus {
+			dump()
+			t.Fatalf("%s %s: status %d, want %d: %s", fn, req.RawPath, res.StatusCode, wantStatus, res.Body)
+		}
+		out := map[string]any{}
+		_ = json.Unmarshal([]byte(res.Body), &out)
+		return out
+	}
+
+	const password = "Corr3ct-Horse-Battery"
+	user := "rie-user@example.org"
+	created := invoke("invitation", request(http.MethodPost, "/v1/sessions", `{"email":"`+user+`","password":"`+password+`","locale":"de"}`, claims, nil), http.StatusCreated)
+	id, code := created["id"].(string), created["securityCode"].(string)
+	mails := testenv.MailsTo(t, ses, user, time.Time{})
+	if len(mails) != 1 {
+		t.Fatalf("%d mails, want 1", len(mails))
+	}
+	m := regexp.MustCompile(`https://support\.example\.com/join/([A-Za-z0-9_-]{43})`).FindStringSubmatch(mails[0].Text)
+	if m == nil {
+		t.Fatalf("no join link in the mail")
+	}
+	token := m[1]
+	invoke("invitation", request(http.MethodPost, "/v1/sessions", `{"email":"x@example.org","password":"`+password+`"}`, claims, nil), http.StatusConflict)
+
+	hello := protocol.HelloRequest{InviteToken: token, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", AgentVersion: "1.0.0", MachineID: "rie-machine"}
+	body, _ := json.Marshal(hello)
+	if out := invoke("pairing", request(http.MethodPost, protocol.PathHello, string(body), nil, nil), http.StatusOK); out["status"] != "app_started" {
+		t.Fatalf("hello: %v", out)
+	}
+	pair := protocol.PairRequest{InviteToken: token, SecurityCode: code, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", MachineID: "rie-machine", Nonce: "n1"}
+	body, _ = json.Marshal(pair)
+	paired := invoke("pairing", request(http.MethodPost, protocol.PathPair, string(body), nil, nil), http.StatusOK)
+	if acc := paired["account"].(map[string]any); acc["password"] != password {
+		t.Fatal("the paired app did not get the technician's password")
+	}
+	bearer := map[string]string{"authorization": "Bearer " + paired["agentToken"].(string)}
+	if out := invoke("pairing", request(http.MethodPost, protocol.PathPoll, "", nil, bearer), http.StatusOK); out["status"] != "active" {
+		t.Fatalf("poll: %v", out)
+	}
+	got := invoke("invitation", request(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
+	if got["status"] != "active" {
+		t.Fatalf("technician's view: %v", got)
+	}
+	if out := invoke("pairing", request(http.MethodPost, protocol.PathEnd, "", nil, bearer), http.StatusOK); out["status"] != "ended" {
+		t.Fatalf("end: %v", out)
+	}
+	invoke("pairing", request(http.MethodPost, protocol.PathRemoved, "", nil, bearer), http.StatusNoContent)
+	got = invoke("invitation", request(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
+	if got["status"] != "removed" || got["endReason"] != "ended_by_user" {
+		t.Fatalf("after removal: %v", got)
+	}
+
+	var sweep struct {
+		Expired int `json:"expired"`
+	}
+	if err := emus["expiry"].Invoke(ctx, json.RawMessage(`{"sweep":true}`), &sweep); err != nil {
+		dump()
+		t.Fatal(err)
+	}
+	if err := emus["expiry"].Invoke(ctx, json.RawMessage(`{"sessionId":"`+id+`"}`), &sweep); err != nil || sweep.Expired != 0 {
+		t.Fatalf("a late schedule for a removed session: %+v %v", sweep, err)
+	}
+
+	// What the functions sent to the services that cannot run here.
+	var sources, types []string
+	for _, c := range fake.Calls("events") {
+		for _, e := range c.Body["Entries"].([]any) {
+			entry := e.(map[string]any)
+			sources = append(sources, entry["Source"].(string))
+			types = append(types, entry["DetailType"].(string))
+			if entry["EventBusName"] != "adhoc-support" {
+				t.Errorf("event on bus %v", entry["EventBusName"])
+			}
+			if strings.Contains(entry["Detail"].(string), "@") {
+				t.Errorf("an event carries an e-mail address: %s", entry["Detail"])
+			}
+		}
+	}
+	wantTypes := []string{string(adhocevents.SessionInvited), string(adhocevents.AppStarted), string(adhocevents.SessionActivated), string(adhocevents.SessionEnded), string(adhocevents.AppRemoved)}
+	if strings.Join(types, ",") != strings.Join(wantTypes, ",") {
+		t.Errorf("events %v, want %v", types, wantTypes)
+	}
+	for _, s := range sources {
+		if s != adhocevents.Source {
+			t.Errorf("event source %q", s)
+		}
+	}
+	var created1 bool
+	for _, c := range fake.Calls("scheduler") {
+		if c.Action == "CreateSchedule" {
+			created1 = true
+			expr, _ := c.Body["ScheduleExpression"].(string)
+			if !regexp.MustCompile(`^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$`).MatchString(expr) || c.Body["ActionAfterCompletion"] != "DELETE" {
+				t.Errorf("schedule request: %v", c.Body)
+			}
+		}
+	}
+	if !created1 {
+		t.Error("no one-time schedule was created")
+	}
+	var dataKeys, macs int
+	for _, c := range fake.Calls("kms") {
+		switch c.Action {
+		case "GenerateDataKey":
+			dataKeys++
+			if c.Body["KeyId"] != "alias/adhoc-password" || c.Body["EncryptionContext"] == nil {
+				t.Errorf("GenerateDataKey: %v", c.Body)
+			}
+		case "GenerateMac":
+			macs++
+			if c.Body["KeyId"] != "alias/adhoc-code" || c.Body["MacAlgorithm"] != "HMAC_SHA_256" {
+				t.Errorf("GenerateMac: %v", c.Body)
+			}
+		}
+	}
+	if dataKeys == 0 || macs < 2 {
+		t.Errorf("KMS calls: %d data keys, %d MACs", dataKeys, macs)
+	}
+	if unknown := fake.Calls("unknown"); len(unknown) > 0 {
+		t.Errorf("requests the fake does not play: %v", unknown)
+	}
+	for name, e := range emus {
+		if d, err := e.InitDuration(); err == nil {
+			t.Logf("%s: init %s", name, d)
+		}
+		if strings.Contains(e.Output(), password) || strings.Contains(e.Output(), code) || strings.Contains(e.Output(), token) {
+			t.Errorf("%s logged a secret", name)
+		}
+	}
+}
