@@ -100,7 +100,7 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	kmsClient := kms.NewFromConfig(awsCfg, endpoint(getenv, EnvKMSEndpoint, func(o *kms.Options, v *string) { o.BaseEndpoint = v }))
 	a := &AWS{Log: log}
 	a.Service = &support.Service{
-		Store:  store.New(ddb, table),
+		Store: store.New(ddb, table),
 		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg,
 			endpoint(getenv, EnvEventBridgeEndpoint, func(o *eventbridge.Options, v *string) { o.BaseEndpoint = v })), bus),
 		Sealer: secrets.NewKMSSealer(kmsClient, passwordKey),
