@@ -16,6 +16,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
 // activeSession invites, pairs and confirms one session and returns its app.
@@ -306,5 +307,47 @@ func TestInvitationExpiresUnused(t *testing.T) {
 	e.invite(tech, "again@example.org")
 	if s := e.status(tech, id); s != "invite_expired" {
 		t.Fatalf("the old invitation: %s", s)
+	}
+}
+
+// TestRealSessionExpiresThroughTheLocalScheduler runs the stack as `make run` does, on the
+// real clock with a short SESSION_TTL, and watches the one-time schedule end the session.
+func TestRealSessionExpiresThroughTheLocalScheduler(t *testing.T) {
+	const ttl = 3 * time.Second
+	e := start(t, realClock(), withConfig(func(c *support.Config) {
+		c.SessionTTL = ttl
+		c.ActiveInterval = time.Second
+	}))
+	tech := e.technician("tina@example.com", "acme", false)
+	id, a := activeSession(t, e, tech, "user@example.org")
+	r := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil)
+	expiresAt, err := time.Parse(time.RFC3339Nano, r.str("expiresAt"))
+	if err != nil {
+		t.Fatalf("expiresAt: %v", err)
+	}
+	// Only the scheduler may write the transition: the test reads the store directly, so
+	// no time-authoritative read can do it first.
+	deadline := expiresAt.Add(15 * time.Second)
+	for {
+		ss, err := e.st.Service.Store.GetSession(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ss.Status == "expired" {
+			t.Logf("expiry fired %s after expiresAt", ss.EndedAt.Sub(expiresAt).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session was not expired by the scheduler 15 s after its end (status %s)", ss.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p := a.poll()
+	want(t, p, http.StatusOK, "")
+	if p.str("status") != "expired" {
+		t.Fatalf("the app's poll after expiry: %s", p.Raw)
+	}
+	if acc := e.do(http.MethodGet, "/v1/account", tech, nil); acc.num("used") != 0 {
+		t.Fatalf("slot still used: %s", acc.Raw)
 	}
 }

@@ -76,6 +76,9 @@ func withConfig(f func(*support.Config)) option {
 	return func(o *devstack.Options) { f(&o.Config) }
 }
 
+// realClock runs the stack on the real clock, as `make run` does.
+func realClock() option { return func(o *devstack.Options) { o.Now = nil } }
+
 func withSES(endpoint string) option { return func(o *devstack.Options) { o.SESEndpoint = endpoint } }
 
 // start runs the product in process on a fresh table, with an injected clock.

@@ -508,6 +508,6 @@ func (s *Service) JoinInfo(ctx context.Context, token string) (JoinInfo, error) 
 	eff := ss.Effective(s.now())
 	return JoinInfo{
 		Locale: ss.Locale, Status: string(eff), Open: eff.Pending(), TechnicianName: ss.TechnicianName,
-		InviteExpiresAt: ss.InviteExpiresAt, SessionHours: int(s.Config.SessionTTL.Hours()),
+		InviteExpiresAt: ss.InviteExpiresAt, SessionHours: s.sessionHours(),
 	}, nil
 }

@@ -302,3 +302,9 @@ func (p *pollMemory) tooFast(id string, now time.Time, interval time.Duration) b
 }
 
 func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// sessionHours is the session's length in whole hours, rounded up, for texts that say
+// "removed after N hours at the latest" (a demo clock of 60 s still says 1 hour).
+func (s *Service) sessionHours() int {
+	return max(1, int((s.Config.SessionTTL+time.Hour-1)/time.Hour))
+}

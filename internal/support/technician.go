@@ -93,7 +93,7 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 
 	err = s.Mail.SendInvitation(ctx, InvitationMail{
 		To: email, Locale: locale, JoinURL: s.JoinURL(token), TechnicianName: ss.TechnicianName,
-		TechnicianEmail: tech.Email, InviteExpiresAt: ss.InviteExpiresAt, SessionHours: int(s.Config.SessionTTL.Hours()),
+		TechnicianEmail: tech.Email, InviteExpiresAt: ss.InviteExpiresAt, SessionHours: s.sessionHours(),
 	})
 	if err != nil {
 		s.log().Error("sending the invitation mail failed; rolling back", "session", id, "error", err)
