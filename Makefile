@@ -61,11 +61,31 @@ chromium:
 
 .PHONY: run
 run: tools ## the whole product locally (console, API, mail viewer, DynamoDB Local, scheduler)
-	$(GO) run ./cmd/adhoc-local
+	$(GO) build -o $(TOOLS)/bin/adhoc-local ./cmd/adhoc-local
+	@exec $(TOOLS)/bin/adhoc-local
 
 .PHONY: clean-local
 clean-local: ## forget the local data in .local/
 	rm -rf .local
+
+# --- AWS: Lambda bootstraps and the CDK app ------------------------------------------------
+
+# The functions the stack deploys (infra/stack.Functions), each built from functions/<name>.
+FUNCTIONS     := invitation pairing expiry
+FUNCTIONS_DIR := $(DIST)/functions
+
+.PHONY: build
+build: ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functions/<name>/
+	@for f in $(FUNCTIONS); do \
+	  mkdir -p $(FUNCTIONS_DIR)/$$f; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+	    -o $(FUNCTIONS_DIR)/$$f/bootstrap ./functions/$$f; \
+	done
+	@for f in $(FUNCTIONS); do printf '  %-11s %s bytes\n' $$f "$$(stat -c %s $(FUNCTIONS_DIR)/$$f/bootstrap)"; done
+
+.PHONY: synth
+synth: build node_modules ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
+	node_modules/.bin/cdk synth --quiet
 
 # --- checks --------------------------------------------------------------------------------
 
