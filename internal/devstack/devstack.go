@@ -50,7 +50,8 @@ type Options struct {
 	Config      support.Config
 	// Now is the clock of the service and the scheduler; nil is the real clock.
 	Now func() time.Time
-	// SweepEvery is how often the sweep rule fires; 0 = 5 minutes as in AWS.
+	// SweepEvery is how often the sweep rule fires; 0 = 5 minutes as in AWS, negative =
+	// never (tests that sweep themselves).
 	SweepEvery time.Duration
 	// AppDir holds the Windows app builds (SupportSession.exe per architecture); "" =
 	// <repo>/dist/agent.
@@ -59,6 +60,8 @@ type Options struct {
 	Log     *slog.Logger
 	// MailFrom is the sender of the invitation mail.
 	MailFrom string
+	// DynamoDBOptions are further options of the service's DynamoDB client (a meter).
+	DynamoDBOptions []func(*dynamodb.Options)
 }
 
 // Stack is a running local product.
@@ -138,6 +141,10 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if err := store.CreateTable(ctx, st.DynamoDB, st.Table); err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)
 	}
+	serviceDB := st.DynamoDB
+	if len(o.DynamoDBOptions) > 0 {
+		serviceDB = localenv.DynamoDBClient(st.DynamoDBURL, o.DynamoDBOptions...)
+	}
 
 	keys := filepath.Join(st.DataDir, "keys")
 	passwordKey, err := secrets.LoadOrCreateKeyFile(filepath.Join(keys, "password.key"))
@@ -181,7 +188,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		cfg = support.Defaults()
 	}
 	svc := &support.Service{
-		Store:  store.New(st.DynamoDB, st.Table),
+		Store:  store.New(serviceDB, st.Table),
 		Mail:   mail.New(localenv.SESClient(st.SESURL), from),
 		Events: st.Bus,
 		Sealer: sealer,
@@ -250,7 +257,9 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if sweepEvery == 0 {
 		sweepEvery = 5 * time.Minute
 	}
-	go st.sweepLoop(runCtx, expiry, sweepEvery, log)
+	if sweepEvery > 0 {
+		go st.sweepLoop(runCtx, expiry, sweepEvery, log)
+	}
 	return st, nil
 }
 

@@ -94,7 +94,7 @@ func start(t *testing.T, opts ...option) *env {
 		Table:            table,
 		Config:           cfg,
 		Now:              e.clock.Now,
-		SweepEvery:       time.Hour, // tests sweep explicitly
+		SweepEvery:       -1, // tests sweep explicitly
 		AppDir:           t.TempDir(),
 		Log:              slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

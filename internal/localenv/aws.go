@@ -23,9 +23,10 @@ func AWSConfig(endpoint string) aws.Config {
 	}
 }
 
-// DynamoDBClient is a DynamoDB client for DynamoDB Local at endpoint.
-func DynamoDBClient(endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(AWSConfig(endpoint))
+// DynamoDBClient is a DynamoDB client for DynamoDB Local at endpoint, with any further
+// client options (a meter, say).
+func DynamoDBClient(endpoint string, opts ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(AWSConfig(endpoint), opts...)
 }
 
 // SESClient is an SES v2 client for aws-ses-v2-local at endpoint.

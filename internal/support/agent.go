@@ -395,7 +395,7 @@ func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse
 		return protocol.PollResponse{}, e
 	}
 	if ss.Status == session.Active && (ss.SealedPassword != nil || ss.Effective(s.now()) != ss.Status || s.now().Sub(ss.LastSeenAt) >= s.Config.SeenEvery) {
-		ss, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+		ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
 			if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 				return st, err
 			}
@@ -429,7 +429,7 @@ func (s *Service) End(ctx context.Context, token string) (protocol.EndResponse, 
 	if err != nil {
 		return protocol.EndResponse{}, err
 	}
-	ss, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+	ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 			return st, err
 		}
@@ -455,7 +455,7 @@ func (s *Service) Removed(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+	ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 			return st, err
 		}
@@ -467,7 +467,7 @@ func (s *Service) Removed(ctx context.Context, token string) error {
 	if err != nil {
 		return gone(err)
 	}
-	_, err = s.update(ctx, ss.ID, func(ss *session.Session, now time.Time) (*step, error) {
+	_, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
 		if ss.Status != session.Expired && ss.Status != session.Ended {
 			return nil, errNoChange
 		}

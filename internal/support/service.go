@@ -97,15 +97,26 @@ type step struct {
 // errNoChange tells update that the decision changes nothing: no write, no event.
 var errNoChange = errors.New("no change")
 
-// update reads the session, lets decide change a copy of it, and commits the change
-// conditional on the version read; on a lost race it starts again with fresh data. It
-// returns the session as stored afterwards. decide returns errNoChange to leave the
-// session as it is, or a refusal.
+// update reads the session and applies decide to it; see updateFrom.
 func (s *Service) update(ctx context.Context, id string, decide func(ss *session.Session, now time.Time) (*step, error)) (session.Session, error) {
+	cur, err := s.Store.GetSession(ctx, id)
+	if err != nil {
+		return session.Session{}, err
+	}
+	return s.updateFrom(ctx, cur, decide)
+}
+
+// updateFrom lets decide change a copy of the session as the caller read it, and commits
+// the change conditional on that version; on a lost race it reads the session again and
+// decides anew. It returns the session as stored afterwards. decide returns errNoChange to
+// leave the session as it is (no write, no event), or a refusal.
+func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide func(ss *session.Session, now time.Time) (*step, error)) (session.Session, error) {
 	for attempt := 0; ; attempt++ {
-		cur, err := s.Store.GetSession(ctx, id)
-		if err != nil {
-			return session.Session{}, err
+		if attempt > 0 {
+			var err error
+			if cur, err = s.Store.GetSession(ctx, cur.ID); err != nil {
+				return session.Session{}, err
+			}
 		}
 		next := cur
 		now := s.now()
@@ -126,7 +137,7 @@ func (s *Service) update(ctx context.Context, id string, decide func(ss *session
 		}
 		if st.action != "" {
 			c.Audit = &session.AuditEntry{
-				SessionID: id, At: now, Seq: next.Version, Action: st.action,
+				SessionID: cur.ID, At: now, Seq: next.Version, Action: st.action,
 				From: cur.Status, To: next.Status, Actor: st.actor, Reason: next.EndReason, Detail: st.detail,
 			}
 			if !next.Status.Terminal() {

@@ -304,10 +304,11 @@ func (s *Service) List(ctx context.Context, tech Technician) ([]SessionView, err
 // Cancel cancels an invitation or ends an active session now. On a session that is over
 // already it changes nothing and answers how it stands, so a retried DELETE is harmless.
 func (s *Service) Cancel(ctx context.Context, tech Technician, id string) (SessionView, error) {
-	if _, err := s.visible(ctx, tech, id); err != nil {
+	cur, err := s.visible(ctx, tech, id)
+	if err != nil {
 		return SessionView{}, err
 	}
-	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
+	ss, err := s.updateFrom(ctx, cur, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 			return st, err
 		}
