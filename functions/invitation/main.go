@@ -21,5 +21,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "invitation: configuration:", err)
 		os.Exit(1)
 	}
-	lambda.Start(httpapi.Invitation(a.Service, console.Handler(console.AWS), a.Log))
+	ccfg := console.ConfigFromEnv(os.Getenv)
+	if err := ccfg.Validate(console.AWS); err != nil {
+		fmt.Fprintln(os.Stderr, "invitation: configuration:", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpapi.Invitation(a.Service, console.Handler(console.AWS, ccfg), a.Log))
 }

@@ -1,0 +1,227 @@
+package console_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/adhoc-support/adhoc-support/internal/console"
+)
+
+var awsConfig = console.Config{
+	CognitoDomain: "https://adhoc-123.auth.eu-central-1.amazoncognito.com",
+	ClientID:      "4abcdefghijklmnopqrstuvwxy",
+}
+
+func serve(h http.Handler, method, target string, header map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestHandlerServesFiles(t *testing.T) {
+	h := console.Handler(console.Local, console.Config{})
+	tests := []struct {
+		method, path string
+		status       int
+		contentType  string
+		bodyHas      string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/console/app.js">`},
+		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
+		{"GET", "/console/app.js", 200, "text/javascript; charset=utf-8", "import"},
+		{"GET", "/console/style.css", 200, "text/css; charset=utf-8", ":root"},
+		{"GET", "/console/icon.svg", 200, "image/svg+xml", "<svg"},
+		{"GET", "/console/config.js", 200, "text/javascript; charset=utf-8", `export default {"mode":"local","hiddenUsername":"AdHocRemoteUser"};`},
+		{"GET", "/index.html", 404, "text/plain; charset=utf-8", "Not found"},
+		{"GET", "/console/", 404, "text/plain; charset=utf-8", ""},
+		{"GET", "/console/../console.go", 404, "text/plain; charset=utf-8", ""},
+		{"GET", "/static/index.html", 404, "text/plain; charset=utf-8", ""},
+		{"POST", "/", 405, "text/plain; charset=utf-8", ""},
+		{"DELETE", "/console/app.js", 405, "text/plain; charset=utf-8", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			w := serve(h, tc.method, tc.path, nil)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d", w.Code, tc.status)
+			}
+			if got := w.Header().Get("Content-Type"); got != tc.contentType {
+				t.Errorf("Content-Type %q, want %q", got, tc.contentType)
+			}
+			if !strings.Contains(w.Body.String(), tc.bodyHas) {
+				t.Errorf("body does not contain %q:\n%.300s", tc.bodyHas, w.Body.String())
+			}
+			if tc.method == "HEAD" && w.Body.Len() != 0 {
+				t.Errorf("HEAD answered a body of %d bytes", w.Body.Len())
+			}
+			if tc.status == 405 && w.Header().Get("Allow") != "GET, HEAD" {
+				t.Errorf("Allow %q", w.Header().Get("Allow"))
+			}
+			// The security headers go on every answer, errors too.
+			for _, k := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+				if w.Header().Get(k) == "" {
+					t.Errorf("missing %s", k)
+				}
+			}
+		})
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	tests := []struct {
+		name      string
+		mode      console.Mode
+		cfg       console.Config
+		connect   string
+		hsts      bool
+		configHas []string
+	}{
+		{"local", console.Local, console.Config{HiddenUsername: "HelpDeskTemp"}, "connect-src 'self';", false,
+			[]string{`"mode":"local"`, `"hiddenUsername":"HelpDeskTemp"`}},
+		{"aws", console.AWS, awsConfig, "connect-src 'self' https://adhoc-123.auth.eu-central-1.amazoncognito.com;", true,
+			[]string{`"mode":"aws"`, `"domain":"https://adhoc-123.auth.eu-central-1.amazoncognito.com"`, `"clientId":"4abcdefghijklmnopqrstuvwxy"`, `"scopes":"openid email profile"`}},
+		{"aws with trailing slash and redirect", console.AWS, console.Config{
+			CognitoDomain: "https://auth.example.com/", ClientID: "abc", RedirectURI: "https://console.example.com/", LogoutURI: "https://example.com/bye",
+		}, "connect-src 'self' https://auth.example.com;", true,
+			[]string{`"domain":"https://auth.example.com"`, `"redirectUri":"https://console.example.com/"`, `"logoutUri":"https://example.com/bye"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := console.Handler(tc.mode, tc.cfg)
+			w := serve(h, "GET", "/", nil)
+			csp := w.Header().Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self';", "style-src 'self';", tc.connect, "frame-ancestors 'none'", "form-action 'none'", "base-uri 'none'", "require-trusted-types-for 'script'"} {
+				if !strings.Contains(csp+";", want) {
+					t.Errorf("CSP %q lacks %q", csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+				t.Errorf("CSP allows inline code: %q", csp)
+			}
+			if got := w.Header().Get("X-Frame-Options"); got != "DENY" {
+				t.Errorf("X-Frame-Options %q", got)
+			}
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q", got)
+			}
+			if got := w.Header().Get("Strict-Transport-Security") != ""; got != tc.hsts {
+				t.Errorf("HSTS present %v, want %v", got, tc.hsts)
+			}
+			cfg := serve(h, "GET", "/console/config.js", nil).Body.String()
+			for _, want := range tc.configHas {
+				if !strings.Contains(cfg, want) {
+					t.Errorf("config.js lacks %s:\n%s", want, cfg)
+				}
+			}
+		})
+	}
+}
+
+func TestConditionalGet(t *testing.T) {
+	h := console.Handler(console.Local, console.Config{})
+	first := serve(h, "GET", "/console/app.js", nil)
+	etag := first.Header().Get("ETag")
+	if etag == "" || first.Header().Get("Cache-Control") != "no-cache" {
+		t.Fatalf("ETag %q, Cache-Control %q", etag, first.Header().Get("Cache-Control"))
+	}
+	tests := []struct {
+		ifNoneMatch string
+		status      int
+	}{
+		{etag, http.StatusNotModified},
+		{`"other", ` + etag, http.StatusNotModified},
+		{"W/" + etag, http.StatusNotModified},
+		{`"other"`, http.StatusOK},
+	}
+	for _, tc := range tests {
+		w := serve(h, "GET", "/console/app.js", map[string]string{"If-None-Match": tc.ifNoneMatch})
+		if w.Code != tc.status {
+			t.Errorf("If-None-Match %s: status %d, want %d", tc.ifNoneMatch, w.Code, tc.status)
+		}
+		if tc.status == http.StatusNotModified && w.Body.Len() != 0 {
+			t.Errorf("304 with a body")
+		}
+	}
+	if other := serve(h, "GET", "/console/style.css", nil).Header().Get("ETag"); other == etag {
+		t.Errorf("two files share the ETag %s", etag)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    console.Mode
+		cfg     console.Config
+		wantErr string
+	}{
+		{"local needs nothing", console.Local, console.Config{}, ""},
+		{"aws complete", console.AWS, awsConfig, ""},
+		{"aws loopback http for tests", console.AWS, console.Config{CognitoDomain: "http://127.0.0.1:4567", ClientID: "x"}, ""},
+		{"aws missing domain", console.AWS, console.Config{ClientID: "x"}, "cognito domain"},
+		{"aws http domain", console.AWS, console.Config{CognitoDomain: "http://auth.example.com", ClientID: "x"}, "must use https"},
+		{"aws domain with path", console.AWS, console.Config{CognitoDomain: "https://auth.example.com/oauth2", ClientID: "x"}, "no path"},
+		{"aws domain injecting CSP", console.AWS, console.Config{CognitoDomain: "https://a.example.com; script-src *", ClientID: "x"}, "cognito domain"},
+		{"aws missing client", console.AWS, console.Config{CognitoDomain: "https://auth.example.com"}, "client id"},
+		{"aws odd client", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "a b"}, "client id"},
+		{"aws bad redirect", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", RedirectURI: "/relative"}, "redirect URI"},
+		{"aws bad logout", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LogoutURI: "http://example.com/"}, "logout URI"},
+		{"long hidden user", console.Local, console.Config{HiddenUsername: strings.Repeat("x", 21)}, "hidden user name"},
+		{"unknown mode", console.Mode(9), console.Config{}, "unknown mode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate(tc.mode)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+			}
+			// A handler with broken settings says so on every request instead of serving a
+			// console that cannot sign anyone in.
+			w := serve(console.Handler(tc.mode, tc.cfg), "GET", "/", nil)
+			if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "not configured correctly") {
+				t.Errorf("broken handler answered %d %q", w.Code, w.Body.String())
+			}
+			if w.Header().Get("Content-Security-Policy") == "" {
+				t.Errorf("broken handler without CSP")
+			}
+		})
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{
+		"AUTH_BASE_URL":       "https://auth.example.com",
+		"USER_POOL_CLIENT_ID": "client1",
+		"HIDDEN_USERNAME":     "HelpDeskTemp",
+	}
+	got := console.ConfigFromEnv(func(k string) string { return env[k] })
+	want := console.Config{CognitoDomain: "https://auth.example.com", ClientID: "client1", HiddenUsername: "HelpDeskTemp"}
+	if got != want {
+		t.Fatalf("ConfigFromEnv = %+v, want %+v", got, want)
+	}
+	if err := got.Validate(console.AWS); err != nil {
+		t.Fatalf("the stack's variables do not make a valid config: %v", err)
+	}
+	if (console.ConfigFromEnv(nil) != console.Config{}) {
+		t.Fatalf("nil getenv read something")
+	}
+}
+
+func TestModeString(t *testing.T) {
+	for m, want := range map[console.Mode]string{console.Local: "local", console.AWS: "aws", console.Mode(0): "Mode(0)"} {
+		if m.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(m), m.String(), want)
+		}
+	}
+}

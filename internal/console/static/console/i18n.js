@@ -1,0 +1,468 @@
+// English and German texts. The language comes from the browser unless the technician
+// chose one with the switch (kept in localStorage: a preference, not a secret).
+
+const en = {
+  app: "Ad-hoc Support",
+  skip: "Skip to content",
+  localBanner: "Local mode: for development and demos. Sign-in is not checked, and every e-mail goes to the local mail viewer.",
+  nav: "Main",
+  navAdhoc: "Ad-hoc support",
+  navComputers: "Computers",
+  navAccount: "Account",
+  language: "Language",
+  signedInAs: "Signed in as {email}",
+  signOut: "Sign out",
+  loading: "Loading…",
+  noscript: "The console needs JavaScript.",
+
+  signinTitle: "Sign in",
+  signinLocalIntro: "Local mode: sign in as any technician. No password is needed; the local server issues the token.",
+  signinAwsIntro: "Sign in with your company account.",
+  signinAwsButton: "Sign in",
+  signinEmail: "Your e-mail address",
+  signinAccount: "Account (company)",
+  signinAdmin: "Administrator: sees every session of the account",
+  signinButton: "Sign in",
+  signinExpired: "Your sign-in has expired. Sign in again.",
+  signinFailed: "Sign-in failed: {detail}",
+  signinStateMismatch: "The sign-in answer did not match this browser tab. Sign in again.",
+
+  adhocTitle: "Ad-hoc support",
+  adhocIntro: "Help a user whose Windows PC is not managed yet. The user gets an e-mail with the Support Session app; once they type the security code you read out, you reach the PC for 24 hours.",
+  email: "E-mail address of the user",
+  emailHint: "The invitation with the download link goes to this address.",
+  password: "Password for the hidden account {username}",
+  passwordHint: "You use it to sign in to the PC. It is set on the PC and removed with the app.",
+  show: "Show",
+  hide: "Hide",
+  generate: "Generate",
+  generated: "A new password was generated and is shown. Note it.",
+  policyTitle: "Password rules",
+  ruleLength: "At least 12 characters ({n} so far)",
+  ruleClasses: "Three of: upper-case letters, lower-case letters, digits, symbols ({n} of 4)",
+  ruleName: "Does not contain {username}",
+  ruleMax: "At most 127 characters",
+  ruleControl: "No control characters",
+  met: "met",
+  notMet: "not met",
+  mailLanguage: "Language of the e-mail",
+  langEn: "English",
+  langDe: "Deutsch",
+  create: "Send e-mail and prepare session",
+  creating: "Sending…",
+  openSessionNote: "You have an open session for {email} ({status}). Only one ad-hoc session per technician at a time.",
+  openSessionLink: "Open that session",
+
+  errEmail: "Enter the user's e-mail address, for example anna@example.com.",
+  errPassword: "The password does not meet the rules below yet. Change it, or press “Generate”.",
+  errInvalidEmail: "This e-mail address is not valid. Check it for typing mistakes.",
+  errWeakPassword: "The server refused the password: {detail} Change it, or press “Generate”.",
+  errSessionExists: "You already have an open ad-hoc session. Only one session per technician is allowed at a time: end or cancel it first.",
+  errSessionExistsLink: "Go to your open session",
+  errNoFreeSlot: "All licensed slots of your account are in use. End a session that is no longer needed, or ask your administrator for more slots.",
+  errCapReached: "Your company has reached its limit of concurrent ad-hoc sessions. End a session that is no longer needed, or ask your administrator to raise the limit.",
+  errComputersLink: "Go to Computers",
+  errMailFailed: "The invitation e-mail could not be sent, so nothing was reserved. Check the address and try again in a moment.",
+  errUnauthorized: "Your sign-in has expired. Sign in again.",
+  errNotFound: "This session does not exist, or you may not see it.",
+  errNetwork: "The server cannot be reached. Check your connection; the page keeps trying.",
+  errInvalidRequest: "The request was refused: {detail}",
+  errOther: "Something went wrong: {detail} Try again.",
+
+  preparedTitle: "Session prepared for {email}",
+  secretPassword: "Password of the hidden account {username}",
+  secretCode: "Security code",
+  secretCodeHint: "Read it out to the user when the app asks for it.",
+  noteItPassword: "Note it now: it is not shown again.",
+  noteItCode: "Note it now: it is not shown again.",
+  secretsGone: "The password and the security code are no longer shown.",
+  steps: "Progress",
+  stepMail: "E-mail sent to {email}",
+  stepAppWait: "Waiting for the user to start the app…",
+  stepApp: "App started on {hostname}",
+  stepCodeWait: "Waiting for the user to type the security code…",
+  stepActive: "Active until {time}",
+  triesLeft: "Wrong code typed: {n} tries left.",
+  cancelInvite: "Cancel invitation",
+  endSession: "End session",
+  details: "Details and audit log",
+  newSession: "Prepare another session",
+  goComputers: "Open the Computers page",
+
+  confirmCancelTitle: "Cancel the invitation?",
+  confirmCancelBody: "The link in the e-mail stops working and the slot is freed.",
+  confirmCancelYes: "Cancel invitation",
+  confirmEndTitle: "End the session on {hostname}?",
+  confirmEndBody: "The app removes the hidden account and itself; you can no longer reach this PC.",
+  confirmEndYes: "End session",
+  confirmNo: "Keep it",
+
+  sessionTitle: "Session",
+  fUser: "User",
+  fTechnician: "Technician",
+  fStatus: "Status",
+  fCreated: "Invited",
+  fInviteExpires: "Invitation valid until",
+  fComputer: "Computer",
+  fWindows: "Windows version",
+  fOnline: "Connection",
+  fActivated: "Active since",
+  fExpires: "Active until",
+  fEnded: "Ended",
+  fReason: "Reason",
+  auditTitle: "Audit log",
+  auditAt: "Time",
+  auditAction: "Event",
+  auditChange: "Change",
+  auditBy: "By",
+  auditDetail: "Detail",
+  auditEmpty: "No entries.",
+  actorTechnician: "technician {id}",
+  actorApp: "app on {id}",
+  actorSystem: "system",
+  you: "you",
+
+  computersTitle: "Computers",
+  groupAdhoc: "Ad-hoc support sessions",
+  cHost: "Computer",
+  cWindows: "Windows version",
+  cTechnician: "Technician",
+  cState: "Status",
+  cLeft: "Time left",
+  cActions: "Actions",
+  online: "Online",
+  offline: "Offline",
+  noComputers: "No computer has an active ad-hoc session.",
+  audit: "Audit log",
+  auditOf: "Audit log of {hostname}",
+  endSessionOf: "End session on {hostname}",
+  myInvites: "Your open invitation",
+  noInvites: "You have no open invitation.",
+  inviteFor: "Invitation for {email}",
+  cancel: "Cancel",
+  cancelOf: "Cancel the invitation for {email}",
+  validUntil: "valid until {time}",
+  leftLabel: "{h} hours {m} minutes {s} seconds left",
+
+  accountTitle: "Account",
+  aAccount: "Account",
+  aSlots: "Licensed slots",
+  aSlotsValue: "{used} of {slots} in use ({free} free)",
+  aCap: "Concurrent ad-hoc sessions",
+  aCapValue: "{inUse} of at most {cap}",
+  aLocalTitle: "Change the limits (local mode only)",
+  aSlotsInput: "Slots",
+  aCapInput: "Limit of concurrent ad-hoc sessions",
+  aSave: "Save limits",
+  aSaved: "The limits were saved.",
+
+  status_invited: "Invited, waiting for the app",
+  status_app_started: "App started, waiting for the code",
+  status_active: "Active",
+  status_cancelled: "Cancelled",
+  status_invite_expired: "Invitation expired",
+  status_locked: "Locked after wrong codes",
+  status_expired: "Expired",
+  status_ended: "Ended",
+  status_removed: "Ended, app removed",
+  action_pairing_failed: "Wrong security code",
+  action_invited: "Invitation sent",
+  action_app_started: "App started",
+  action_active: "Paired, session active",
+  action_cancelled: "Invitation cancelled",
+  action_invite_expired: "Invitation expired",
+  action_locked: "Invitation locked",
+  action_expired: "Session expired",
+  action_ended: "Session ended",
+  action_removed: "App removed from the PC",
+  short_invited: "invited",
+  short_app_started: "app started",
+  short_active: "active",
+  short_cancelled: "cancelled",
+  short_invite_expired: "invitation expired",
+  short_locked: "locked",
+  short_expired: "expired",
+  short_ended: "ended",
+  short_removed: "removed",
+  action_pairing_confirmed: "Pairing confirmed",
+  reason_cancelled: "cancelled by the technician",
+  reason_invite_expired: "the invitation was not used in time",
+  reason_locked: "too many wrong security codes",
+  reason_expired: "the 24 hours are over",
+  reason_ended_by_technician: "ended by the technician",
+  reason_ended_by_user: "ended by the user",
+  final_cancelled: "The invitation was cancelled; its link no longer works.",
+  final_invite_expired: "The invitation expired before the app was paired.",
+  final_locked: "The invitation is locked: the security code was typed wrong too often. Prepare a new session.",
+  final_expired: "The session is over: its time ran out. The app removes itself.",
+  final_ended: "The session was ended. The app removes the hidden account and itself.",
+  final_removed: "The session is over and the app has removed itself from the PC.",
+};
+
+const de = {
+  app: "Ad-hoc Support",
+  skip: "Zum Inhalt springen",
+  localBanner: "Lokaler Modus: für Entwicklung und Vorführung. Die Anmeldung wird nicht geprüft, und jede E-Mail landet im lokalen Mail-Viewer.",
+  nav: "Hauptmenü",
+  navAdhoc: "Ad-hoc-Support",
+  navComputers: "Computer",
+  navAccount: "Konto",
+  language: "Sprache",
+  signedInAs: "Angemeldet als {email}",
+  signOut: "Abmelden",
+  loading: "Wird geladen …",
+  noscript: "Die Konsole braucht JavaScript.",
+
+  signinTitle: "Anmelden",
+  signinLocalIntro: "Lokaler Modus: Melden Sie sich als beliebiger Techniker an. Ein Passwort ist nicht nötig; der lokale Server stellt das Token aus.",
+  signinAwsIntro: "Melden Sie sich mit Ihrem Firmenkonto an.",
+  signinAwsButton: "Anmelden",
+  signinEmail: "Ihre E-Mail-Adresse",
+  signinAccount: "Konto (Firma)",
+  signinAdmin: "Administrator: sieht alle Sitzungen des Kontos",
+  signinButton: "Anmelden",
+  signinExpired: "Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
+  signinFailed: "Die Anmeldung ist fehlgeschlagen: {detail}",
+  signinStateMismatch: "Die Antwort der Anmeldung passt nicht zu diesem Browser-Tab. Bitte melden Sie sich erneut an.",
+
+  adhocTitle: "Ad-hoc-Support",
+  adhocIntro: "Helfen Sie einem Benutzer, dessen Windows-PC noch nicht verwaltet wird. Er erhält eine E-Mail mit der Support-Session-App; sobald er den Sicherheitscode eingibt, den Sie ihm vorlesen, erreichen Sie den PC 24 Stunden lang.",
+  email: "E-Mail-Adresse des Benutzers",
+  emailHint: "An diese Adresse geht die Einladung mit dem Download-Link.",
+  password: "Passwort für das versteckte Konto {username}",
+  passwordHint: "Damit melden Sie sich am PC an. Es wird auf dem PC gesetzt und mit der App entfernt.",
+  show: "Anzeigen",
+  hide: "Verbergen",
+  generate: "Erzeugen",
+  generated: "Ein neues Passwort wurde erzeugt und wird angezeigt. Notieren Sie es.",
+  policyTitle: "Passwortregeln",
+  ruleLength: "Mindestens 12 Zeichen (bisher {n})",
+  ruleClasses: "Drei von: Großbuchstaben, Kleinbuchstaben, Ziffern, Sonderzeichen ({n} von 4)",
+  ruleName: "Enthält nicht {username}",
+  ruleMax: "Höchstens 127 Zeichen",
+  ruleControl: "Keine Steuerzeichen",
+  met: "erfüllt",
+  notMet: "nicht erfüllt",
+  mailLanguage: "Sprache der E-Mail",
+  langEn: "English",
+  langDe: "Deutsch",
+  create: "E-Mail senden und Sitzung vorbereiten",
+  creating: "Wird gesendet …",
+  openSessionNote: "Sie haben eine offene Sitzung für {email} ({status}). Pro Techniker ist nur eine Ad-hoc-Sitzung gleichzeitig möglich.",
+  openSessionLink: "Diese Sitzung öffnen",
+
+  errEmail: "Geben Sie die E-Mail-Adresse des Benutzers ein, zum Beispiel anna@example.com.",
+  errPassword: "Das Passwort erfüllt die Regeln unten noch nicht. Ändern Sie es oder klicken Sie auf „Erzeugen“.",
+  errInvalidEmail: "Diese E-Mail-Adresse ist ungültig. Prüfen Sie sie auf Tippfehler.",
+  errWeakPassword: "Der Server hat das Passwort abgelehnt: {detail} Ändern Sie es oder klicken Sie auf „Erzeugen“.",
+  errSessionExists: "Sie haben bereits eine offene Ad-hoc-Sitzung. Pro Techniker ist nur eine Sitzung gleichzeitig erlaubt: Beenden oder widerrufen Sie sie zuerst.",
+  errSessionExistsLink: "Zur offenen Sitzung",
+  errNoFreeSlot: "Alle lizenzierten Plätze Ihres Kontos sind belegt. Beenden Sie eine Sitzung, die nicht mehr gebraucht wird, oder bitten Sie Ihren Administrator um weitere Plätze.",
+  errCapReached: "Ihre Firma hat die Grenze gleichzeitiger Ad-hoc-Sitzungen erreicht. Beenden Sie eine Sitzung, die nicht mehr gebraucht wird, oder bitten Sie Ihren Administrator, die Grenze zu erhöhen.",
+  errComputersLink: "Zu den Computern",
+  errMailFailed: "Die Einladung konnte nicht gesendet werden; es wurde nichts reserviert. Prüfen Sie die Adresse und versuchen Sie es gleich noch einmal.",
+  errUnauthorized: "Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
+  errNotFound: "Diese Sitzung gibt es nicht, oder Sie dürfen sie nicht sehen.",
+  errNetwork: "Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung; die Seite versucht es weiter.",
+  errInvalidRequest: "Die Anfrage wurde abgelehnt: {detail}",
+  errOther: "Etwas ist schiefgegangen: {detail} Bitte versuchen Sie es noch einmal.",
+
+  preparedTitle: "Sitzung für {email} vorbereitet",
+  secretPassword: "Passwort des versteckten Kontos {username}",
+  secretCode: "Sicherheitscode",
+  secretCodeHint: "Lesen Sie ihn dem Benutzer vor, wenn die App danach fragt.",
+  noteItPassword: "Notieren Sie es jetzt: Es wird nicht noch einmal angezeigt.",
+  noteItCode: "Notieren Sie ihn jetzt: Er wird nicht noch einmal angezeigt.",
+  secretsGone: "Passwort und Sicherheitscode werden nicht mehr angezeigt.",
+  steps: "Fortschritt",
+  stepMail: "E-Mail an {email} gesendet",
+  stepAppWait: "Warten, bis der Benutzer die App startet …",
+  stepApp: "App auf {hostname} gestartet",
+  stepCodeWait: "Warten, bis der Benutzer den Sicherheitscode eingibt …",
+  stepActive: "Aktiv bis {time}",
+  triesLeft: "Falscher Code eingegeben: noch {n} Versuche.",
+  cancelInvite: "Einladung widerrufen",
+  endSession: "Sitzung beenden",
+  details: "Details und Protokoll",
+  newSession: "Weitere Sitzung vorbereiten",
+  goComputers: "Zur Seite Computer",
+
+  confirmCancelTitle: "Einladung widerrufen?",
+  confirmCancelBody: "Der Link in der E-Mail funktioniert dann nicht mehr, und der Platz wird frei.",
+  confirmCancelYes: "Einladung widerrufen",
+  confirmEndTitle: "Sitzung auf {hostname} beenden?",
+  confirmEndBody: "Die App entfernt das versteckte Konto und sich selbst; Sie erreichen diesen PC dann nicht mehr.",
+  confirmEndYes: "Sitzung beenden",
+  confirmNo: "Behalten",
+
+  sessionTitle: "Sitzung",
+  fUser: "Benutzer",
+  fTechnician: "Techniker",
+  fStatus: "Status",
+  fCreated: "Eingeladen",
+  fInviteExpires: "Einladung gültig bis",
+  fComputer: "Computer",
+  fWindows: "Windows-Version",
+  fOnline: "Verbindung",
+  fActivated: "Aktiv seit",
+  fExpires: "Aktiv bis",
+  fEnded: "Beendet",
+  fReason: "Grund",
+  auditTitle: "Protokoll",
+  auditAt: "Zeit",
+  auditAction: "Ereignis",
+  auditChange: "Änderung",
+  auditBy: "Durch",
+  auditDetail: "Detail",
+  auditEmpty: "Keine Einträge.",
+  actorTechnician: "Techniker {id}",
+  actorApp: "App auf {id}",
+  actorSystem: "System",
+  you: "Sie",
+
+  computersTitle: "Computer",
+  groupAdhoc: "Ad-hoc-Support-Sitzungen",
+  cHost: "Computer",
+  cWindows: "Windows-Version",
+  cTechnician: "Techniker",
+  cState: "Status",
+  cLeft: "Restzeit",
+  cActions: "Aktionen",
+  online: "Online",
+  offline: "Offline",
+  noComputers: "Kein Computer hat eine aktive Ad-hoc-Sitzung.",
+  audit: "Protokoll",
+  auditOf: "Protokoll von {hostname}",
+  endSessionOf: "Sitzung auf {hostname} beenden",
+  myInvites: "Ihre offene Einladung",
+  noInvites: "Sie haben keine offene Einladung.",
+  inviteFor: "Einladung für {email}",
+  cancel: "Widerrufen",
+  cancelOf: "Einladung für {email} widerrufen",
+  validUntil: "gültig bis {time}",
+  leftLabel: "noch {h} Stunden {m} Minuten {s} Sekunden",
+
+  accountTitle: "Konto",
+  aAccount: "Konto",
+  aSlots: "Lizenzierte Plätze",
+  aSlotsValue: "{used} von {slots} belegt ({free} frei)",
+  aCap: "Gleichzeitige Ad-hoc-Sitzungen",
+  aCapValue: "{inUse} von höchstens {cap}",
+  aLocalTitle: "Grenzen ändern (nur im lokalen Modus)",
+  aSlotsInput: "Plätze",
+  aCapInput: "Grenze gleichzeitiger Ad-hoc-Sitzungen",
+  aSave: "Grenzen speichern",
+  aSaved: "Die Grenzen wurden gespeichert.",
+
+  status_invited: "Eingeladen, wartet auf die App",
+  status_app_started: "App gestartet, wartet auf den Code",
+  status_active: "Aktiv",
+  status_cancelled: "Widerrufen",
+  status_invite_expired: "Einladung abgelaufen",
+  status_locked: "Gesperrt nach falschen Codes",
+  status_expired: "Abgelaufen",
+  status_ended: "Beendet",
+  status_removed: "Beendet, App entfernt",
+  action_pairing_failed: "Falscher Sicherheitscode",
+  action_invited: "Einladung gesendet",
+  action_app_started: "App gestartet",
+  action_active: "Gekoppelt, Sitzung aktiv",
+  action_cancelled: "Einladung widerrufen",
+  action_invite_expired: "Einladung abgelaufen",
+  action_locked: "Einladung gesperrt",
+  action_expired: "Sitzung abgelaufen",
+  action_ended: "Sitzung beendet",
+  action_removed: "App vom PC entfernt",
+  short_invited: "eingeladen",
+  short_app_started: "App gestartet",
+  short_active: "aktiv",
+  short_cancelled: "widerrufen",
+  short_invite_expired: "Einladung abgelaufen",
+  short_locked: "gesperrt",
+  short_expired: "abgelaufen",
+  short_ended: "beendet",
+  short_removed: "entfernt",
+  action_pairing_confirmed: "Kopplung bestätigt",
+  reason_cancelled: "vom Techniker widerrufen",
+  reason_invite_expired: "die Einladung wurde nicht rechtzeitig genutzt",
+  reason_locked: "zu viele falsche Sicherheitscodes",
+  reason_expired: "die 24 Stunden sind vorbei",
+  reason_ended_by_technician: "vom Techniker beendet",
+  reason_ended_by_user: "vom Benutzer beendet",
+  final_cancelled: "Die Einladung wurde widerrufen; ihr Link funktioniert nicht mehr.",
+  final_invite_expired: "Die Einladung ist abgelaufen, bevor die App gekoppelt wurde.",
+  final_locked: "Die Einladung ist gesperrt: Der Sicherheitscode wurde zu oft falsch eingegeben. Bereiten Sie eine neue Sitzung vor.",
+  final_expired: "Die Sitzung ist vorbei: Ihre Zeit ist abgelaufen. Die App entfernt sich selbst.",
+  final_ended: "Die Sitzung wurde beendet. Die App entfernt das versteckte Konto und sich selbst.",
+  final_removed: "Die Sitzung ist vorbei, und die App hat sich vom PC entfernt.",
+};
+
+export const messages = { en, de };
+export const languages = ["en", "de"];
+const storageKey = "adhoc.lang";
+
+function fromBrowser() {
+  for (const l of navigator.languages || [navigator.language || ""]) {
+    const base = l.toLowerCase().split("-")[0];
+    if (languages.includes(base)) return base;
+  }
+  return "en";
+}
+
+function stored() {
+  try {
+    const l = localStorage.getItem(storageKey);
+    return languages.includes(l) ? l : null;
+  } catch {
+    return null; // storage may be disabled; the browser language still works
+  }
+}
+
+export let lang = stored() || fromBrowser();
+document.documentElement.lang = lang;
+
+export function setLang(l) {
+  if (!languages.includes(l)) return;
+  lang = l;
+  document.documentElement.lang = l;
+  try {
+    localStorage.setItem(storageKey, l);
+  } catch {
+    // not kept across reloads then; nothing else depends on it
+  }
+}
+
+/** t returns the text for key in the current language, with {name} replaced from vars. */
+export function t(key, vars = {}) {
+  const s = messages[lang][key] ?? messages.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+/** has reports whether a text exists for key (used for optional texts such as audit actions). */
+export function has(key) {
+  return key in messages.en;
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(lang === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
+export function fmtTimeSeconds(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(lang === "de" ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "medium" }).format(d);
+}
+
+/** fmtLeft shows seconds as H:MM:SS, plus the words for screen readers. */
+export function fmtLeft(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return { text: `${hh}:${pad(mm)}:${pad(ss)}`, label: t("leftLabel", { h: hh, m: mm, s: ss }) };
+}
