@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,12 +18,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// apiDoc checks every answer of every test against api/openapi.yaml, so the document and
+// the code cannot drift apart.
+var apiDoc = func() *apidoc.Validator {
+	v, err := apidoc.Load()
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
 
 // clock is a settable clock shared by the service and the scheduler.
 type clock struct {
@@ -132,15 +144,18 @@ func (r reply) num(key string) int {
 func (e *env) do(method, path, bearer string, body any) reply {
 	e.t.Helper()
 	var rd io.Reader
+	var reqBody []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
+		reqBody = []byte(b)
 		rd = strings.NewReader(b)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
+		reqBody = raw
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, e.st.URL+path, rd)
@@ -159,6 +174,10 @@ func (e *env) do(method, path, bearer string, body any) reply {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	if err := apiDoc.ValidateResponse(req, reqBody, res.StatusCode, res.Header, raw); err != nil &&
+		!(errors.Is(err, apidoc.ErrUnknownRoute) && res.StatusCode == http.StatusNotFound) {
+		e.t.Errorf("the answer differs from api/openapi.yaml: %v", err)
+	}
 	r := reply{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.JSON)
 	return r
