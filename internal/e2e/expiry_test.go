@@ -351,3 +351,44 @@ func TestRealSessionExpiresThroughTheLocalScheduler(t *testing.T) {
 		t.Fatalf("slot still used: %s", acc.Raw)
 	}
 }
+
+// pendingSchedules lists the names of the local scheduler's pending schedules.
+func pendingSchedules(e *env) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, p := range e.st.Scheduler.Pending() {
+		out[p.Name] = p.At
+	}
+	return out
+}
+
+func TestSchedulesFollowTheSession(t *testing.T) {
+	e := start(t)
+	tech := e.technician("tina@example.com", "acme", false)
+	id, code := e.invite(tech, "user@example.org")
+	s := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil)
+	inviteExpiry, _ := time.Parse(time.RFC3339Nano, s.str("inviteExpiresAt"))
+	if at, ok := pendingSchedules(e)["invite-"+id]; !ok || !at.Equal(inviteExpiry) {
+		t.Fatalf("after the invitation: schedules %v, want invite-%s at %s", pendingSchedules(e), id, inviteExpiry)
+	}
+	a := e.app(e.inviteToken("user@example.org"))
+	r := a.pair(code)
+	want(t, r, http.StatusOK, "")
+	expires, _ := time.Parse(time.RFC3339Nano, r.str("expiresAt"))
+	p := pendingSchedules(e)
+	if _, ok := p["invite-"+id]; ok {
+		t.Fatal("the invitation's schedule is still there after activation")
+	}
+	if at, ok := p["session-"+id]; !ok || !at.Equal(expires) {
+		t.Fatalf("after activation: schedules %v, want session-%s at %s", p, id, expires)
+	}
+	want(t, e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil), http.StatusOK, "")
+	if p := pendingSchedules(e); len(p) != 0 {
+		t.Fatalf("after ending: schedules %v are left", p)
+	}
+	// Cancelling an invitation deletes its schedule too.
+	id2, _ := e.invite(tech, "user2@example.org")
+	want(t, e.do(http.MethodDelete, "/v1/sessions/"+id2, tech, nil), http.StatusOK, "")
+	if p := pendingSchedules(e); len(p) != 0 {
+		t.Fatalf("after cancelling: schedules %v are left", p)
+	}
+}
