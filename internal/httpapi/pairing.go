@@ -122,7 +122,7 @@ func appDownload(ctx context.Context, svc *support.Service, downloads AppDownloa
 	default:
 		return problemResponse(badRequest("arch must be amd64 or arm64."))
 	}
-	name := AppFileName(token)
+	name := protocol.AppFileName(token)
 	if downloads == nil {
 		return problemResponse(&support.Error{Code: support.CodeNotFound, Detail: "The Support Session app is not available for download right now."})
 	}
@@ -146,7 +146,3 @@ func appDownload(ctx context.Context, svc *support.Service, downloads AppDownloa
 		IsBase64Encoded: true,
 	}
 }
-
-// AppFileName is the download's name: it carries the invite token, so the app finds its
-// invitation without asking the user for the link.
-func AppFileName(token string) string { return "SupportSession_" + token + ".exe" }
