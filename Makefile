@@ -87,6 +87,60 @@ build: ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functio
 synth: build node_modules ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
 	node_modules/.bin/cdk synth --quiet
 
+# --- the Windows app (agent/) ----------------------------------------------------------------
+
+# dist/agent/windows-<arch>/SupportSession.exe, Authenticode-signed (SHA-256, no timestamp:
+# that needs a timestamp server on the network). The join route serves it as
+# SupportSession_<inviteToken>.exe. SIGNING_CERT/SIGNING_KEY (PEM) sign a release, with
+# SIGNING_KEY_PASSFILE for an encrypted key; without them a development certificate is made
+# once in .tools/signing/ (Windows warns about it: it is for local tests only).
+AGENT_DIST       := $(DIST)/agent
+AGENT_ARCHES     := amd64 arm64
+AGENT_VERSION    ?= 0.1.0-dev
+AGENT_SERVER_URL ?= http://localhost:8080
+SIGNING_DIR      := $(TOOLS)/signing
+SIGNING_CERT     ?= $(SIGNING_DIR)/dev-cert.pem
+SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
+GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
+
+.PHONY: agent
+agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
+	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
+	@for arch in $(AGENT_ARCHES); do \
+	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
+	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath \
+	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL)" \
+	    -o $(AGENT_DIST)/windows-$$arch/unsigned.exe ./agent; \
+	  rm -f $(AGENT_DIST)/windows-$$arch/SupportSession.exe; \
+	  osslsigncode sign -h sha256 -certs $(SIGNING_CERT) -key $(SIGNING_KEY) \
+	    $(if $(SIGNING_KEY_PASSFILE),-readpass $(SIGNING_KEY_PASSFILE)) \
+	    -n "Ad-hoc Support Session" -in $(AGENT_DIST)/windows-$$arch/unsigned.exe \
+	    -out $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
+	  rm $(AGENT_DIST)/windows-$$arch/unsigned.exe; \
+	  osslsigncode verify -CAfile $(SIGNING_CERT) -in $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
+	  printf '  windows/%-6s %s bytes, signed\n' $$arch "$$(stat -c %s $(AGENT_DIST)/windows-$$arch/SupportSession.exe)"; \
+	done
+
+# A self-signed code-signing certificate for local builds only.
+$(SIGNING_DIR)/dev-cert.pem:
+	@mkdir -p $(SIGNING_DIR)
+	openssl req -x509 -newkey rsa:3072 -sha256 -days 825 -nodes -subj "/CN=Ad-hoc Support development code signing" \
+	  -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=codeSigning" \
+	  -keyout $(SIGNING_DIR)/dev-key.pem -out $@ 2>/dev/null
+	@chmod 600 $(SIGNING_DIR)/dev-key.pem
+
+.PHONY: agent-resources
+agent-resources: ## regenerate the app's manifest, version info and icon (agent/rsrc_windows_*.syso)
+	cd agent/winres && $(GO) run icon_gen.go
+	cd agent && $(GO) run $(GO_WINRES) make --in winres/winres.json --arch amd64,arm64 --out rsrc
+
+# The app's test runs the signed exe under Wine (agent/winetest), with a bcryptprimitives.dll
+# built by MinGW: Wine 8 lacks the ProcessPrng that Go's runtime needs.
+.PHONY: agent-test-deps
+agent-test-deps: ## install Wine and MinGW for the app's test under Wine
+	@{ command -v wine64 >/dev/null || test -x /usr/lib/wine/wine64; } && command -v x86_64-w64-mingw32-gcc >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 gcc-mingw-w64-x86-64-win32; }
+
 # --- checks --------------------------------------------------------------------------------
 
 .PHONY: lint
@@ -98,9 +152,23 @@ lint: ## gofmt, go vet (also for Windows), staticcheck
 	$(GO) tool staticcheck ./...
 
 .PHONY: test
-test: tools chromium lint ## every test, with the services each one needs
+test: tools chromium agent-test-deps agent lint ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
-	TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# --- figures -------------------------------------------------------------------------------
+
+# Handler overhead over raw DynamoDB round trips, round trips and capacity per call and per
+# 24 h session, the cost of a session at list prices, bootstrap size and init time, and the
+# scale model (docs/cost.md). Prints tables; nothing passes or fails on timing.
+# BENCH_FLAGS=-json gives the report as JSON.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: tools ## measure overhead, round trips, cost per session, bootstraps and the scale model
+	$(GO) test -count=1 -run '^$$' -bench . ./internal/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
+	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
+	$(TOOLS)/bin/benchreport $(BENCH_FLAGS)
 
 .PHONY: clean
 clean: ## remove build and test output (keeps .local and .tools)

@@ -1,0 +1,315 @@
+// Command benchreport measures what the product costs and prints one table: the handlers'
+// overhead over raw DynamoDB round trips, round trips and capacity per API call and per
+// 24-hour session, the price of such a session at AWS list prices, the bootstraps' size
+// and init time against a hello-world function, and a model of a million concurrent
+// sessions. `make bench` runs it; docs/cost.md explains the figures. Nothing here passes
+// or fails on timing.
+//
+// It starts its own DynamoDB Local and aws-ses-v2-local (`make tools` installs them) and
+// stops them when done.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/bench"
+	"github.com/adhoc-support/adhoc-support/internal/localenv"
+)
+
+// BenchResult is one handler benchmark's outcome.
+type BenchResult struct {
+	Name       string  `json:"name"`
+	What       string  `json:"what"`
+	N          int     `json:"n"`
+	HandlerNs  float64 `json:"handlerNsPerOp"`
+	RawNs      float64 `json:"rawNsPerOp"`
+	Overhead   float64 `json:"overhead"`
+	RoundTrips float64 `json:"roundTripsPerOp"`
+}
+
+// Report is everything benchreport measured and computed.
+type Report struct {
+	Date        string            `json:"date"`
+	Machine     string            `json:"machine"`
+	Region      string            `json:"region"`
+	Benchmarks  []BenchResult     `json:"benchmarks"`
+	PerCall     []bench.Figures   `json:"perCall"`
+	Lifecycle   bench.Lifecycle   `json:"lifecycle"`
+	Sweep       bench.Figures     `json:"sweep"`
+	MemoryMB    map[string]int    `json:"memoryMb"`
+	MemoryFrom  string            `json:"memoryFrom"`
+	Session     bench.Bill        `json:"session"`         // one session's 24 hours
+	Fixed       bench.Bill        `json:"fixedPerDay"`     // the deployment, whatever the load
+	Alone       bench.Bill        `json:"aloneDay"`        // a deployment with one session
+	ConsoleHour float64           `json:"consolePageHour"` // the technician's page left open
+	Bootstraps  []bench.Bootstrap `json:"bootstraps"`
+	Scale       bench.ScaleResult `json:"scale"`
+	Prices      []bench.Price     `json:"prices"`
+	PricesDated string            `json:"pricesChecked"`
+}
+
+func main() {
+	testing.Init() // testing.Benchmark reads -test.benchtime
+	jsonOut := flag.Bool("json", false, "print the report as JSON")
+	prices := flag.Bool("prices", false, "print the price table as docs/cost.md holds it, and exit")
+	sessions := flag.Float64("sessions", 1e6, "concurrent active sessions in the scale model")
+	initRuns := flag.Int("init-runs", 7, "emulator starts per bootstrap")
+	template := flag.String("template", "cdk.out/AdhocSupport.template.json", "synthesized template to read the functions' memory from (if present)")
+	flag.Parse()
+	if *prices {
+		fmt.Print(bench.PriceTableMarkdown())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, *sessions, *initRuns, *template)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	printReport(os.Stdout, rep)
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "benchreport: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, sessions float64, initRuns int, template string) (*Report, error) {
+	rep := &Report{
+		Date:        time.Now().UTC().Format("2006-01-02"),
+		Machine:     fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
+		Region:      bench.Region,
+		Prices:      bench.Prices,
+		PricesDated: bench.PricesChecked,
+		MemoryMB:    bench.DefaultMemoryMB,
+		MemoryFrom:  "infra/stack/stack.go; no synthesized template",
+	}
+	if m, err := bench.MemoryFromTemplate(template); err == nil {
+		rep.MemoryMB, rep.MemoryFrom = m, template
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+
+	progress("starting DynamoDB Local and aws-ses-v2-local")
+	ddb, err := localenv.StartDynamoDB(ctx, localenv.DynamoDBOptions{Timeout: 2 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = ddb.Stop() }()
+	ses, err := localenv.StartSES(ctx, localenv.SESOptions{Timeout: 2 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = ses.Stop() }()
+	newRig := func(table string) (*bench.Rig, error) {
+		return bench.NewRig(ctx, bench.RigOptions{DynamoDBEndpoint: ddb.Endpoint, SESEndpoint: ses.Endpoint, Table: table})
+	}
+
+	progress("handler benchmarks")
+	rig, err := newRig("bench-overhead")
+	if err != nil {
+		return nil, err
+	}
+	if err := rig.PrepareBenchmarks(ctx); err != nil {
+		return nil, err
+	}
+	for _, bm := range rig.Benchmarks() {
+		r := testing.Benchmark(bm.Run)
+		if r.N == 0 {
+			return nil, fmt.Errorf("benchmark %s failed (run `go test -run '^$' -bench %s ./internal/bench/` to see why)", bm.Name, bm.Name)
+		}
+		rep.Benchmarks = append(rep.Benchmarks, BenchResult{
+			Name: bm.Name, What: bm.What, N: r.N, HandlerNs: float64(r.NsPerOp()),
+			RawNs: r.Extra[bench.MetricRaw], Overhead: r.Extra[bench.MetricOverhead], RoundTrips: r.Extra[bench.MetricRoundTrips],
+		})
+		progress("  %s: %d iterations", bm.Name, r.N)
+	}
+
+	progress("round trips and capacity per call")
+	if rig, err = newRig("bench-percall"); err != nil {
+		return nil, err
+	}
+	if rep.PerCall, err = rig.PerCall(ctx); err != nil {
+		return nil, err
+	}
+
+	progress("a 24 h session")
+	if rig, err = newRig("bench-lifecycle"); err != nil {
+		return nil, err
+	}
+	if rep.Lifecycle, err = rig.Lifecycle(ctx, bench.LifecycleOptions{MemoryMB: rep.MemoryMB}); err != nil {
+		return nil, err
+	}
+	if rep.Sweep, err = rig.MeasureExpiry(ctx, "sweep, nothing due", bench.TriggerRule, json.RawMessage(`{"sweep":true}`)); err != nil {
+		return nil, err
+	}
+
+	progress("bootstraps: build and init under the Runtime Interface Emulator")
+	dir, err := os.MkdirTemp("", "benchreport-*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	rep.Bootstraps, err = bench.Bootstraps(ctx, bench.BootstrapOptions{
+		Dir: dir, Runs: initRuns, DynamoDBEndpoint: ddb.Endpoint, SESEndpoint: ses.Endpoint, Table: rig.Table,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	pl := bench.DefaultPrices()
+	rep.Session = pl.Bill(rep.Lifecycle.Usage)
+	fixed := bench.Fixed(rep.Sweep, rep.MemoryMB)
+	rep.Fixed = pl.Bill(fixed)
+	rep.Alone = pl.Bill(bench.Alone(rep.Lifecycle.Usage, fixed))
+	for _, s := range rep.Lifecycle.Steps {
+		if s.Name == bench.ConsoleStep && s.Count > 0 {
+			perHour := float64(time.Hour / bench.ConsolePoll)
+			rep.ConsoleHour = pl.Bill(s.Usage.Times(perHour / float64(s.Count))).Total
+		}
+	}
+	rep.Scale = pl.Scale(bench.ScaleInput{
+		Sessions: sessions, SessionDay: rep.Lifecycle.Usage, PollsPerDay: float64(rep.Lifecycle.Polls),
+		SchedulesPerSession: 1, Fixed: fixed,
+	})
+	return rep, nil
+}
+
+func printReport(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "Ad-hoc Support — cost and overhead figures, %s, %s, DynamoDB Local + aws-ses-v2-local on loopback\n", rep.Date, rep.Machine)
+	left := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+
+	section(w, "1. Handler time over raw round trips (same run, interleaved; KMS, EventBridge and Scheduler stand-ins cost no time)")
+	fmt.Fprintln(left, "benchmark\tcall\thandler\tsame calls raw\toverhead\tcalls/op (DynamoDB+SES)\tn")
+	for _, b := range rep.Benchmarks {
+		fmt.Fprintf(left, "%s\t%s\t%s\t%s\t%.2f×\t%.0f\t%d\n", b.Name, b.What, ms(b.HandlerNs), ms(b.RawNs), b.Overhead, b.RoundTrips, b.N)
+	}
+	left.Flush()
+
+	section(w, "2. Round trips and capacity per API call (billed units; DynamoDB Local's own WCU figure for comparison)")
+	fmt.Fprintln(left, "call\tfunction\tDynamoDB round trips: calls\tRRU\tWRU\tLocal WCU\tevents\tKMS\tschedules +/-\tmails\tms (one run)")
+	for _, f := range rep.PerCall {
+		fmt.Fprintf(left, "%s\t%s\t%d: %s\t%.1f\t%.0f\t%.0f\t%d\t%d\t%d/%d\t%d\t%.1f\n", f.Name, f.Function, f.RoundTrips, f.Ops, f.RRU, f.WRU, f.LocalWCU,
+			f.Counts.Events, f.Counts.KMS, f.Counts.SchedulesCreated, f.Counts.SchedulesDeleted, f.Counts.Mails, float64(f.Duration)/1e6)
+	}
+	left.Flush()
+
+	l := rep.Lifecycle
+	section(w, fmt.Sprintf("3. One session's 24 hours: %d polls (every 30 s), %d of them write lastSeenAt; the technician's page polls for 3 minutes", l.Polls, l.PollWrites))
+	fmt.Fprintln(left, "step\tcount\tround trips\tRRU\tWRU\tmean ms")
+	for _, s := range l.Steps {
+		fmt.Fprintf(left, "%s\t%d\t%d\t%.1f\t%.0f\t%.2f\n", s.Name, s.Count, s.Sum.RoundTrips, s.Sum.RRU, s.Sum.WRU, float64(s.Sum.Duration)/1e6/float64(s.Count))
+	}
+	u := l.Usage
+	fmt.Fprintf(left, "total\t\t\t%.1f\t%.0f\t\n", u.RRU, u.WRU)
+	left.Flush()
+	fmt.Fprintf(w, "API requests %.0f, Lambda invocations %.0f (%.2f GB-s billed), events %.0f, scheduler invocations %.0f, KMS requests %.0f, mails %.0f\n",
+		u.APIRequests, u.Invocations, u.GBSeconds, u.Events, u.SchedulerInvocations, u.KMSRequests, u.Mails)
+	fmt.Fprintf(w, "sweep (every 5 min, fixed per deployment): %d round trip(s) %s, %.1f RRU, %.1f ms\n", rep.Sweep.RoundTrips, rep.Sweep.Ops, rep.Sweep.RRU, float64(rep.Sweep.Duration)/1e6)
+
+	section(w, fmt.Sprintf("4. Cost of one 24 h session at %s list prices (checked %s)", rep.Region, rep.PricesDated))
+	fmt.Fprintf(w, "Lambda arm64, memory invitation %d MB, pairing %d MB, expiry %d MB (from %s); durations as measured here\n",
+		rep.MemoryMB[bench.FnInvitation], rep.MemoryMB[bench.FnPairing], rep.MemoryMB[bench.FnExpiry], rep.MemoryFrom)
+	bill(left, rep.Session)
+	fmt.Fprintf(w, "X-Ray is counted at 5 %% of requests, as in a deployment with more than one request a second.\n")
+	fmt.Fprintf(w, "fixed per deployment and day (288 sweeps, %d KMS keys): $%.4f; one session alone in a deployment (every request traced): $%.4f a day\n",
+		bench.KMSKeys, rep.Fixed.Total, rep.Alone.Total)
+	fmt.Fprintf(w, "the technician's page left open polls every 2.5 s: $%.5f an hour\n", rep.ConsoleHour)
+
+	section(w, "5. Bootstraps: arm64 size (deploy flags) and init under the Runtime Interface Emulator, against a hello-world aws-lambda-go function")
+	fmt.Fprintln(left, "function\tarm64 size\t× hello\tinit median\t× hello\truns (ms)")
+	for _, b := range rep.Bootstraps {
+		var runs []string
+		for _, d := range b.Inits {
+			runs = append(runs, fmt.Sprintf("%.1f", float64(d)/1e6))
+		}
+		fmt.Fprintf(left, "%s\t%.1f MB\t%.2f×\t%.1f ms\t%.2f×\t%s\n", b.Name, float64(b.Bytes)/1e6, b.SizeRatio, float64(b.Init)/1e6, b.InitRatio, strings.Join(runs, " "))
+	}
+	left.Flush()
+
+	s := rep.Scale
+	section(w, fmt.Sprintf("6. Scale model: %s concurrent active sessions (daily figures spread evenly; keep headroom for peaks)", count(s.Sessions)))
+	fmt.Fprintf(left, "polls/s\t%s\nAPI requests/s\t%s\nDynamoDB RRU/s\t%s\nDynamoDB WRU/s\t%s\nLambda concurrency (rate × duration)\t%.0f\nmails/day\t%s\ncost/day\t$%s\ncost per session-day\t$%.5f\n",
+		count(s.PollsPerSecond), count(s.RequestsPerSecond), count(s.RRUPerSecond), count(s.WRUPerSecond), s.LambdaConcurrency, count(s.MailsPerDay), count(s.Bill.Total), s.PerSessionDay)
+	left.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(left, "quota\tdefault\tneeded\t")
+	for _, q := range s.Quotas {
+		verdict := "ok"
+		switch share := q.Needed / q.Default; {
+		case q.Raise:
+			verdict = fmt.Sprintf("RAISE (%.1f× the default)", share)
+		case share > 0.8:
+			verdict = fmt.Sprintf("raise for peaks (%.0f %% of the default on average)", share*100)
+		}
+		fmt.Fprintf(left, "%s\t%s %s\t%s\t%s\n", q.Name, count(q.Default), q.Unit, count(math.Ceil(q.Needed)), verdict)
+	}
+	left.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Not in the figures: S3 storage, CloudWatch alarms and log storage, the app download's own transfer (docs/cost.md), free tiers.")
+}
+
+func section(w io.Writer, title string) {
+	fmt.Fprintf(w, "\n%s\n%s\n", title, strings.Repeat("-", min(len(title), 100)))
+}
+
+func bill(w *tabwriter.Writer, b bench.Bill) {
+	fmt.Fprintln(w, "item\tquantity\tunit\tUSD")
+	for _, l := range b.Lines {
+		if l.Quantity == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.6f\n", l.Name, qty(l.Quantity), l.Unit, l.USD)
+	}
+	fmt.Fprintf(w, "total\t\t\t%.6f\n", b.Total)
+	w.Flush()
+}
+
+func ms(ns float64) string { return fmt.Sprintf("%.2f ms", ns/1e6) }
+
+func qty(v float64) string {
+	if v == float64(int64(v)) && v < 1e12 {
+		return count(v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+// count writes a number with thousands separators.
+func count(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	if v < 1000 {
+		if v != float64(int64(v)) {
+			return fmt.Sprintf("%.2f", v)
+		}
+		return s
+	}
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

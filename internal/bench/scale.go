@@ -1,0 +1,109 @@
+package bench
+
+// Quota is a default AWS service quota (or a setting of this product's stack) that a
+// large deployment can run into.
+type Quota struct {
+	Key     string  `json:"key"`
+	Name    string  `json:"name"`
+	Default float64 `json:"default"`
+	Unit    string  `json:"unit"`
+	Source  string  `json:"source"`
+}
+
+// Quota keys.
+const (
+	QuotaLambdaConcurrency = "lambda.concurrency"
+	QuotaAPIRate           = "apigw.account-rps"
+	QuotaStageRate         = "stack.stage-rps"
+	QuotaDynamoRead        = "dynamodb.table-rru"
+	QuotaDynamoWrite       = "dynamodb.table-wru"
+	QuotaSESDaily          = "ses.sandbox-daily"
+	QuotaSchedules         = "scheduler.schedules"
+)
+
+// Quotas are the defaults the scale model checks (us-east-1; several smaller Regions have
+// lower API Gateway defaults).
+var Quotas = []Quota{
+	{QuotaLambdaConcurrency, "Lambda concurrent executions per Region", 1000, "executions", "AWS Lambda developer guide, Lambda quotas (new accounts start lower)"},
+	{QuotaAPIRate, "API Gateway throttle per account and Region", 10000, "requests/s", "Amazon API Gateway developer guide, API Gateway quotas (burst 5,000)"},
+	{QuotaStageRate, "this stack's HTTP API stage throttle", 100, "requests/s", "infra/stack/api.go throttleRate (burst 200)"},
+	{QuotaDynamoRead, "DynamoDB on-demand table read throughput", 40000, "RRU/s", "Amazon DynamoDB developer guide, Quotas (on-demand, per table)"},
+	{QuotaDynamoWrite, "DynamoDB on-demand table write throughput", 40000, "WRU/s", "Amazon DynamoDB developer guide, Quotas (on-demand, per table)"},
+	{QuotaSESDaily, "SES sending quota (sandbox; production is set per account)", 200, "emails/24 h", "Amazon SES developer guide, Service quotas in Amazon SES"},
+	{QuotaSchedules, "EventBridge Scheduler schedules per Region", 10_000_000, "schedules", "EventBridge Scheduler user guide, Quotas"},
+}
+
+// ScaleInput is what the scale model starts from.
+type ScaleInput struct {
+	Sessions float64 // active sessions at any moment
+	// SessionDay is one active session for one day: the 24 h lifecycle, whose setup
+	// steps recur daily when every session lasts its full 24 hours.
+	SessionDay Usage
+	// PollsPerDay is how many of SessionDay's API requests are the app's polls.
+	PollsPerDay float64
+	// SchedulesPerSession is how many one-time schedules a session keeps pending.
+	SchedulesPerSession float64
+	// Fixed is what the deployment uses per day whatever the load: the sweep every 5
+	// minutes, the KMS keys.
+	Fixed Usage
+}
+
+// QuotaCheck compares what the load needs with a quota.
+type QuotaCheck struct {
+	Quota
+	Needed float64 `json:"needed"`
+	Raise  bool    `json:"raise"`
+}
+
+// ScaleResult is the model's answer.
+type ScaleResult struct {
+	Sessions          float64      `json:"sessions"`
+	PollsPerSecond    float64      `json:"pollsPerSecond"`
+	RequestsPerSecond float64      `json:"requestsPerSecond"`
+	RRUPerSecond      float64      `json:"rruPerSecond"`
+	WRUPerSecond      float64      `json:"wruPerSecond"`
+	LambdaConcurrency float64      `json:"lambdaConcurrency"` // Little's law: arrival rate × run time
+	MailsPerDay       float64      `json:"mailsPerDay"`
+	Day               Usage        `json:"day"`
+	Bill              Bill         `json:"bill"` // one day
+	PerSessionDay     float64      `json:"perSessionDayUsd"`
+	Quotas            []QuotaCheck `json:"quotas"`
+}
+
+const secondsPerDay = 86400
+
+// Scale runs the model: everything per second is the daily figure spread evenly over the
+// day (real traffic has peaks: keep headroom above these averages). X-Ray traces are
+// counted for the whole day's invocations (SampledTraces).
+func (pl PriceList) Scale(in ScaleInput) ScaleResult {
+	day := in.SessionDay.Times(in.Sessions).Add(in.Fixed)
+	day.Traces = SampledTraces(day.Invocations)
+	r := ScaleResult{
+		Sessions:          in.Sessions,
+		PollsPerSecond:    in.Sessions * in.PollsPerDay / secondsPerDay,
+		RequestsPerSecond: day.APIRequests / secondsPerDay,
+		RRUPerSecond:      day.RRU / secondsPerDay,
+		WRUPerSecond:      day.WRU / secondsPerDay,
+		LambdaConcurrency: day.LambdaSeconds / secondsPerDay,
+		MailsPerDay:       day.Mails,
+		Day:               day,
+		Bill:              pl.Bill(day),
+	}
+	if in.Sessions > 0 {
+		r.PerSessionDay = r.Bill.Total / in.Sessions
+	}
+	needed := map[string]float64{
+		QuotaLambdaConcurrency: r.LambdaConcurrency,
+		QuotaAPIRate:           r.RequestsPerSecond,
+		QuotaStageRate:         r.RequestsPerSecond,
+		QuotaDynamoRead:        r.RRUPerSecond,
+		QuotaDynamoWrite:       r.WRUPerSecond,
+		QuotaSESDaily:          r.MailsPerDay,
+		QuotaSchedules:         in.Sessions * in.SchedulesPerSession,
+	}
+	for _, q := range Quotas {
+		n := needed[q.Key]
+		r.Quotas = append(r.Quotas, QuotaCheck{Quota: q, Needed: n, Raise: n > q.Default})
+	}
+	return r
+}
