@@ -53,7 +53,7 @@ func uploadApp(st awscdk.Stack, bucket awss3.Bucket, dir string) {
 	awss3deployment.NewBucketDeployment(st, jsii.String("AppUpload"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: bucket,
 		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(dir), nil)},
-		// dist/agent/<arch>/SupportSession.exe becomes agent/<arch>/SupportSession.exe,
+		// dist/agent/windows-<arch>/SupportSession.exe becomes agent/windows-<arch>/SupportSession.exe,
 		// where the pairing function looks (internal/setup).
 		DestinationKeyPrefix: jsii.String(AppKeyPrefix),
 		Prune:                jsii.Bool(true),

@@ -53,8 +53,8 @@ type Options struct {
 	// SweepEvery is how often the sweep rule fires; 0 = 5 minutes as in AWS, negative =
 	// never (tests that sweep themselves).
 	SweepEvery time.Duration
-	// AppDir holds the Windows app builds (SupportSession.exe per architecture); "" =
-	// <repo>/dist/agent.
+	// AppDir holds the Windows app builds as `make agent` leaves them
+	// (windows-<arch>/SupportSession.exe); "" = <repo>/dist/agent.
 	AppDir  string
 	Console http.Handler
 	Log     *slog.Logger
@@ -332,7 +332,7 @@ func hostPort(a net.Addr) string {
 type localDownloads struct{ dir string }
 
 func (d localDownloads) path(arch string) string {
-	return filepath.Join(d.dir, arch, "SupportSession.exe")
+	return filepath.Join(d.dir, "windows-"+arch, "SupportSession.exe")
 }
 
 // Available reports whether a build exists for the architecture.

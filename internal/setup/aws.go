@@ -159,7 +159,8 @@ type s3Downloads struct {
 	bucket  string
 }
 
-func appKey(arch string) string { return "agent/" + arch + "/SupportSession.exe" }
+// appKey is where the stack uploads `make agent`'s dist/agent/windows-<arch>/ folders.
+func appKey(arch string) string { return "agent/windows-" + arch + "/SupportSession.exe" }
 
 func (d s3Downloads) Available(ctx context.Context, arch string) bool {
 	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(appKey(arch))})
