@@ -4,7 +4,7 @@
 // tests exercise.
 //
 // Every child runs in its own process group, which Process.Stop kills as a whole, and is
-// also sent SIGKILL by the kernel when the parent dies (Pdeathsig), so neither a test
+// also sent SIGTERM by the kernel when the parent dies (Pdeathsig), so neither a test
 // binary that crashes nor a Ctrl-C leaves a server behind.
 package localenv
 
@@ -128,10 +128,12 @@ func start(o startOptions) (*Process, error) {
 		// the group itself; and Stop can kill whatever the child started.
 		Setpgid: true,
 		// If the parent dies without calling Stop (crash, SIGKILL, test timeout), the
-		// kernel kills the child rather than leaving an orphan holding the port. (Linux
-		// ties this to the thread that started the child; Go ends threads only for
-		// goroutines locked to them, so do not start a child from such a goroutine.)
-		Pdeathsig: syscall.SIGKILL,
+		// kernel stops the child rather than leaving an orphan holding the port. SIGTERM,
+		// not SIGKILL: DynamoDB Local then shuts down cleanly and keeps the last writes of
+		// a killed `make run` in its data folder. (Linux ties this to the thread that
+		// started the child; Go ends threads only for goroutines locked to them, so do not
+		// start a child from such a goroutine.)
+		Pdeathsig: syscall.SIGTERM,
 	}
 	// Do not let a grandchild holding the output pipe block Wait forever.
 	cmd.WaitDelay = 2 * time.Second

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
@@ -181,7 +182,7 @@ func (s *Mailer) SendInvitation(ctx context.Context, m support.InvitationMail) e
 	}
 	// The error names neither the recipient nor the content: it may end up in a log.
 	if _, err := s.client.SendEmail(ctx, in); err != nil {
-		return fmt.Errorf("invitation mail: ses send email: %w", err)
+		return fmt.Errorf("invitation mail: ses send email: %w", redacted{err})
 	}
 	return nil
 }
@@ -240,3 +241,22 @@ func formatTime(locale string, t time.Time) string {
 		return t.Format("Monday, 2 January 2006, at 15:04 UTC")
 	}
 }
+
+// redacted hides an SES error's message, which may quote the addresses involved ("the
+// following identities failed the check: …"), and keeps its code and its chain for
+// errors.Is and errors.As. The error ends up in logs; an address must not.
+type redacted struct{ err error }
+
+func (r redacted) Error() string {
+	var api smithy.APIError
+	if errors.As(r.err, &api) {
+		return "SES error " + api.ErrorCode()
+	}
+	var op *smithy.OperationError
+	if errors.As(r.err, &op) {
+		return "SES " + op.Operation() + " failed before an answer (network or timeout)"
+	}
+	return "SES request failed"
+}
+
+func (r redacted) Unwrap() error { return r.err }

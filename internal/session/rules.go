@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/mail"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -92,14 +93,21 @@ func NormalizeEmail(email string) (string, error) {
 // Locales the mail and the join page are written in.
 var Locales = []string{"en", "de"}
 
+// localeTag is the shape of a language tag: "de", "en-GB", "de-CH-1996". Anything else —
+// line breaks above all, since the locale picks a mail template — is refused whole.
+var localeTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$`)
+
 // NormalizeLocale maps "", "en", "en-GB", "de-AT" … to a supported locale.
 func NormalizeLocale(locale string) (string, error) {
 	if locale == "" {
 		return "en", nil
 	}
+	if !localeTag.MatchString(locale) {
+		return "", ErrInvalidLocale
+	}
 	lang, _, _ := strings.Cut(strings.ToLower(locale), "-")
 	for _, l := range Locales {
-		if lang == l && len(locale) <= 16 {
+		if lang == l {
 			return l, nil
 		}
 	}

@@ -156,7 +156,7 @@ func TestNormalizeLocale(t *testing.T) {
 			t.Errorf("NormalizeLocale(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"fr", "english", "de\r\nX: y", "en-" + strings.Repeat("x", 20)} {
+	for _, in := range []string{"fr", "english", "de\r\nX: y", "en-GB\r\nBcc: x@example.org", "en-" + strings.Repeat("x", 20), "en_GB", "de-"} {
 		if _, err := NormalizeLocale(in); err == nil {
 			t.Errorf("NormalizeLocale(%q) must fail", in)
 		}

@@ -329,6 +329,29 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 	return nil
 }
 
+// ReleaseOrphan implements support.Store (one TransactWriteItems of 3 items: a condition
+// check that the session item is gone, Delete of the technician lock naming it, the
+// account's counters -1).
+func (s *Store) ReleaseOrphan(ctx context.Context, account, technician, sessionID string) (bool, error) {
+	items := []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: key(sessionPK(sessionID), skSession),
+			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": KeyPK}}},
+		{Delete: &types.Delete{TableName: &s.table, Key: key(techPK(account, technician), skLock),
+			ConditionExpression:       aws.String("#sid = :id"),
+			ExpressionAttributeNames:  map[string]string{"#sid": "sessionId"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(sessionID)}}},
+		releaseSlot(s.table, account),
+	}
+	reasons, err := s.transact(ctx, items)
+	switch {
+	case err == nil:
+		return true, nil
+	case failed(reasons, 0), failed(reasons, 1):
+		return false, nil // the session exists after all, or the lock is no longer its
+	}
+	return false, fmt.Errorf("release orphaned lock of %s: %w", sessionID, err)
+}
+
 // GetSession implements support.Store (one strongly consistent GetItem).
 func (s *Store) GetSession(ctx context.Context, id string) (session.Session, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(sessionPK(id), skSession), ConsistentRead: aws.Bool(true)})

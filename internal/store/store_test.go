@@ -801,3 +801,52 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 		t.Errorf("TTL = %+v", ttl.TimeToLiveDescription)
 	}
 }
+
+func TestReleaseOrphan(t *testing.T) {
+	f := newFixture(t)
+	s := newSession("orphan", "acme", "tina", t0)
+	f.invite(t, s)
+	// While the session exists nothing is released.
+	if released, err := f.ReleaseOrphan(ctx(t), "acme", "tina", s.ID); err != nil || released {
+		t.Fatalf("ReleaseOrphan of a live session = %v, %v", released, err)
+	}
+	if a := f.account(t, "acme"); a.Used != 1 {
+		t.Fatalf("used %d after a refused release", a.Used)
+	}
+	// Storage's TTL removes the session item.
+	if _, err := f.client.DeleteItem(ctx(t), &dynamodb.DeleteItemInput{TableName: &f.table,
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "SESSION#" + s.ID}, "sk": &types.AttributeValueMemberS{Value: "SESSION"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// A lock naming another session is not touched.
+	if released, err := f.ReleaseOrphan(ctx(t), "acme", "tina", "someone-else"); err != nil || released {
+		t.Fatalf("ReleaseOrphan naming another session = %v, %v", released, err)
+	}
+	// Racing releases: exactly one gives the slot back.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			released, err := f.ReleaseOrphan(context.Background(), "acme", "tina", s.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			if released {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if a := f.account(t, "acme"); wins != 1 || a.Used != 0 || a.AdhocInUse != 0 {
+		t.Fatalf("%d releases won, account %+v; want one and nothing used", wins, a)
+	}
+	if _, err := f.TechnicianSession(ctx(t), "acme", "tina"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("the technician lock is still there: %v", err)
+	}
+	f.invite(t, newSession("next", "acme", "tina", t0))
+}

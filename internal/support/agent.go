@@ -258,6 +258,15 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 	case ss.Status != session.Active:
 		return protocol.PairResponse{}, refusePending(ss.Status)
 	}
+	if agentToken == "" {
+		// A retry of a pairing that was stored but whose answer was lost: its commit may
+		// have reported a failure, so the schedules that follow activation may be
+		// missing. Arranging them again is harmless (same names replace).
+		actx, cancel := detached(ctx)
+		defer cancel()
+		s.unschedule(actx, inviteSchedule(ss.ID))
+		s.schedule(actx, sessionSchedule(ss.ID), ss.ExpiresAt, ss.ID)
+	}
 	return s.pairAnswer(ctx, ss, agentToken)
 }
 

@@ -54,6 +54,12 @@ type Store interface {
 	// Audit returns the session's audit entries, oldest first.
 	Audit(ctx context.Context, sessionID string) ([]session.AuditEntry, error)
 
+	// ReleaseOrphan gives back the technician lock and the slot of a session whose item
+	// no longer exists (DynamoDB TTL removed it before any expiry layer ran), in one
+	// transaction conditional on the item's absence and on the lock naming that session,
+	// so it releases at most once. It reports whether it released anything.
+	ReleaseOrphan(ctx context.Context, account, technician, sessionID string) (bool, error)
+
 	// Account reads an account's limits and usage; an account never configured has the
 	// defaults and nothing used.
 	Account(ctx context.Context, account string, defaults Limits) (Account, error)

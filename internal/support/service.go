@@ -151,10 +151,12 @@ func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide fu
 		if err != nil {
 			return cur, err
 		}
-		s.publish(ctx, st.events...)
+		actx, cancel := detached(ctx)
+		s.publish(actx, st.events...)
 		if st.after != nil {
-			st.after(ctx)
+			st.after(actx)
 		}
+		cancel()
 		return next, nil
 	}
 }
@@ -318,4 +320,11 @@ func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Seco
 // "removed after N hours at the latest" (a demo clock of 60 s still says 1 hour).
 func (s *Service) sessionHours() int {
 	return max(1, int((s.Config.SessionTTL+time.Hour-1)/time.Hour))
+}
+
+// detached is the context for what must follow a stored change even when the caller has
+// given up meanwhile (its events, its schedules, an undo): not cancelled with the
+// request, but bounded on its own.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }

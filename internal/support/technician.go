@@ -97,16 +97,22 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 	})
 	if err != nil {
 		s.log().Error("sending the invitation mail failed; rolling back", "session", id, "error", err)
-		if rerr := s.Store.RollbackInvitation(ctx, ss); rerr != nil {
+		// The request's own deadline may be what made the mail fail: undo on a context of
+		// our own, so a reservation never outlives a failed request.
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		if rerr := s.Store.RollbackInvitation(rctx, ss); rerr != nil {
 			return Invitation{}, fmt.Errorf("invite: rollback after mail failure (%v): %w", err, rerr)
 		}
 		return Invitation{}, refuse(CodeMailFailed, "The invitation mail could not be sent; nothing was reserved. Try again later.")
 	}
 
-	s.schedule(ctx, inviteSchedule(id), ss.InviteExpiresAt, id)
+	actx, cancel := detached(ctx)
+	defer cancel()
+	s.schedule(actx, inviteSchedule(id), ss.InviteExpiresAt, id)
 	e := event(events.SessionInvited, &ss, now)
 	e.Detail.ExpiresAt = &ss.InviteExpiresAt
-	s.publish(ctx, e)
+	s.publish(actx, e)
 	s.log().Info("session invited", "session", id, "account", tech.Account, "technician", tech.ID)
 	return Invitation{
 		ID: id, SecurityCode: session.FormatCode(code), Status: string(session.Invited),
@@ -169,6 +175,19 @@ func (s *Service) expireTechnicianSession(ctx context.Context, tech Technician) 
 	id, err := s.Store.TechnicianSession(ctx, tech.Account, tech.ID)
 	if errors.Is(err, ErrNotFound) {
 		return true, nil // released meanwhile: try again
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = s.Store.GetSession(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Storage's TTL removed the session before any expiry layer wrote it down: a
+		// session gone is over, so its lock and slot come back.
+		released, rerr := s.Store.ReleaseOrphan(ctx, tech.Account, tech.ID, id)
+		if released {
+			s.log().Warn("released the lock and slot of a session removed by TTL", "session", id)
+		}
+		return released, rerr
 	}
 	if err != nil {
 		return false, err
