@@ -155,6 +155,19 @@ lint: ## gofmt, go vet (also for Windows), staticcheck
 test: tools chromium agent-test-deps agent lint ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
 	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=5s
+
+# Fuzz targets as package:Target; `go test -fuzz` takes one package and one target at a time.
+FUZZ_TARGETS := ./internal/httpapi:FuzzInvitationBody ./internal/httpapi:FuzzPairingBody \
+  ./internal/session:FuzzParseCode ./internal/protocol:FuzzInviteTokenFromFileName
+FUZZ_TIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZ_TIME (default 60s; make test runs them for 5s)
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZ_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZ_TIME) "$${t%%:*}"; \
+	done
 
 # --- figures -------------------------------------------------------------------------------
 
@@ -169,6 +182,14 @@ bench: tools ## measure overhead, round trips, cost per session, bootstraps and 
 	$(GO) test -count=1 -run '^$$' -bench . ./internal/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
 	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
 	$(TOOLS)/bin/benchreport $(BENCH_FLAGS)
+
+# The load driver against the local stack on loopback (internal/loadtest): latency per route,
+# errors, and the table's invariants afterwards. TestShortLoad runs a short one in make test.
+LOAD_FLAGS ?= -technicians 300 -apps 3000 -duration 60s
+
+.PHONY: load
+load: tools ## drive the local product with 300 technicians and 3000 apps for 60 s; print the table
+	$(GO) run ./cmd/loadgen $(LOAD_FLAGS)
 
 .PHONY: clean
 clean: ## remove build and test output (keeps .local and .tools)

@@ -62,6 +62,8 @@ type Options struct {
 	MailFrom string
 	// DynamoDBOptions are further options of the service's DynamoDB client (a meter).
 	DynamoDBOptions []func(*dynamodb.Options)
+	// Wrap, if set, wraps the gateway (tests that count or disturb requests).
+	Wrap func(http.Handler) http.Handler
 }
 
 // Stack is a running local product.
@@ -188,7 +190,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		cfg = support.Defaults()
 	}
 	svc := &support.Service{
-		Store:  store.New(serviceDB, st.Table),
+		Store:  store.New(serviceDB, st.Table, store.WithClock(o.Now)),
 		Mail:   mail.New(localenv.SESClient(st.SESURL), from),
 		Events: st.Bus,
 		Sealer: sealer,
@@ -233,7 +235,11 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		Log:        log,
 		Health:     st.health,
 	}
-	st.server = &http.Server{Handler: st.Gateway, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = st.Gateway
+	if o.Wrap != nil {
+		handler = o.Wrap(handler)
+	}
+	st.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if serr := st.server.Serve(listener); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", serr)

@@ -30,7 +30,13 @@ type Option func(*Store)
 
 // WithClock sets the clock that decides whether a lookup or a machine lock has expired
 // (default time.Now). Tests of expiry use it.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
 
 // New is a store on an existing table (CreateTable makes one).
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {

@@ -34,7 +34,9 @@ func cleanField(name, v string, required bool) (string, error) {
 	return v, nil
 }
 
-func machineHash(id string) string {
+// MachineHash is what the server keeps of the machine id an app reports: its SHA-256,
+// so the raw id is never stored.
+func MachineHash(id string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(id)))
 	return hex.EncodeToString(sum[:])
 }
@@ -58,7 +60,7 @@ func computerFrom(platform, osVersion, hostname, agentVersion, machineID string)
 	if err != nil {
 		return c, err
 	}
-	c.MachineHash = machineHash(id)
+	c.MachineHash = MachineHash(id)
 	return c, nil
 }
 

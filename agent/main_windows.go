@@ -1,0 +1,182 @@
+// Command agent is the Support Session app the end user downloads from the join page as
+// SupportSession_<inviteToken>.exe. Run by a person it pairs the PC and sets up the
+// session; run by the service manager ("service") it watches the session and cleans up;
+// run with "end" (Settings → Apps → Uninstall) it ends the session and removes itself.
+//
+// Environment variables, for tests and support staff:
+//
+//	ADHOC_SERVER_URL          the API's base URL (default: set at build time)
+//	ADHOC_INVITE_TOKEN        the invite token, when the file name lost it
+//	ADHOC_LANG                "en" or "de" instead of the Windows display language
+//	ADHOC_TEST_SECURITY_CODE  TEST ONLY: the security code, typed by nobody; the app then
+//	                          runs without any prompt and exits once set up
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"golang.org/x/sys/windows/svc"
+
+	"github.com/adhoc-support/adhoc-support/agent/app"
+	"github.com/adhoc-support/adhoc-support/agent/winos"
+)
+
+// Set with -ldflags "-X main.version=… -X main.serverURL=…".
+var (
+	version   = "dev"
+	serverURL = "http://localhost:8080"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == winos.ServiceArg {
+		os.Exit(runService())
+	}
+	os.Exit(runInteractive())
+}
+
+func runInteractive() int {
+	osys := winos.New(false, version)
+	defer osys.Close()
+	lang := winos.UILanguage()
+	switch strings.ToLower(os.Getenv("ADHOC_LANG")) {
+	case "de":
+		lang = app.German
+	case "en":
+		lang = app.English
+	}
+	var ui app.UI
+	testCode, testMode := os.LookupEnv("ADHOC_TEST_SECURITY_CODE")
+	if testMode {
+		ui = &scriptedUI{answer: testCode}
+	} else {
+		ui = newConsoleUI()
+	}
+	url := serverURL
+	if u := os.Getenv("ADHOC_SERVER_URL"); u != "" {
+		url = u
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "own path:", err)
+		return 1
+	}
+	a := app.New(app.Config{
+		ServerURL:  url,
+		Version:    version,
+		HTTPClient: winos.HTTPClient(""),
+		Proxy:      winos.UserProxy(url),
+		OS:         osys,
+		UI:         ui,
+		Store:      app.FileStore{Path: winos.StatePath()},
+		Lang:       lang,
+		ExePath:    exe,
+	})
+	if !winos.IsAdmin() {
+		a.NeedsAdmin()
+		if !testMode {
+			a.Pause()
+		}
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if len(os.Args) > 1 && strings.EqualFold(os.Args[1], "end") {
+		quiet := testMode || (len(os.Args) > 2 && strings.EqualFold(os.Args[2], "/quiet"))
+		err = a.EndByUser(ctx, !quiet)
+		if !quiet {
+			a.Pause()
+		}
+	} else {
+		// Interactive, Start keeps the window open until the person closes it.
+		err = a.Start(ctx, app.StartOptions{InviteToken: os.Getenv("ADHOC_INVITE_TOKEN"), Interactive: !testMode})
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, app.ErrNoAnswer):
+		return 3
+	}
+	osys.Log(app.LogError, "Support Session app: "+err.Error())
+	return 2
+}
+
+func runService() int {
+	osys := winos.New(true, version)
+	defer osys.Close()
+	store := app.FileStore{Path: winos.StatePath()}
+	proxy := ""
+	if st, err := store.Load(); err == nil && st != nil {
+		proxy = st.Proxy
+	}
+	a := app.New(app.Config{
+		Version:    version,
+		HTTPClient: winos.HTTPClient(proxy),
+		OS:         osys,
+		UI:         logUI{osys},
+		Store:      store,
+	})
+	if err := svc.Run(winos.ServiceName, &service{a: a, osys: osys}); err != nil {
+		fmt.Fprintln(os.Stderr, "The service argument is for the Windows service manager only:", err)
+		return 2
+	}
+	return 0
+}
+
+// service runs app.Serve under the service manager.
+type service struct {
+	a    *app.App
+	osys *winos.OS
+}
+
+func (s *service) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
+	status <- svc.Status{State: svc.StartPending}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.a.Serve(ctx) }()
+	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	for {
+		select {
+		case err := <-done:
+			return s.finish(err)
+		case r := <-requests:
+			switch r.Cmd {
+			case svc.Interrogate:
+				status <- r.CurrentStatus
+			case svc.Stop, svc.Shutdown:
+				// A clean-up in progress runs to its end; the hint keeps the service
+				// manager patient meanwhile.
+				status <- svc.Status{State: svc.StopPending, WaitHint: 120_000}
+				cancel()
+				err := <-done
+				if errors.Is(err, context.Canceled) {
+					err = nil
+				}
+				return s.finish(err)
+			}
+		}
+	}
+}
+
+func (s *service) finish(err error) (bool, uint32) {
+	switch {
+	case err == nil:
+		return false, 0
+	case errors.Is(err, app.ErrNoSession):
+		// A service without a session has nothing to do: tidy up what is left of it.
+		s.osys.Log(app.LogWarning, "No support session on this PC; removing the service.")
+		s.osys.RemoveUninstall()
+		s.osys.RemoveService()
+		s.osys.RemoveProgram(nil)
+		return false, 0
+	}
+	s.osys.Log(app.LogError, "Support Session service failed: "+err.Error())
+	// A non-zero exit code makes the service manager restart the service (recovery
+	// actions), which resumes the clean-up.
+	return true, 1
+}
