@@ -151,6 +151,10 @@ func (m *fuzzStore) TechnicianSession(_ context.Context, account, technician str
 func (m *fuzzStore) ListSessions(context.Context, string, int) ([]session.Session, error) {
 	return nil, nil
 }
+func (m *fuzzStore) TechnicianLocks(context.Context, string) ([]support.TechnicianLock, error) {
+	return nil, nil
+}
+
 func (m *fuzzStore) ReleaseOrphan(_ context.Context, account, technician, id string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -16,7 +16,7 @@
 //	audit entry         SESSION#<id>                    AUDIT#<at>#<seq, 10 digits>   sessionId, at, seq, action, from, to, actorKind, actorId, reason, detail, ttl = at + 90 days
 //	invite lookup       INVITE#<hex SHA-256 of token>   INVITE                        sessionId, ttl = the lookupUntil given at invitation
 //	agent lookup        AGENT#<hex SHA-256 of token>    AGENT                         sessionId, ttl = Lookup.Until
-//	technician lock     TECH#<account>#<technician>     LOCK                          sessionId (no ttl: the terminal write frees it, or ReleaseOrphan once TTL removed the session)
+//	technician lock     TECH#<account>#<technician>     LOCK                          sessionId, technician, accountPk, createdSk = "LOCK#<technician>" (listed per account through byAccount); no ttl: the terminal write frees it, or ReleaseOrphan once TTL removed the session
 //	machine lock        MACHINE#<machine hash>          LOCK                          sessionId, expiresAt (N) = ttl = the session's ExpiresAt
 //	account             ACCOUNT#<account>               ACCOUNT                       account, slots, adhocCap, used, adhocInUse (N)
 //
@@ -44,13 +44,14 @@
 //	CreateInvitation        1 TransactWriteItems (+ retries on TransactionConflict)        5: Put session (must not exist), Put invite lookup, Put technician lock (must not exist), Update account (counters +1, defaults if absent, condition on both limits), Put audit
 //	RollbackInvitation      1 Query (audit keys, consistent) + 1 TransactWriteItems         4 + audit entries: Delete session (version and non-terminal), Delete technician lock, Update account (counters -1), Delete invite lookup, Delete each audit entry
 //	Commit                  1 TransactWriteItems (+ 1 DeleteItem with ReleaseMachine)       1 to 6: Put session (version = Version-1), [Put audit], [Update account -1 and Delete technician lock], [Put agent lookup], [Put machine lock]
+//	TechnicianLocks         1 Query on byAccount per page (createdSk begins_with LOCK#), eventually consistent
 //	ReleaseOrphan           1 TransactWriteItems                                           3: ConditionCheck session absent, Delete technician lock naming it, Update account (counters -1)
 //	GetSession              1 GetItem, consistent
 //	SessionIDByInviteToken  1 GetItem, consistent
 //	AgentTokenKnown         1 GetItem, consistent
 //	MachineSession          1 GetItem, consistent
 //	TechnicianSession       1 GetItem, consistent
-//	ListSessions            1 Query on byAccount per page (newest first), eventually consistent
+//	ListSessions            1 Query on byAccount per page (createdSk < "LOCK#": sessions only, newest first), eventually consistent
 //	DueSessions             1 Query on byDue per page (dueAt <= now), eventually consistent
 //	Audit                   1 Query per page (pk = SESSION#<id>, sk begins_with AUDIT#), consistent
 //	Account                 1 GetItem, consistent

@@ -312,7 +312,16 @@ type lookupItem struct {
 	SessionID string `dynamodbav:"sessionId"`
 	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
 	TTL       int64  `dynamodbav:"ttl,omitempty"`
+	// Technician locks only: they are listed per account through byAccount, after the
+	// sessions (createdSk "LOCK#<technician>" sorts after every "<time>#<id>").
+	Technician string `dynamodbav:"technician,omitempty"`
+	AccountPK  string `dynamodbav:"accountPk,omitempty"`
+	CreatedSK  string `dynamodbav:"createdSk,omitempty"`
 }
+
+// lockSKPrefix starts the byAccount sort key of a technician lock. Session sort keys start
+// with a year's digits, which sort before it.
+const lockSKPrefix = "LOCK#"
 
 func marshalLookup(it lookupItem) (map[string]types.AttributeValue, error) {
 	m, err := attributevalue.MarshalMap(it)

@@ -89,7 +89,8 @@ func (s *Store) CreateInvitation(ctx context.Context, sess session.Session, look
 	if err != nil {
 		return fmt.Errorf("create invitation %s: %w", sess.ID, err)
 	}
-	lock, err := marshalLookup(lookupItem{PK: techPK(sess.Account, sess.Technician), SK: skLock, Kind: "techLock", SessionID: sess.ID})
+	lock, err := marshalLookup(lookupItem{PK: techPK(sess.Account, sess.Technician), SK: skLock, Kind: "techLock", SessionID: sess.ID,
+		Technician: sess.Technician, AccountPK: accountPK(sess.Account), CreatedSK: lockSKPrefix + keyEscaper.Replace(sess.Technician)})
 	if err != nil {
 		return fmt.Errorf("create invitation %s: %w", sess.ID, err)
 	}
@@ -335,6 +336,33 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 	return nil
 }
 
+// TechnicianLocks implements support.Store (Query on byAccount for the sort keys of
+// technician locks; one call per 1 MB page; eventually consistent).
+func (s *Store) TechnicianLocks(ctx context.Context, account string) ([]support.TechnicianLock, error) {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(IndexByAccount),
+		KeyConditionExpression:    aws.String("#apk = :apk AND begins_with(#csk, :lock)"),
+		ExpressionAttributeNames:  map[string]string{"#apk": AttrAccountPK, "#csk": AttrCreatedSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":apk": str(accountPK(account)), ":lock": str(lockSKPrefix)},
+	})
+	var out []support.TechnicianLock
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("technician locks of %s: %w", account, err)
+		}
+		for _, item := range page.Items {
+			var it lookupItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("technician locks of %s: %w", account, err)
+			}
+			out = append(out, support.TechnicianLock{Technician: it.Technician, SessionID: it.SessionID})
+		}
+	}
+	return out, nil
+}
+
 // ReleaseOrphan implements support.Store (one TransactWriteItems of 3 items: a condition
 // check that the session item is gone, Delete of the technician lock naming it, the
 // account's counters -1).
@@ -444,11 +472,12 @@ func (s *Store) ListSessions(ctx context.Context, account string, limit int) ([]
 		return nil, fmt.Errorf("list sessions: limit %d", limit)
 	}
 	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(IndexByAccount),
-		KeyConditionExpression:    aws.String("#apk = :apk"),
-		ExpressionAttributeNames:  map[string]string{"#apk": AttrAccountPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":apk": str(accountPK(account))},
+		TableName: &s.table,
+		IndexName: aws.String(IndexByAccount),
+		// Sessions only: the account's technician locks sort after them.
+		KeyConditionExpression:    aws.String("#apk = :apk AND #csk < :lock"),
+		ExpressionAttributeNames:  map[string]string{"#apk": AttrAccountPK, "#csk": AttrCreatedSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":apk": str(accountPK(account)), ":lock": str(lockSKPrefix)},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(min(limit, 1000))),
 	}

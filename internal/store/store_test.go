@@ -850,3 +850,29 @@ func TestReleaseOrphan(t *testing.T) {
 	}
 	f.invite(t, newSession("next", "acme", "tina", t0))
 }
+
+func TestTechnicianLocksAreListedApartFromSessions(t *testing.T) {
+	f := newFixture(t)
+	for i, tech := range []string{"tina", "tom#1"} {
+		f.invite(t, newSession(fmt.Sprintf("s%d", i), "acme", tech, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	f.invite(t, newSession("other", "elsewhere", "tina", t0))
+	locks, err := f.TechnicianLocks(ctx(t), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range locks {
+		got[l.Technician] = l.SessionID
+	}
+	if len(got) != 2 || got["tina"] != "s0" || got["tom#1"] != "s1" {
+		t.Fatalf("TechnicianLocks(acme) = %v", locks)
+	}
+	list, err := f.ListSessions(ctx(t), "acme", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "s1" || list[1].ID != "s0" {
+		t.Fatalf("ListSessions lists %d items, newest first expected s1, s0", len(list))
+	}
+}

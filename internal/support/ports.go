@@ -54,6 +54,9 @@ type Store interface {
 	// Audit returns the session's audit entries, oldest first.
 	Audit(ctx context.Context, sessionID string) ([]session.AuditEntry, error)
 
+	// TechnicianLocks lists the account's technician locks (through the byAccount index,
+	// eventually consistent), to find those whose session storage has dropped.
+	TechnicianLocks(ctx context.Context, account string) ([]TechnicianLock, error)
 	// ReleaseOrphan gives back the technician lock and the slot of a session whose item
 	// no longer exists (DynamoDB TTL removed it before any expiry layer ran), in one
 	// transaction conditional on the item's absence and on the lock naming that session,
@@ -66,6 +69,12 @@ type Store interface {
 	// SetLimits configures an account's slots and ad-hoc cap (local mode's dev route and
 	// operators), keeping what is used.
 	SetLimits(ctx context.Context, account string, l Limits) error
+}
+
+// TechnicianLock is a technician's single-session lock and the session holding it.
+type TechnicianLock struct {
+	Technician string
+	SessionID  string
 }
 
 // Change is one conditional write of a session with what must happen together with it.

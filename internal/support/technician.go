@@ -179,22 +179,30 @@ func (s *Service) expireTechnicianSession(ctx context.Context, tech Technician) 
 	if err != nil {
 		return false, err
 	}
-	_, err = s.Store.GetSession(ctx, id)
+	return s.expireOrRelease(ctx, tech.Account, TechnicianLock{Technician: tech.ID, SessionID: id})
+}
+
+// expireOrRelease ends the session holding a technician lock if time has ended it, or, if
+// storage's TTL removed its item before any expiry layer wrote it down, gives its lock and
+// slot back: a session gone is over. It reports whether anything was freed.
+func (s *Service) expireOrRelease(ctx context.Context, account string, lock TechnicianLock) (bool, error) {
+	_, err := s.Store.GetSession(ctx, lock.SessionID)
 	if errors.Is(err, ErrNotFound) {
-		// Storage's TTL removed the session before any expiry layer wrote it down: a
-		// session gone is over, so its lock and slot come back.
-		released, rerr := s.Store.ReleaseOrphan(ctx, tech.Account, tech.ID, id)
+		released, rerr := s.Store.ReleaseOrphan(ctx, account, lock.Technician, lock.SessionID)
 		if released {
-			s.log().Warn("released the lock and slot of a session removed by TTL", "session", id)
+			s.log().Warn("released the lock and slot of a session removed by TTL", "session", lock.SessionID)
 		}
 		return released, rerr
 	}
 	if err != nil {
 		return false, err
 	}
-	return s.Expire(ctx, id)
+	return s.Expire(ctx, lock.SessionID)
 }
 
+// expireOverdueOfAccount frees the slots that time has already freed: sessions past their
+// end, and (when that frees nothing) sessions that storage's TTL removed while their locks
+// and slots were still held.
 func (s *Service) expireOverdueOfAccount(ctx context.Context, account string) (bool, error) {
 	list, err := s.Store.ListSessions(ctx, account, 500)
 	if err != nil {
@@ -207,6 +215,20 @@ func (s *Service) expireOverdueOfAccount(ctx context.Context, account string) (b
 			continue
 		}
 		changed, err := s.Expire(ctx, list[i].ID)
+		if err != nil {
+			return freed, err
+		}
+		freed = freed || changed
+	}
+	if freed {
+		return true, nil
+	}
+	locks, err := s.Store.TechnicianLocks(ctx, account)
+	if err != nil {
+		return false, err
+	}
+	for _, l := range locks {
+		changed, err := s.expireOrRelease(ctx, account, l)
 		if err != nil {
 			return freed, err
 		}
