@@ -172,7 +172,7 @@ func TestItemRemovedByTTL(t *testing.T) {
 	e := start(t)
 	tech := e.technician("tina@example.com", "acme", false)
 	id, a := activeSession(t, e, tech, "user@example.org")
-	// DynamoDB's TTL deletes the session item (DynamoDB Local never does: do it by hand).
+	// DynamoDB's TTL deletes the session item (at a moment of its choosing: do it now).
 	_, err := e.st.DynamoDB.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{
 		TableName: &e.st.Table,
 		Key: map[string]types.AttributeValue{

@@ -5,8 +5,9 @@
 // # Table
 //
 // Keys: partition KeyPK "pk" (S), sort KeySK "sk" (S). Billing on demand. TTL attribute
-// "ttl" (N, epoch seconds). DynamoDB deletes expired items only eventually (DynamoDB Local
-// never), so every read of a lookup or lock treats an item past its ttl as absent.
+// "ttl" (N, epoch seconds). DynamoDB deletes expired items only eventually (DynamoDB
+// Local 1.25 within seconds, DynamoDB itself within days), so every read of a lookup or
+// lock treats an item past its ttl as absent.
 //
 // Items ("#" separates key parts; a "#" or "%" inside a caller's id is escaped as %23 and
 // %25, so that ids containing "#" cannot collide):

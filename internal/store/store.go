@@ -399,7 +399,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (session.Session, err
 }
 
 // getLookup reads a lookup or lock item (strongly consistent). An item whose TTL has passed
-// counts as absent: DynamoDB deletes such items only eventually (DynamoDB Local never).
+// counts as absent: DynamoDB deletes such items only eventually.
 func (s *Store) getLookup(ctx context.Context, pk, sk string) (lookupItem, bool, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
