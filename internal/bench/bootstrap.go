@@ -145,10 +145,10 @@ func initOnce(ctx context.Context, rie, bootstrap string, env map[string]string,
 		return 0, fmt.Errorf("%s: %w", name, err)
 	}
 	defer emu.Stop()
-	var event any = APIRequest(http.MethodGet, "/v1/sessions", "", nil, nil) // 401 without claims
+	var event any = lambdatest.APIRequest(http.MethodGet, "/v1/sessions", "", nil, nil) // 401 without claims
 	switch name {
 	case FnPairing:
-		event = APIRequest(http.MethodPost, protocol.PathPoll, "", nil, nil) // 401 without a token
+		event = lambdatest.APIRequest(http.MethodPost, protocol.PathPoll, "", nil, nil) // 401 without a token
 	case FnExpiry:
 		event = json.RawMessage(`{}`) // names nothing: logged and dropped
 	}

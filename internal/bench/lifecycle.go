@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/lambdatest"
 )
 
 // DefaultMemoryMB are the functions' memory sizes as infra/stack/stack.go sets them;
@@ -81,8 +82,8 @@ func (r *Rig) PerCall(ctx context.Context) ([]Figures, error) {
 		return nil, err
 	}
 	api("get session", r.GetRequest(s))
-	api("list sessions", Request{FnInvitation, APIRequest(http.MethodGet, "/v1/sessions", "", tech.claims(), nil), http.StatusOK})
-	api("account", Request{FnInvitation, APIRequest(http.MethodGet, "/v1/account", "", tech.claims(), nil), http.StatusOK})
+	api("list sessions", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions", "", tech.claims(), nil), http.StatusOK})
+	api("account", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/account", "", tech.claims(), nil), http.StatusOK})
 	api("join page", r.JoinRequest(s))
 	api("app download (redirect)", r.DownloadRequest(s))
 	api("hello", r.HelloRequest(s))
@@ -102,8 +103,8 @@ func (r *Rig) PerCall(ctx context.Context) ([]Figures, error) {
 	api("poll, idle", r.PollRequest(s))
 	r.Clock.Advance(r.Service.Config.SeenEvery)
 	api("poll, writes lastSeenAt", r.PollRequest(s))
-	api("computers", Request{FnInvitation, APIRequest(http.MethodGet, "/v1/computers", "", tech.claims(), nil), http.StatusOK})
-	api("audit", Request{FnInvitation, APIRequest(http.MethodGet, "/v1/sessions/"+s.ID+"/audit", "", tech.claims(), nil), http.StatusOK})
+	api("computers", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/computers", "", tech.claims(), nil), http.StatusOK})
+	api("audit", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID+"/audit", "", tech.claims(), nil), http.StatusOK})
 	api("end, by the user", r.EndRequest(s))
 	api("removed", r.RemovedRequest(s))
 

@@ -33,6 +33,7 @@ import (
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/ddbmeter"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/lambdatest"
 	"github.com/adhoc-support/adhoc-support/internal/localenv"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -314,39 +315,6 @@ func (r *Rig) Unlimited(ctx context.Context, account string) error {
 	return r.Service.SetLimits(ctx, account, support.Limits{Slots: 100_000, AdhocCap: 100_000})
 }
 
-// APIRequest is an API Gateway HTTP API event (payload format 2.0) as the gateway sends it.
-func APIRequest(method, path, body string, claims map[string]string, headers map[string]string) events.APIGatewayV2HTTPRequest {
-	req := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: method + " " + routeOf(path), RawPath: path, Body: body,
-		Headers: map[string]string{"content-type": "application/json", "user-agent": "SupportSession/1.0.0"},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			Stage: "$default", RequestID: "bench", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
-		},
-	}
-	for k, v := range headers {
-		req.Headers[k] = v
-	}
-	if claims != nil {
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
-		}
-	}
-	return req
-}
-
-// routeOf is the route a path matches, as API Gateway names it in RouteKey and the access
-// log: the join routes' paths hold the invite token, their route does not.
-func routeOf(path string) string {
-	parts := strings.Split(path, "/")
-	switch {
-	case len(parts) >= 3 && parts[1] == "join":
-		parts[2] = "{token}"
-	case len(parts) >= 4 && parts[1] == "v1" && parts[2] == "sessions":
-		parts[3] = "{id}"
-	}
-	return strings.Join(parts, "/")
-}
-
 // Session is one invitation as the technician and the app know it.
 type Session struct {
 	Tech    Technician
@@ -403,7 +371,7 @@ const benchPassword = "Corr3ct-Horse-Battery"
 // CreateRequest is the technician's "Send e-mail and prepare session".
 func (r *Rig) CreateRequest(t Technician, email string) Request {
 	body := fmt.Sprintf(`{"email":%q,"password":%q,"locale":"en"}`, email, benchPassword)
-	return Request{FnInvitation, APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
+	return Request{FnInvitation, lambdatest.APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
 }
 
 // Created reads the answer of CreateRequest and the invite token from the mail.
@@ -435,24 +403,24 @@ func (r *Rig) Create(ctx context.Context, account string) (*Session, error) {
 
 // GetRequest is the technician's page asking for the session's state.
 func (r *Rig) GetRequest(s *Session) Request {
-	return Request{FnInvitation, APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // JoinRequest is the end user opening the link in the mail.
 func (r *Rig) JoinRequest(s *Session) Request {
-	return Request{FnPairing, APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
+	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
 }
 
 // DownloadRequest is the end user downloading the app (answered with a redirect to S3).
 func (r *Rig) DownloadRequest(s *Session) Request {
-	return Request{FnPairing, APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
+	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
 }
 
 // HelloRequest is the app's first call.
 func (r *Rig) HelloRequest(s *Session) Request {
 	b, _ := json.Marshal(protocol.HelloRequest{InviteToken: s.Token, Platform: protocol.PlatformWindows, OSVersion: "Windows 11 Pro 23H2",
 		Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine})
-	return Request{FnPairing, APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
+	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
 }
 
 // PairRequest is the app sending the code the user typed; wrong sends a wrong code.
@@ -466,7 +434,7 @@ func (r *Rig) PairRequest(s *Session, wrong bool) Request {
 	}
 	b, _ := json.Marshal(protocol.PairRequest{InviteToken: s.Token, SecurityCode: code, Platform: protocol.PlatformWindows,
 		OSVersion: "Windows 11 Pro 23H2", Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine, Nonce: "nonce-" + s.ID})
-	return Request{FnPairing, APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
+	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
 }
 
 // Paired keeps the agent token of a pairing answer.
@@ -480,7 +448,7 @@ func (s *Session) Paired(res events.APIGatewayV2HTTPResponse) error {
 }
 
 func (r *Rig) agentRequest(s *Session, path string, want int) Request {
-	return Request{FnPairing, APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
+	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
 }
 
 // PollRequest is the app's poll.
@@ -500,7 +468,7 @@ func (r *Rig) RemovedRequest(s *Session) Request {
 
 // CancelRequest is the technician ending the session early.
 func (r *Rig) CancelRequest(s *Session) Request {
-	return Request{FnInvitation, APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{FnInvitation, lambdatest.APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // Activate takes a created session through hello, pairing and the first poll.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/adhoc-support/adhoc-support/internal/bench"
+	"github.com/adhoc-support/adhoc-support/internal/lambdatest"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
@@ -208,15 +209,15 @@ func TestMemoryFromTemplate(t *testing.T) {
 // the invite token of a join path.
 func TestAPIRequestRoute(t *testing.T) {
 	tests := []struct{ method, path, want string }{
-		{"GET", "/join/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "GET /join/{token}"},
-		{"GET", "/join/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG/app", "GET /join/{token}/app"},
+		{"GET", "/join/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "GET /join/{inviteToken}"},
+		{"GET", "/join/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG/app", "GET /join/{inviteToken}/app"},
 		{"GET", "/v1/sessions/s123", "GET /v1/sessions/{id}"},
 		{"GET", "/v1/sessions/s123/audit", "GET /v1/sessions/{id}/audit"},
 		{"POST", "/v1/sessions", "POST /v1/sessions"},
 		{"POST", "/v1/agent/poll", "POST /v1/agent/poll"},
 	}
 	for _, tt := range tests {
-		req := bench.APIRequest(tt.method, tt.path, "", nil, nil)
+		req := lambdatest.APIRequest(tt.method, tt.path, "", nil, nil)
 		if req.RouteKey != tt.want || req.RawPath != tt.path {
 			t.Errorf("%s %s: route key %q, raw path %q; want %q", tt.method, tt.path, req.RouteKey, req.RawPath, tt.want)
 		}

@@ -18,25 +18,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func request(method, path, body string, claims map[string]string, headers map[string]string) events.APIGatewayV2HTTPRequest {
-	req := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: method + " " + path, RawPath: path, Body: body,
-		Headers: map[string]string{"content-type": "application/json"},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			Stage: "$default", RequestID: "test", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
-		},
-	}
-	for k, v := range headers {
-		req.Headers[k] = v
-	}
-	if claims != nil {
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
-		}
-	}
-	return req
-}
-
 // TestRealBootstrapsUnderTheEmulator builds the three functions and drives a session from
 // invitation to removal through them, with DynamoDB Local, aws-ses-v2-local and the
 // recording fake for KMS, EventBridge and Scheduler.
@@ -109,7 +90,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 
 	const password = "Corr3ct-Horse-Battery"
 	user := "rie-user@example.org"
-	created := invoke("invitation", request(http.MethodPost, "/v1/sessions", `{"email":"`+user+`","password":"`+password+`","locale":"de"}`, claims, nil), http.StatusCreated)
+	created := invoke("invitation", APIRequest(http.MethodPost, "/v1/sessions", `{"email":"`+user+`","password":"`+password+`","locale":"de"}`, claims, nil), http.StatusCreated)
 	id, code := created["id"].(string), created["securityCode"].(string)
 	mails := testenv.MailsTo(t, ses, user, time.Time{})
 	if len(mails) != 1 {
@@ -120,32 +101,32 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		t.Fatalf("no join link in the mail")
 	}
 	token := m[1]
-	invoke("invitation", request(http.MethodPost, "/v1/sessions", `{"email":"x@example.org","password":"`+password+`"}`, claims, nil), http.StatusConflict)
+	invoke("invitation", APIRequest(http.MethodPost, "/v1/sessions", `{"email":"x@example.org","password":"`+password+`"}`, claims, nil), http.StatusConflict)
 
 	hello := protocol.HelloRequest{InviteToken: token, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", AgentVersion: "1.0.0", MachineID: "rie-machine"}
 	body, _ := json.Marshal(hello)
-	if out := invoke("pairing", request(http.MethodPost, protocol.PathHello, string(body), nil, nil), http.StatusOK); out["status"] != "app_started" {
+	if out := invoke("pairing", APIRequest(http.MethodPost, protocol.PathHello, string(body), nil, nil), http.StatusOK); out["status"] != "app_started" {
 		t.Fatalf("hello: %v", out)
 	}
 	pair := protocol.PairRequest{InviteToken: token, SecurityCode: code, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", MachineID: "rie-machine", Nonce: "n1"}
 	body, _ = json.Marshal(pair)
-	paired := invoke("pairing", request(http.MethodPost, protocol.PathPair, string(body), nil, nil), http.StatusOK)
+	paired := invoke("pairing", APIRequest(http.MethodPost, protocol.PathPair, string(body), nil, nil), http.StatusOK)
 	if acc := paired["account"].(map[string]any); acc["password"] != password {
 		t.Fatal("the paired app did not get the technician's password")
 	}
 	bearer := map[string]string{"authorization": "Bearer " + paired["agentToken"].(string)}
-	if out := invoke("pairing", request(http.MethodPost, protocol.PathPoll, "", nil, bearer), http.StatusOK); out["status"] != "active" {
+	if out := invoke("pairing", APIRequest(http.MethodPost, protocol.PathPoll, "", nil, bearer), http.StatusOK); out["status"] != "active" {
 		t.Fatalf("poll: %v", out)
 	}
-	got := invoke("invitation", request(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
+	got := invoke("invitation", APIRequest(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
 	if got["status"] != "active" {
 		t.Fatalf("technician's view: %v", got)
 	}
-	if out := invoke("pairing", request(http.MethodPost, protocol.PathEnd, "", nil, bearer), http.StatusOK); out["status"] != "ended" {
+	if out := invoke("pairing", APIRequest(http.MethodPost, protocol.PathEnd, "", nil, bearer), http.StatusOK); out["status"] != "ended" {
 		t.Fatalf("end: %v", out)
 	}
-	invoke("pairing", request(http.MethodPost, protocol.PathRemoved, "", nil, bearer), http.StatusNoContent)
-	got = invoke("invitation", request(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
+	invoke("pairing", APIRequest(http.MethodPost, protocol.PathRemoved, "", nil, bearer), http.StatusNoContent)
+	got = invoke("invitation", APIRequest(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
 	if got["status"] != "removed" || got["endReason"] != "ended_by_user" {
 		t.Fatalf("after removal: %v", got)
 	}
