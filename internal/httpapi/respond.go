@@ -87,21 +87,16 @@ func problemResponse(e *support.Error) events.APIGatewayV2HTTPResponse {
 		status = http.StatusInternalServerError
 	}
 	p := protocol.Problem{
-		Type:   "urn:adhoc-support:problem:" + e.Code,
-		Title:  http.StatusText(status),
-		Status: status,
-		Detail: e.Detail,
-		Code:   e.Code,
+		Type:         "urn:adhoc-support:problem:" + e.Code,
+		Title:        http.StatusText(status),
+		Status:       status,
+		Detail:       e.Detail,
+		Code:         e.Code,
+		AttemptsLeft: e.AttemptsLeft,
+		Interval:     e.Interval,
+		SessionID:    e.SessionID,
 	}
-	p.AttemptsLeft = e.AttemptsLeft
-	p.Interval = e.Interval
-	body := map[string]any{}
-	raw, _ := json.Marshal(p)
-	_ = json.Unmarshal(raw, &body)
-	if e.SessionID != "" {
-		body["sessionId"] = e.SessionID
-	}
-	out, _ := json.Marshal(body)
+	out, _ := json.Marshal(p)
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    securityHeaders(map[string]string{"Content-Type": "application/problem+json"}),

@@ -96,6 +96,8 @@ type Problem struct {
 	AttemptsLeft *int `json:"attemptsLeft,omitempty"`
 	// Interval comes with slow_down: the new polling interval in seconds.
 	Interval int `json:"interval,omitempty"`
+	// SessionID comes with the technician's session_exists: the open session.
+	SessionID string `json:"sessionId,omitempty"`
 }
 
 // Problem codes of the agent routes.

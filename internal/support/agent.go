@@ -141,7 +141,7 @@ func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protoco
 			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
 		}
 		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
-			return nil, cmpErr(err, errAlreadySupported)
+			return nil, orRefusal(err, errAlreadySupported)
 		}
 		if ss.Status == session.AppStarted && ss.Computer == c && now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
 			return nil, errNoChange
@@ -177,8 +177,8 @@ func gone(err error) error {
 	return err
 }
 
-// cmpErr returns err if set, else the refusal.
-func cmpErr(err error, refusal *Error) error {
+// orRefusal returns err if set, else the refusal.
+func orRefusal(err error, refusal *Error) error {
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
 		}
 		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
-			return nil, cmpErr(err, errAlreadySupported)
+			return nil, orRefusal(err, errAlreadySupported)
 		}
 		if !secrets.Equal(mac, ss.CodeMAC) {
 			return s.wrongCode(ss, c, now, &attemptsLeft)
