@@ -49,15 +49,6 @@ var Routes = []Route{
 	{"GET", "/console/{proxy+}", Invitation, false},
 }
 
-// Stage throttling for the whole API. Every active app polls every 30 s, so 1,000
-// sessions are about 33 requests a second; the limit is there to bound the bill under a
-// flood, not to ration normal use. Brute force on the code is stopped by the lock after
-// five wrong tries, not by throttling.
-const (
-	throttleRate  = 100
-	throttleBurst = 200
-)
-
 func newUserPool(st awscdk.Stack) awscognito.UserPool {
 	pool := awscognito.NewUserPool(st, jsii.String("Technicians"), &awscognito.UserPoolProps{
 		// Technicians are created by an administrator (docs/deploy.md), never by sign-up:
@@ -211,7 +202,10 @@ func newAPI(st awscdk.Stack, cfg Config) awsapigatewayv2.HttpApi {
 		HttpApi:    api,
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
-		Throttle:   &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(throttleRate), BurstLimit: jsii.Number(throttleBurst)},
+		// Stage throttling (Config.APIRateLimit): it bounds the bill under a flood, not
+		// normal use. Brute force on the code is stopped by the lock after five wrong
+		// tries, not by throttling.
+		Throttle: &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(cfg.APIRateLimit), BurstLimit: jsii.Number(cfg.APIBurstLimit)},
 	})
 	// The L2 stage takes access logs only through an interface Go cannot implement for
 	// jsii properties, so they are set on the CloudFormation resource. API Gateway wants

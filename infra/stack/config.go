@@ -22,6 +22,8 @@ const (
 	CtxConsoleOrigin       = "consoleOrigin"       // CORS origin when the console is served elsewhere
 	CtxAuthDomainPrefix    = "authDomainPrefix"    // Cognito hosted sign-in domain prefix
 	CtxAlarmEmail          = "alarmEmail"          // subscribed to the alarm topic when set
+	CtxAPIRateLimit        = "apiRateLimit"        // the HTTP API stage's steady requests per second
+	CtxAPIBurstLimit       = "apiBurstLimit"       // and its burst
 )
 
 // Config holds the deployment's parameters. Zero values are not meaningful: start from
@@ -51,6 +53,12 @@ type Config struct {
 	AuthDomainPrefix string
 	// AlarmEmail, when set, is subscribed to the alarm topic.
 	AlarmEmail string
+
+	// APIRateLimit and APIBurstLimit throttle the HTTP API's stage. An active session's
+	// app polls every 30 s, so 100 requests per second carry about 2,900 sessions; raise
+	// them with the account's API Gateway quota for more (docs/cost.md, scale model).
+	APIRateLimit  int
+	APIBurstLimit int
 }
 
 // DefaultMailFrom is a placeholder: mail from it cannot be delivered, and the app warns
@@ -68,6 +76,8 @@ func DefaultConfig() Config {
 		DefaultSlots:       5,
 		AdhocCap:           5,
 		EventBusName:       "adhoc-support",
+		APIRateLimit:       100,
+		APIBurstLimit:      200,
 	}
 }
 
@@ -178,6 +188,8 @@ func ConfigFrom(lookup func(key string) any) (Config, error) {
 	num(CtxInviteHours, &c.InviteHours, 1, 720)
 	num(CtxDefaultSlots, &c.DefaultSlots, 0, 100000)
 	num(CtxAdhocCap, &c.AdhocCap, 0, 100000)
+	num(CtxAPIRateLimit, &c.APIRateLimit, 1, 100000)
+	num(CtxAPIBurstLimit, &c.APIBurstLimit, 1, 100000)
 	str(CtxEventBusName, &c.EventBusName)
 	list(CtxConsoleCallbackURLs, &c.ConsoleCallbackURLs)
 	str(CtxConsoleOrigin, &c.ConsoleOrigin)

@@ -562,7 +562,7 @@ func TestAPI(t *testing.T) {
 			fx.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
 				"StageName":            "$default",
 				"AutoDeploy":           true,
-				"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": assertions.Match_AnyValue(), "ThrottlingBurstLimit": assertions.Match_AnyValue()},
+				"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200},
 				"AccessLogSettings":    map[string]any{"DestinationArn": assertions.Match_AnyValue(), "Format": assertions.Match_StringLikeRegexp(jsii.String(`\$context\.routeKey`))},
 			})
 		})
