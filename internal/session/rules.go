@@ -17,7 +17,6 @@ const DefaultUsername = "AdHocRemoteUser"
 // Rule violations, each with the stable code the API answers with.
 var (
 	ErrInvalidEmail  = errors.New("invalid_email")
-	ErrWeakPassword  = errors.New("weak_password")
 	ErrInvalidLocale = errors.New("invalid_locale")
 	ErrInvalidCode   = errors.New("invalid_code")
 )
@@ -61,15 +60,6 @@ func PasswordProblem(password, username string) string {
 		return fmt.Sprintf("The password must not contain the account name %q.", username)
 	}
 	return ""
-}
-
-// CheckPassword returns ErrWeakPassword, wrapped with the reason, when the password does
-// not meet the policy.
-func CheckPassword(password, username string) error {
-	if p := PasswordProblem(password, username); p != "" {
-		return fmt.Errorf("%w: %s", ErrWeakPassword, p)
-	}
-	return nil
 }
 
 // NormalizeEmail checks an end user's e-mail address and returns it in plain addr-spec
