@@ -295,21 +295,10 @@ func qty(v float64) string {
 	return fmt.Sprintf("%.4g", v)
 }
 
-// count writes a number with thousands separators.
+// count writes a number with thousands separators, and small fractions with two decimals.
 func count(v float64) string {
-	s := fmt.Sprintf("%.0f", v)
-	if v < 1000 {
-		if v != float64(int64(v)) {
-			return fmt.Sprintf("%.2f", v)
-		}
-		return s
+	if v < 1000 && v != float64(int64(v)) {
+		return fmt.Sprintf("%.2f", v)
 	}
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
+	return bench.Thousands(v)
 }

@@ -228,3 +228,11 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestThousands(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 33333.4: "33,333", 1234567: "1,234,567"} {
+		if got := bench.Thousands(v); got != want {
+			t.Errorf("Thousands(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func PriceTableMarkdown() string {
 	b.WriteString("| key | item | USD | per | unit | source page | checked | note |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range Prices {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", p.Key, p.Name,
-			money(p.USD), thousands(p.Per), p.Unit, p.Source, p.Checked, p.Note)
+			money(p.USD), Thousands(p.Per), p.Unit, p.Source, p.Checked, p.Note)
 	}
 	return b.String()
 }
@@ -111,8 +111,8 @@ func money(v float64) string {
 	return s
 }
 
-// thousands writes a whole number with thousands separators.
-func thousands(v float64) string {
+// Thousands writes a whole number with thousands separators (1234567 → "1,234,567").
+func Thousands(v float64) string {
 	s := strconv.FormatFloat(v, 'f', 0, 64)
 	var out []byte
 	for i := range len(s) {
