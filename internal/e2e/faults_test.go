@@ -32,6 +32,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
@@ -692,7 +693,7 @@ func TestAppOfflineThroughExpiry(t *testing.T) {
 // right after the start, by the scheduler's catch-up alone (the sweep is off).
 func TestRestartKeepsSessions(t *testing.T) {
 	dataDir := t.TempDir()
-	e := &env{t: t, clock: newClock(), logs: &logSink{}, http: &http.Client{Timeout: 30 * time.Second}}
+	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second}}
 	cfg := support.Defaults()
 	cfg.SessionTTL = 2 * time.Hour // the active session falls due during the downtime, the invitations not
 	cfg.ActiveInterval = 2 * time.Second
@@ -802,7 +803,7 @@ func TestKilledLocalStackKeepsSessions(t *testing.T) {
 		cmd.Env = append(os.Environ(),
 			fmt.Sprintf("PORT=%d", ports[0]), fmt.Sprintf("SES_PORT=%d", ports[1]), fmt.Sprintf("DYNAMODB_PORT=%d", ports[2]),
 			"LOCAL_DATA_DIR="+dataDir)
-		out := &logSink{}
+		out := &logbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
@@ -837,7 +838,7 @@ func TestKilledLocalStackKeepsSessions(t *testing.T) {
 	}
 
 	first := run()
-	e := &env{t: t, clock: newClock(), logs: &logSink{}, http: &http.Client{Timeout: 30 * time.Second},
+	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
 		st: &devstack.Stack{URL: fmt.Sprintf("http://localhost:%d", ports[0]), SESURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}}
 	admin := e.technician("boss@example.com", "killed", true)
 	t2 := e.technician("two@example.com", "killed", false)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
@@ -56,29 +57,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// logSink collects everything the stack logs, to check that no secret is ever logged.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 type env struct {
 	t     *testing.T
 	st    *devstack.Stack
 	clock *clock
-	logs  *logSink
+	logs  *logbuf.Buffer // everything the stack logs, to check that no secret is ever logged
 	http  *http.Client
 }
 
@@ -97,7 +80,7 @@ func withSES(endpoint string) option { return func(o *devstack.Options) { o.SESE
 func start(t *testing.T, opts ...option) *env {
 	t.Helper()
 	_, table := testenv.Table(t)
-	e := &env{t: t, clock: newClock(), logs: &logSink{}, http: &http.Client{Timeout: 30 * time.Second}}
+	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second}}
 	cfg := support.Defaults()
 	cfg.ActiveInterval = 2 * time.Second
 	o := devstack.Options{

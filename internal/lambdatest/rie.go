@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 )
 
 // Functions are the Lambda functions of the product, by folder under functions/.
@@ -63,24 +63,7 @@ func RIEPath() (string, error) {
 type Emulator struct {
 	URL string
 	cmd *exec.Cmd
-	out *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out *logbuf.Buffer
 }
 
 func freePort() (int, error) {
@@ -112,7 +95,7 @@ func StartEmulator(ctx context.Context, rie, bootstrap string, env map[string]st
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &syncBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start emulator: %w", err)

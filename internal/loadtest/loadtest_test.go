@@ -1,12 +1,10 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
 
@@ -29,7 +28,7 @@ func TestShortLoad(t *testing.T) {
 		ttl  = 5 * time.Second
 	)
 	_, table := testenv.Table(t)
-	logs := &syncWriter{w: &bytes.Buffer{}}
+	logs := &logbuf.Buffer{}
 	st, err := devstack.Start(context.Background(), devstack.Options{
 		DynamoDBEndpoint: testenv.DynamoDBEndpoint(t),
 		SESEndpoint:      testenv.SES(t),
@@ -96,24 +95,6 @@ func TestShortLoad(t *testing.T) {
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
-}
-
-// syncWriter lets the stack's goroutines log into one buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.String()
 }
 
 func TestRunRefusesWhatIsNotLoopback(t *testing.T) {
