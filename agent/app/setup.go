@@ -102,7 +102,7 @@ func checkServerURL(raw string) error {
 }
 
 func (a *App) inviteToken(opt StartOptions) (string, error) {
-	if protocol.ValidInviteToken(opt.InviteToken) {
+	if protocol.ValidToken(opt.InviteToken) {
 		return opt.InviteToken, nil
 	}
 	if t, ok := protocol.InviteTokenFromFileName(a.cfg.ExePath); ok {

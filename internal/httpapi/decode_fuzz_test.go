@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
@@ -213,7 +214,7 @@ func fuzzService(t *testing.T) *support.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !secrets.ValidSessionID(fuzzSessionID) || !secrets.ValidTokenForm(fuzzToken) {
+	if !secrets.ValidSessionID(fuzzSessionID) || !protocol.ValidToken(fuzzToken) {
 		t.Fatal("the fixed session id or token is not well-formed")
 	}
 	ss := session.Session{

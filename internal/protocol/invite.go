@@ -13,18 +13,22 @@ const (
 	AppFileExt    = ".exe"
 )
 
-// InviteTokenLen is the length of an invite token: 256 bits in unpadded base64url.
-const InviteTokenLen = 43
+// TokenLen is the length of every bearer secret in the API (the invite token, and the
+// secret half of the agent token): 256 bits in unpadded base64url.
+const TokenLen = 43
 
 // AppFileName is the file name the join route serves the app under.
 func AppFileName(inviteToken string) string {
 	return AppFilePrefix + inviteToken + AppFileExt
 }
 
-// ValidInviteToken reports whether s has the form of an invite token: 43 characters of
-// unpadded base64url that decode to exactly 32 bytes.
-func ValidInviteToken(s string) bool {
-	if len(s) != InviteTokenLen {
+// ValidToken reports whether s has the form of a bearer secret (see TokenLen): 43
+// characters of unpadded base64url that decode to exactly 32 bytes. Strict decoding refuses
+// non-zero bits in the last character, so a token has exactly one spelling, and the length
+// check after decoding refuses the line breaks base64 decoders skip. Both sides check it:
+// the server refuses a malformed token before any lookup, the app before it calls home.
+func ValidToken(s string) bool {
+	if len(s) != TokenLen {
 		return false
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
@@ -40,12 +44,12 @@ func InviteTokenFromFileName(name string) (string, bool) {
 		name = name[i+1:]
 	}
 	// File names on Windows are case-insensitive, and some tools upper-case extensions.
-	if len(name) < len(AppFilePrefix)+InviteTokenLen || !strings.EqualFold(name[:len(AppFilePrefix)], AppFilePrefix) {
+	if len(name) < len(AppFilePrefix)+TokenLen || !strings.EqualFold(name[:len(AppFilePrefix)], AppFilePrefix) {
 		return "", false
 	}
 	rest := name[len(AppFilePrefix):]
-	token, tail := rest[:InviteTokenLen], rest[InviteTokenLen:]
-	if !ValidInviteToken(token) {
+	token, tail := rest[:TokenLen], rest[TokenLen:]
+	if !ValidToken(token) {
 		return "", false
 	}
 	if len(tail) >= len(AppFileExt) && strings.EqualFold(tail[len(tail)-len(AppFileExt):], AppFileExt) {
@@ -98,7 +102,7 @@ func counter(s string) bool {
 // ignored.
 func InviteTokenFromLink(s string) (string, bool) {
 	s = strings.Trim(strings.TrimSpace(s), "<>\"'")
-	if ValidInviteToken(s) {
+	if ValidToken(s) {
 		return s, true
 	}
 	u, err := url.Parse(s)
@@ -107,7 +111,7 @@ func InviteTokenFromLink(s string) (string, bool) {
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	for i := 0; i+1 < len(parts); i++ {
-		if parts[i] == "join" && ValidInviteToken(parts[i+1]) {
+		if parts[i] == "join" && ValidToken(parts[i+1]) {
 			return parts[i+1], true
 		}
 	}

@@ -11,8 +11,8 @@ import (
 // that the suffix rules meet the alphabet's own punctuation.
 const tok = "Ab-_0123456789abcdefghijklmnopqrstuvwxyzABE"
 
-func TestValidInviteToken(t *testing.T) {
-	if !ValidInviteToken(tok) {
+func TestValidToken(t *testing.T) {
+	if !ValidToken(tok) {
 		t.Fatalf("fixture %q must be valid", tok)
 	}
 	random := make([]byte, 32)
@@ -31,11 +31,17 @@ func TestValidInviteToken(t *testing.T) {
 		{"plus sign", "+" + tok[1:], false},
 		{"non-zero padding bits", tok[:42] + "D", false},
 		{"empty", "", false},
+		{"all A", strings.Repeat("A", 43), true},
+		{"padding", tok[:42] + "=", false},
+		{"slash", "/" + tok[1:], false},
+		{"newline inside", tok[:20] + "\n" + tok[21:], false},
+		{"space", " " + tok[1:], false},
+		{"non-ascii", "ä" + tok[2:], false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ValidInviteToken(tt.in); got != tt.want {
-				t.Errorf("ValidInviteToken(%q) = %v, want %v", tt.in, got, tt.want)
+			if got := ValidToken(tt.in); got != tt.want {
+				t.Errorf("ValidToken(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -133,7 +139,7 @@ func FuzzInviteTokenFromFileName(f *testing.F) {
 			}
 			return
 		}
-		if !ValidInviteToken(got) {
+		if !ValidToken(got) {
 			t.Fatalf("returned invalid token %q from %q", got, name)
 		}
 		if !strings.Contains(name, got) {

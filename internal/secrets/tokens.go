@@ -8,10 +8,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-)
 
-// TokenLen is the length of a token: 32 random bytes in unpadded base64url.
-const TokenLen = 43
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+)
 
 // SessionIDLen is the length of a session id: 16 random bytes in unpadded base32.
 const SessionIDLen = 26
@@ -40,28 +39,6 @@ func HashToken(token string) []byte {
 // Equal compares two secrets (or their hashes) in constant time.
 func Equal(a, b []byte) bool {
 	return subtle.ConstantTimeCompare(a, b) == 1
-}
-
-// ValidTokenForm reports whether s has the form of a token made by NewToken, so that
-// malformed input is refused before any lookup.
-func ValidTokenForm(s string) bool {
-	if len(s) != TokenLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isBase64URL(s[i]) {
-			return false
-		}
-	}
-	// 43 characters carry 258 bits; the last character may only use the 4 high bits that
-	// belong to the 32nd byte. Strict decoding refuses other final characters, so a token
-	// has exactly one spelling.
-	_, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	return err == nil
-}
-
-func isBase64URL(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // NewSessionID returns 128 random bits as lower-case unpadded base32 (26 characters).
@@ -108,7 +85,7 @@ func NewAgentToken(sessionID string) (string, error) {
 // form NewAgentToken makes. It proves nothing: the caller must still compare the hash.
 func SplitAgentToken(token string) (sessionID string, ok bool) {
 	id, secret, found := strings.Cut(token, ".")
-	if !found || !ValidSessionID(id) || !ValidTokenForm(secret) {
+	if !found || !ValidSessionID(id) || !protocol.ValidToken(secret) {
 		return "", false
 	}
 	return id, true

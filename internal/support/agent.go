@@ -119,7 +119,7 @@ var errAlreadySupported = refuse(CodeAlreadySupported, "This PC already has an a
 
 // Hello records that the app has started on a PC and tells it how often to ask again.
 func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protocol.HelloResponse, error) {
-	if !secrets.ValidTokenForm(req.InviteToken) {
+	if !protocol.ValidToken(req.InviteToken) {
 		return protocol.HelloResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
 	}
 	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
@@ -190,7 +190,7 @@ func appActor(c session.Computer) session.Actor { return session.Actor{Kind: "ap
 // Pair checks the security code the user typed. The right code activates the session and
 // hands the app its token and the hidden account; five wrong codes lock the invitation.
 func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.PairResponse, error) {
-	if !secrets.ValidTokenForm(req.InviteToken) {
+	if !protocol.ValidToken(req.InviteToken) {
 		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
 	}
 	digits, err := session.ParseCode(req.SecurityCode)
@@ -509,7 +509,7 @@ type JoinInfo struct {
 
 // JoinInfo describes the invitation of an invite token for the join page.
 func (s *Service) JoinInfo(ctx context.Context, token string) (JoinInfo, error) {
-	if !secrets.ValidTokenForm(token) {
+	if !protocol.ValidToken(token) {
 		return JoinInfo{}, refuse(CodeNotFound, "This invitation link is not known.")
 	}
 	ss, err := s.invitation(ctx, token)
