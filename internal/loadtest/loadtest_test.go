@@ -68,8 +68,10 @@ func TestShortLoad(t *testing.T) {
 		t.Logf("the stack warned:\n%s", firstLines(warnings, 20))
 	}
 
-	// The run must have done what it claims, or the checks above prove little.
-	if rep.AppsFinished < 100 {
+	// The run must have done what it claims, or the checks above prove little. How many apps
+	// finish in 15 s depends on the machine (about 200 on two idle cores, 76 with a CPU hog
+	// beside it), so the bar is low and the ending kinds below carry the weight.
+	if rep.AppsFinished < 30 {
 		t.Errorf("only %d apps finished", rep.AppsFinished)
 	}
 	for _, e := range endingNames {
