@@ -58,6 +58,18 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	var inherit []*os.File
+	if o.DataDir != "" {
+		waitCtx, cancel := context.WithTimeout(ctx, timeout)
+		lock, err := lockDataDir(waitCtx, store[1])
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb-local: %w", err)
+		}
+		// The child holds the lock from here on; our copy only has to last until it starts.
+		defer lock.Close()
+		inherit = []*os.File{lock}
+	}
 	build := func(port int) startOptions {
 		args := []string{
 			// A small heap, the serial collector and only the quick JIT tier: the machines
@@ -76,7 +88,7 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 		}
 		return startOptions{
 			name: "dynamodb-local", path: java, dir: dir, port: port, logFile: o.LogFile,
-			args: append(args, store...),
+			args: append(args, store...), inherit: inherit,
 		}
 	}
 	ready := func(ctx context.Context, p *Process) error {

@@ -113,6 +113,54 @@ func TestDynamoDBDataDirSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestDynamoDBDataDirIsLockedWhileInUse: a second DynamoDB Local on a data folder in use
+// waits for the first to exit, and says so if it never does. That is what keeps a killed
+// `make run`, started again at once, from opening the database while the old process is
+// still writing its last changes in its shutdown hook.
+func TestDynamoDBDataDirIsLockedWhileInUse(t *testing.T) {
+	dir := t.TempDir()
+	first, err := localenv.StartDynamoDB(t.Context(), localenv.DynamoDBOptions{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, first)
+
+	_, err = localenv.StartDynamoDB(t.Context(), localenv.DynamoDBOptions{DataDir: dir, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "still in use by another DynamoDB Local") {
+		t.Fatalf("second start on a folder in use: err = %v, want it refused as in use", err)
+	}
+
+	// The last writes before a SIGTERM, and a new start that does not wait for the exit.
+	createTable(t, first.Endpoint, "kept")
+	db := localenv.DynamoDBClient(first.Endpoint)
+	const items = 50
+	for i := range items {
+		_, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("kept"),
+			Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: strconv.Itoa(i)}}})
+		if err != nil {
+			t.Fatalf("PutItem: %v", err)
+		}
+	}
+	if err := syscall.Kill(-first.Pid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	second, err := localenv.StartDynamoDB(t.Context(), localenv.DynamoDBOptions{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, second)
+	if !first.Exited() {
+		t.Error("the second DynamoDB Local answered while the first was still running")
+	}
+	out, err := localenv.DynamoDBClient(second.Endpoint).Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("kept")})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if out.Count != items {
+		t.Errorf("%d of the %d items written before the SIGTERM survived", out.Count, items)
+	}
+}
+
 func TestSESAnswersAndStops(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "logs", "ses.log")
 	p, err := localenv.StartSES(t.Context(), localenv.SESOptions{LogFile: log})

@@ -95,6 +95,9 @@ type startOptions struct {
 	dir     string
 	port    int
 	logFile string
+	// inherit are open files the child gets as fd 3 onwards, such as a lock it must hold for
+	// as long as it lives.
+	inherit []*os.File
 }
 
 // start runs the child in its own process group with its output captured.
@@ -135,6 +138,7 @@ func start(o startOptions) (*Process, error) {
 		// start a child from such a goroutine.)
 		Pdeathsig: syscall.SIGTERM,
 	}
+	cmd.ExtraFiles = o.inherit
 	// Do not let a grandchild holding the output pipe block Wait forever.
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
