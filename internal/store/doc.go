@@ -44,7 +44,7 @@
 //	method                  DynamoDB calls                                                 items
 //	CreateInvitation        1 TransactWriteItems (+ retries on TransactionConflict)        5: Put session (must not exist), Put invite lookup, Put technician lock (must not exist), Update account (counters +1, defaults if absent, condition on both limits), Put audit
 //	RollbackInvitation      1 Query (audit keys, consistent) + 1 TransactWriteItems         4 + audit entries: Delete session (version and non-terminal), Delete technician lock, Update account (counters -1), Delete invite lookup, Delete each audit entry
-//	Commit                  1 TransactWriteItems (+ 1 DeleteItem with ReleaseMachine)       1 to 6: Put session (version = Version-1), [Put audit], [Update account -1 and Delete technician lock], [Put agent lookup], [Put machine lock]
+//	Commit                  1 TransactWriteItems or PutItem¹ (+ DeleteItem, ReleaseMachine) 1 to 6: Put session (version = Version-1), [Put audit], [Update account -1 and Delete technician lock], [Put agent lookup], [Put machine lock]
 //	TechnicianLocks         1 Query on byAccount per page (createdSk begins_with LOCK#), eventually consistent
 //	ReleaseOrphan           1 TransactWriteItems                                           3: ConditionCheck session absent, Delete technician lock naming it, Update account (counters -1)
 //	GetSession              1 GetItem, consistent
@@ -57,6 +57,9 @@
 //	Audit                   1 Query per page (pk = SESSION#<id>, sk begins_with AUDIT#), consistent
 //	Account                 1 GetItem, consistent
 //	SetLimits               1 UpdateItem (used and adhocInUse kept, 0 when new)
+//
+// ¹ A commit of the session item alone (the lastSeenAt write of a poll) is a conditional
+// PutItem: a one-item transaction would bill twice the write capacity for the same effect.
 //
 // A page is 1 MB; a session item is a few hundred bytes, so lists up to a few thousand
 // entries take one call.

@@ -110,33 +110,102 @@ func TestRaceForSlots(t *testing.T) {
 	}
 }
 
+// TestRaceCommitSameVersion: writers of the same version race; exactly one wins, both when
+// the commit is a transaction (with an audit entry) and when it is the session item's
+// conditional PutItem alone.
 func TestRaceCommitSameVersion(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s := newSession("s-1", "acme", "tech-1", t0)
-	f.invite(t, s)
-	const n = 20
-	errs := race(n, func(i int) error {
-		next := s
-		next.Version = 2
-		next.FailedAttempts = i + 1 // tells the writers apart
-		e := session.AuditEntry{At: t0.Add(time.Second), Seq: 2, Action: "pair_failed", Detail: fmt.Sprint(i + 1)}
-		return f.Commit(context.Background(), support.Change{Session: next, Audit: &e})
+	for _, withAudit := range []bool{true, false} {
+		t.Run(fmt.Sprintf("audit=%v", withAudit), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			s := newSession("s-1", "acme", "tech-1", t0)
+			f.invite(t, s)
+			const n = 20
+			errs := race(n, func(i int) error {
+				next := s
+				next.Version = 2
+				next.FailedAttempts = i + 1 // tells the writers apart
+				c := support.Change{Session: next}
+				if withAudit {
+					c.Audit = &session.AuditEntry{At: t0.Add(time.Second), Seq: 2, Action: "pair_failed", Detail: fmt.Sprint(i + 1)}
+				}
+				return f.Commit(context.Background(), c)
+			})
+			counts := tally(t, errs, support.ErrConflict)
+			if counts[nil] != 1 || counts[support.ErrConflict] != n-1 {
+				t.Fatalf("outcomes = %v, want 1 success and %d ErrConflict", counts, n-1)
+			}
+			got, err := f.GetSession(ctx(t), s.ID)
+			if err != nil {
+				t.Fatalf("GetSession: %v", err)
+			}
+			if got.Version != 2 || errs[got.FailedAttempts-1] != nil {
+				t.Errorf("stored version %d written by writer %d, whose commit returned %v", got.Version, got.FailedAttempts-1, errs[got.FailedAttempts-1])
+			}
+			audit, _ := f.Audit(ctx(t), s.ID)
+			if want := map[bool]int{true: 2, false: 1}[withAudit]; len(audit) != want {
+				t.Fatalf("audit = %+v, want %d entries", audit, want)
+			}
+			if withAudit && audit[1].Detail != fmt.Sprint(got.FailedAttempts) {
+				t.Errorf("audit = %+v, want the invitation and the winner's entry", audit)
+			}
+		})
+	}
+}
+
+// TestLoneCommitIsAPutThatRetriesConflicts: a commit of the session item alone is one
+// PutItem, not a transaction (half the write capacity), and a TransactionConflict on it
+// (the item held by another transaction) is retried like a transaction's.
+func TestLoneCommitIsAPutThatRetriesConflicts(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	ops := map[string]int{}
+	conflicts := 2
+	inject := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countAndConflict",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch in.Parameters.(type) {
+				case *dynamodb.PutItemInput:
+					ops["PutItem"]++
+					if conflicts > 0 {
+						conflicts--
+						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionConflictException{Message: aws.String("injected")}
+					}
+				case *dynamodb.TransactWriteItemsInput:
+					ops["TransactWriteItems"]++
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+	client, table := testenv.Table(t)
+	injected := dynamodb.NewFromConfig(localenv.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, inject)
 	})
-	counts := tally(t, errs, support.ErrConflict)
-	if counts[nil] != 1 || counts[support.ErrConflict] != n-1 {
-		t.Fatalf("outcomes = %v, want 1 success and %d ErrConflict", counts, n-1)
+	st := store.New(injected, table, store.WithClock(func() time.Time { return t0 }))
+	s := newSession("s-1", "acme", "tech-1", t0)
+	if err := st.CreateInvitation(ctx(t), s, s.InviteExpiresAt, defaultLimits, inviteAudit(s)); err != nil {
+		t.Fatal(err)
 	}
-	got, err := f.GetSession(ctx(t), s.ID)
-	if err != nil {
-		t.Fatalf("GetSession: %v", err)
+	next := s
+	next.Version, next.LastSeenAt = 2, t0.Add(time.Minute)
+	if err := st.Commit(ctx(t), support.Change{Session: next}); err != nil {
+		t.Fatalf("Commit: %v", err)
 	}
-	if got.Version != 2 || errs[got.FailedAttempts-1] != nil {
-		t.Errorf("stored version %d written by writer %d, whose commit returned %v", got.Version, got.FailedAttempts-1, errs[got.FailedAttempts-1])
+	mu.Lock()
+	if ops["PutItem"] != 3 || ops["TransactWriteItems"] != 1 {
+		t.Errorf("calls = %v, want the invitation's transaction and 3 PutItem (2 conflicts, then success)", ops)
 	}
-	audit, _ := f.Audit(ctx(t), s.ID)
-	if len(audit) != 2 || audit[1].Detail != fmt.Sprint(got.FailedAttempts) {
-		t.Errorf("audit = %+v, want the invitation and the winner's entry", audit)
+	mu.Unlock()
+	got, err := store.New(client, table).GetSession(ctx(t), s.ID)
+	if err != nil || got.Version != 2 || !got.LastSeenAt.Equal(next.LastSeenAt) {
+		t.Errorf("stored %+v (err %v), want version 2 with the new lastSeenAt", got, err)
+	}
+	// A stale version is a conflict, as in a transaction.
+	if err := st.Commit(ctx(t), support.Change{Session: next}); !errors.Is(err, support.ErrConflict) {
+		t.Errorf("second commit of version 2: %v, want ErrConflict", err)
 	}
 }
 

@@ -313,10 +313,19 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":now": num(s.now().Unix()), ":id": str(sess.ID)}}})
 	}
-	reasons, err := s.transact(ctx, items)
+	var reasons []types.CancellationReason
+	if len(items) == 1 {
+		// A transaction of one item costs twice the write capacity of the same conditional
+		// PutItem and guarantees nothing more. The lastSeenAt write of a poll is such a
+		// commit, and the most frequent write of a session.
+		err = s.putOne(ctx, items[0].Put)
+	} else {
+		reasons, err = s.transact(ctx, items)
+	}
+	var condFailed *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
-	case failed(reasons, 0):
+	case errors.As(err, &condFailed), failed(reasons, 0):
 		return fmt.Errorf("commit session %s version %d: %w", sess.ID, sess.Version, support.ErrConflict)
 	case failed(reasons, iMachine):
 		return fmt.Errorf("commit session %s: %w", sess.ID, support.ErrMachineBusy)
@@ -610,36 +619,57 @@ func (s *Store) SetLimits(ctx context.Context, account string, l support.Limits)
 // of invitations to one account causes.
 const maxAttempts = 15
 
+// putOne runs a single conditional put, retrying like transact while the item is held by
+// a transaction (TransactionConflict). A failed condition comes back as
+// *types.ConditionalCheckFailedException.
+func (s *Store) putOne(ctx context.Context, put *types.Put) error {
+	return withBackoff(ctx, func() (bool, error) {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item,
+			ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
+			ExpressionAttributeValues: put.ExpressionAttributeValues})
+		var conflict *types.TransactionConflictException
+		return errors.As(err, &conflict), err
+	})
+}
+
+// withBackoff calls op until it succeeds, fails for good (retry false), maxAttempts is
+// reached or ctx ends, with full-jitter exponential backoff between attempts: racing
+// writers spread out instead of colliding again in step.
+func withBackoff(ctx context.Context, op func() (retry bool, err error)) error {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		retry, err := op()
+		if err == nil || !retry || attempt == maxAttempts {
+			return err
+		}
+		wait := time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("retry write: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
 // transact runs a write transaction, retrying with jittered backoff while it is cancelled
 // only because another transaction held one of its items. A request is thus refused only
 // by a rule (a failed condition), never because it lost a race. On cancellation it returns
 // the reasons, indexed like items.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
-	backoff := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	var reasons []types.CancellationReason
+	err := withBackoff(ctx, func() (bool, error) {
 		// A new input each time: the SDK fills in a fresh idempotency token, which its own
 		// retries of a lost answer reuse, and ours must not.
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if err == nil {
-			return nil, nil
-		}
-		var reasons []types.CancellationReason
+		reasons = nil
 		var canceled *types.TransactionCanceledException
 		if errors.As(err, &canceled) {
 			reasons = canceled.CancellationReasons
 		}
-		if !retryable(err, reasons) || attempt == maxAttempts {
-			return reasons, err
-		}
-		// Full jitter: racing writers spread out instead of colliding again in step.
-		wait := time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("retry transaction: %w", ctx.Err())
-		case <-time.After(wait):
-		}
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
+		return err != nil && retryable(err, reasons), err
+	})
+	return reasons, err
 }
 
 // retryable reports whether a transaction failed only through contention: a conflict
