@@ -957,3 +957,46 @@ func freePorts(t *testing.T, n int) []int {
 	}
 	return ports
 }
+
+// TestStaleMachineLockIsTakenOver: a session ended early releases its PC's machine lock
+// after its transaction, best effort. When that delete fails (here the network to DynamoDB
+// drops just before it), the lock stays behind, naming an ended session until that
+// session's 24 hours are over. The same PC must still be able to take a new session at
+// once: pairing takes the lock over from a holder that has ended.
+func TestStaleMachineLockIsTakenOver(t *testing.T) {
+	proxy := newTCPProxy(t, testenv.DynamoDBEndpoint(t))
+	hook := &opHook{}
+	e := start(t, withDynamoDB(proxy.URL(), hook.option))
+	tech := e.technician("tina@example.com", "acme", false)
+	first, a := activeSession(t, e, tech, "user@example.org")
+
+	hook.arm("DeleteItem", 1, proxy.Cut)
+	want(t, e.do(http.MethodDelete, "/v1/sessions/"+first, tech, nil), http.StatusOK, "")
+	if !hook.didFire() {
+		t.Fatal("the fault was never injected")
+	}
+	proxy.Restore()
+	db, st := direct(t, e)
+	if n := kinds(t, db, e.st.Table)["machineLock"]; n != 1 {
+		t.Fatalf("%d machine locks after the failed delete, want the stale one left behind", n)
+	}
+
+	second, code := e.invite(tech, "user2@example.org")
+	again := e.app(e.inviteToken("user2@example.org"))
+	again.machine = a.machine // the same PC
+	want(t, again.hello(), http.StatusOK, "")
+	want(t, again.pair(code), http.StatusOK, "")
+	holder, err := st.MachineSession(context.Background(), support.MachineHash(a.machine))
+	if err != nil || holder != second {
+		t.Fatalf("machine lock held by %q (err %v), want the new session %s", holder, err, second)
+	}
+
+	// A lock held by a session that is still active is not taken over.
+	third, code3 := e.invite(e.technician("tom@example.com", "acme", false), "user3@example.org")
+	intruder := e.app(e.inviteToken("user3@example.org"))
+	intruder.machine = a.machine
+	want(t, intruder.pair(code3), http.StatusConflict, "already_supported")
+	if holder, _ := st.MachineSession(context.Background(), support.MachineHash(a.machine)); holder != second {
+		t.Fatalf("machine lock moved to %q while %s is active (third session %s)", holder, second, third)
+	}
+}

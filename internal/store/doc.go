@@ -77,8 +77,10 @@
 //     a write that gives the slot back additionally requires a non-terminal stored status,
 //     so a slot is never released twice.
 //   - One active session per PC: the machine lock is Put with attribute_not_exists(pk) OR
-//     expiresAt <= now OR sessionId = the session (a retry), and deleted, best effort,
-//     after the session's terminal write.
+//     expiresAt <= now OR sessionId = the session (a retry) OR sessionId = the ended
+//     session the caller found still holding it (MachineTakeOver), and deleted, best
+//     effort, after the session's terminal write. A terminal session never becomes active
+//     again, so taking its lock over cannot put two sessions on one PC.
 //
 // Real DynamoDB cancels a transaction that touches an item another transaction holds
 // (TransactionConflict); such transactions are retried with jittered backoff, so a request

@@ -306,12 +306,18 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 			return fmt.Errorf("commit session %s: %w", sess.ID, err)
 		}
 		iMachine = len(items)
+		// Free, or held by a session whose time is over, or already ours (a retry), or held
+		// by the session the caller found ended (a release that failed).
+		cond := "attribute_not_exists(#pk) OR #exp <= :now OR #sid = :id"
+		values := map[string]types.AttributeValue{":now": num(s.now().Unix()), ":id": str(sess.ID)}
+		if c.MachineTakeOver != "" {
+			cond += " OR #sid = :stale"
+			values[":stale"] = str(c.MachineTakeOver)
+		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: rec,
-			// Free, or held by a session whose time is over, or already ours (a retry).
-			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp <= :now OR #sid = :id"),
-			ExpressionAttributeNames: map[string]string{"#pk": KeyPK, "#exp": "expiresAt", "#sid": "sessionId"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": num(s.now().Unix()), ":id": str(sess.ID)}}})
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  map[string]string{"#pk": KeyPK, "#exp": "expiresAt", "#sid": "sessionId"},
+			ExpressionAttributeValues: values}})
 	}
 	var reasons []types.CancellationReason
 	if len(items) == 1 {

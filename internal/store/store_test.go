@@ -586,6 +586,15 @@ func TestMachineLock(t *testing.T) {
 		t.Error("refused activation wrote b's agent lookup")
 	}
 
+	// Taking over names the holder: naming another session leaves the lock where it is.
+	// (Whether the holder has ended is the service's to check; see MachineTakeOver.)
+	wrongHolder := actB
+	wrongHolder.MachineTakeOver = "c"
+	wantErr(t, "take the lock over from a session that does not hold it", f.Commit(ctx(t), wrongHolder), support.ErrMachineBusy)
+	if id, _ := f.MachineSession(ctx(t), "pc"); id != "a" {
+		t.Fatalf("MachineSession = %q after a refused take-over, want a", id)
+	}
+
 	// The holder may take its own lock again (a retried write).
 	again := actA
 	again.Session.Version++
@@ -874,5 +883,40 @@ func TestTechnicianLocksAreListedApartFromSessions(t *testing.T) {
 	}
 	if len(list) != 2 || list[0].ID != "s1" || list[1].ID != "s0" {
 		t.Fatalf("ListSessions lists %d items, newest first expected s1, s0", len(list))
+	}
+}
+
+// TestMachineLockTakeOver: a lock left behind by an ended session (its best-effort release
+// failed) is taken over by an activation that names that session, before the lock's own
+// expiry.
+func TestMachineLockTakeOver(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := newSession("a", "acme", "tech-1", t0)
+	b := newSession("b", "acme", "tech-2", t0)
+	f.invite(t, a)
+	f.invite(t, b)
+	a, actA := activate(a, "pc", t0)
+	if err := f.Commit(ctx(t), actA); err != nil {
+		t.Fatalf("activate a: %v", err)
+	}
+	ended := end(a, session.Ended, t0.Add(time.Hour))
+	ended.ReleaseMachine = false // the release that failed
+	if err := f.Commit(ctx(t), ended); err != nil {
+		t.Fatalf("end a: %v", err)
+	}
+	if id, err := f.MachineSession(ctx(t), "pc"); err != nil || id != "a" {
+		t.Fatalf("MachineSession = %q, %v; want the stale lock of a", id, err)
+	}
+
+	f.setNow(t0.Add(2 * time.Hour))
+	_, actB := activate(b, "pc", t0.Add(2*time.Hour))
+	wantErr(t, "activate b without naming the stale holder", f.Commit(ctx(t), actB), support.ErrMachineBusy)
+	actB.MachineTakeOver = "a"
+	if err := f.Commit(ctx(t), actB); err != nil {
+		t.Fatalf("activate b, taking the lock over from a: %v", err)
+	}
+	if id, err := f.MachineSession(ctx(t), "pc"); err != nil || id != "b" {
+		t.Fatalf("MachineSession = %q, %v; want b", id, err)
 	}
 }

@@ -96,23 +96,28 @@ func refusePending(eff session.State) error {
 }
 
 // machineBusy reports whether another session holds this PC with an active, unexpired
-// session.
-func (s *Service) machineBusy(ctx context.Context, hash, self string, now time.Time) (bool, error) {
+// session. If another session holds the PC's lock although it is over (ended early, and
+// the best-effort release of the lock failed), it returns that session's id as stale:
+// activation may take the lock over from it.
+func (s *Service) machineBusy(ctx context.Context, hash, self string, now time.Time) (busy bool, stale string, err error) {
 	id, err := s.Store.MachineSession(ctx, hash)
 	if errors.Is(err, ErrNotFound) || err == nil && id == self {
-		return false, nil
+		return false, "", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("machine lookup: %w", err)
+		return false, "", fmt.Errorf("machine lookup: %w", err)
 	}
 	other, err := s.Store.GetSession(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return false, id, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("machine's session: %w", err)
+		return false, "", fmt.Errorf("machine's session: %w", err)
 	}
-	return other.Effective(now) == session.Active, nil
+	if other.Effective(now) == session.Active {
+		return true, "", nil
+	}
+	return false, id, nil
 }
 
 var errAlreadySupported = refuse(CodeAlreadySupported, "This PC already has an active support session.")
@@ -140,7 +145,7 @@ func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protoco
 		if c.Platform != protocol.PlatformWindows {
 			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
 		}
-		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
+		if busy, _, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
 			return nil, orRefusal(err, errAlreadySupported)
 		}
 		if ss.Status == session.AppStarted && ss.Computer == c && now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
@@ -232,14 +237,19 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 		if c.Platform != protocol.PlatformWindows {
 			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
 		}
-		if busy, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now); err != nil || busy {
+		busy, stale, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now)
+		if err != nil || busy {
 			return nil, orRefusal(err, errAlreadySupported)
 		}
 		if !secrets.Equal(mac, ss.CodeMAC) {
 			return s.wrongCode(ss, c, now, &attemptsLeft)
 		}
 		right = true
-		return s.activate(ctx, ss, c, nonce, now, &agentToken)
+		st, err := s.activate(ctx, ss, c, nonce, now, &agentToken)
+		if st != nil {
+			st.machineTakeOver = stale
+		}
+		return st, err
 	})
 	if errors.Is(err, ErrMachineBusy) {
 		return protocol.PairResponse{}, errAlreadySupported

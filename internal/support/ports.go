@@ -90,6 +90,10 @@ type Change struct {
 	// AcquireMachine takes the machine lock for Session.Computer.MachineHash until
 	// Session.ExpiresAt: set it at activation.
 	AcquireMachine bool
+	// MachineTakeOver is the id of a session that has ended but still holds that machine
+	// lock, because the best-effort release of ReleaseMachine failed: AcquireMachine may
+	// take the lock from it. The caller must have read that session as over.
+	MachineTakeOver string
 	// ReleaseMachine deletes the machine lock if this session holds it (after the
 	// transaction, best effort: a stale lock carries its own expiry).
 	ReleaseMachine bool

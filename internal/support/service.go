@@ -89,9 +89,11 @@ type step struct {
 	releaseSlot    bool
 	agentLookup    *Lookup
 	acquireMachine bool
-	releaseMachine bool
-	events         []events.Event
-	after          func(ctx context.Context) // schedules, run once after the commit
+	// machineTakeOver names an ended session whose machine lock acquireMachine may replace.
+	machineTakeOver string
+	releaseMachine  bool
+	events          []events.Event
+	after           func(ctx context.Context) // schedules, run once after the commit
 }
 
 // errNoChange tells update that the decision changes nothing: no write, no event.
@@ -129,11 +131,12 @@ func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide fu
 		}
 		next.Version = cur.Version + 1
 		c := Change{
-			Session:        next,
-			ReleaseSlot:    st.releaseSlot,
-			AgentLookup:    st.agentLookup,
-			AcquireMachine: st.acquireMachine,
-			ReleaseMachine: st.releaseMachine,
+			Session:         next,
+			ReleaseSlot:     st.releaseSlot,
+			AgentLookup:     st.agentLookup,
+			AcquireMachine:  st.acquireMachine,
+			MachineTakeOver: st.machineTakeOver,
+			ReleaseMachine:  st.releaseMachine,
 		}
 		if st.action != "" {
 			c.Audit = &session.AuditEntry{
