@@ -139,6 +139,7 @@ func TestScale(t *testing.T) {
 	}
 	wantRaise := map[string]bool{
 		bench.QuotaLambdaConcurrency: false, // 134 < 1,000
+		bench.QuotaLambdaInvokeRate:  true,  // 33,565 invocations/s > 10 × 1,000
 		bench.QuotaAPIRate:           true,  // 33,565 > 10,000
 		bench.QuotaStageRate:         true,  // > 100
 		bench.QuotaDynamoRead:        false, // 34,722 < 40,000

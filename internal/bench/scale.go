@@ -13,6 +13,7 @@ type Quota struct {
 // Quota keys.
 const (
 	QuotaLambdaConcurrency = "lambda.concurrency"
+	QuotaLambdaInvokeRate  = "lambda.invoke-rps"
 	QuotaAPIRate           = "apigw.account-rps"
 	QuotaStageRate         = "stack.stage-rps"
 	QuotaDynamoRead        = "dynamodb.table-rru"
@@ -25,8 +26,12 @@ const (
 // lower API Gateway defaults).
 var Quotas = []Quota{
 	{QuotaLambdaConcurrency, "Lambda concurrent executions per Region", 1000, "executions", "AWS Lambda developer guide, Lambda quotas (new accounts start lower)"},
+	// Each execution environment serves at most 10 requests a second, so a Region's
+	// invocation rate is capped at 10 × its concurrency quota however short the functions
+	// run: with millisecond handlers this cap binds long before concurrency does.
+	{QuotaLambdaInvokeRate, "Lambda invocations per Region (10 × the concurrency quota)", 10000, "requests/s", "AWS Lambda developer guide, Lambda quotas (each execution environment serves up to 10 requests/s); raised with the concurrency quota"},
 	{QuotaAPIRate, "API Gateway throttle per account and Region", 10000, "requests/s", "Amazon API Gateway developer guide, API Gateway quotas (burst 5,000)"},
-	{QuotaStageRate, "this stack's HTTP API stage throttle", 100, "requests/s", "infra/stack/api.go throttleRate (burst 200)"},
+	{QuotaStageRate, "this stack's HTTP API stage throttle", 100, "requests/s", "infra/stack/config.go DefaultConfig APIRateLimit, context apiRateLimit (burst 200)"},
 	{QuotaDynamoRead, "DynamoDB on-demand table read throughput", 40000, "RRU/s", "Amazon DynamoDB developer guide, Quotas (on-demand, per table)"},
 	{QuotaDynamoWrite, "DynamoDB on-demand table write throughput", 40000, "WRU/s", "Amazon DynamoDB developer guide, Quotas (on-demand, per table)"},
 	{QuotaSESDaily, "SES sending quota (sandbox; production is set per account)", 200, "emails/24 h", "Amazon SES developer guide, Service quotas in Amazon SES"},
@@ -94,6 +99,7 @@ func (pl PriceList) Scale(in ScaleInput) ScaleResult {
 	}
 	needed := map[string]float64{
 		QuotaLambdaConcurrency: r.LambdaConcurrency,
+		QuotaLambdaInvokeRate:  day.Invocations / secondsPerDay,
 		QuotaAPIRate:           r.RequestsPerSecond,
 		QuotaStageRate:         r.RequestsPerSecond,
 		QuotaDynamoRead:        r.RRUPerSecond,
