@@ -156,7 +156,7 @@ lint: ## gofmt, go vet and staticcheck (the app also as Windows sees it)
 	GOOS=windows $(TOOLS)/bin/staticcheck ./agent/...
 
 .PHONY: test
-test: tools chromium agent-test-deps agent lint ## every test, with the services each one needs
+test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
 	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_EXECS)
