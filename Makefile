@@ -92,7 +92,8 @@ synth: build node_modules ## write the CloudFormation template to cdk.out (offli
 # dist/agent/windows-<arch>/SupportSession.exe, Authenticode-signed (SHA-256, no timestamp:
 # that needs a timestamp server on the network). The join route serves it as
 # SupportSession_<inviteToken>.exe. SIGNING_CERT/SIGNING_KEY (PEM) sign a release, with
-# SIGNING_KEY_PASSFILE for an encrypted key; without them a development certificate is made
+# SIGNING_KEY_PASSFILE for an encrypted key and SIGNING_CA for the root that verifies it;
+# without them a development certificate is made
 # once in .tools/signing/ (Windows warns about it: it is for local tests only).
 AGENT_DIST       := $(DIST)/agent
 AGENT_ARCHES     := amd64 arm64
@@ -101,6 +102,10 @@ AGENT_SERVER_URL ?= http://localhost:8080
 SIGNING_DIR      := $(TOOLS)/signing
 SIGNING_CERT     ?= $(SIGNING_DIR)/dev-cert.pem
 SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
+# The root the signature is checked against after signing: the self-signed development
+# certificate is its own root; for a CA-issued release certificate, set SIGNING_CA to the
+# CA's root (PEM), as a leaf certificate is not a trust anchor.
+SIGNING_CA       ?= $(SIGNING_CERT)
 GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
 
 .PHONY: agent
@@ -117,7 +122,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dis
 	    -n "Ad-hoc Support Session" -in $(AGENT_DIST)/windows-$$arch/unsigned.exe \
 	    -out $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
 	  rm $(AGENT_DIST)/windows-$$arch/unsigned.exe; \
-	  osslsigncode verify -CAfile $(SIGNING_CERT) -in $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
+	  osslsigncode verify -CAfile $(SIGNING_CA) -in $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
 	  printf '  windows/%-6s %s bytes, signed\n' $$arch "$$(stat -c %s $(AGENT_DIST)/windows-$$arch/SupportSession.exe)"; \
 	done
 
