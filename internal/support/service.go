@@ -285,9 +285,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // pollMemory remembers when each session last polled, to answer slow_down to an app that
-// polls faster than told. It lives in the function instance: Lambda keeps instances warm
-// between polls, so a busy app meets the same memory; a cold instance forgives one poll.
-// Keeping it out of DynamoDB keeps an idle app at one read per poll.
+// polls faster than told. It lives in the function instance, so it is best effort: with
+// several warm instances an app's consecutive polls may land on different ones, and each
+// forgives a poll it has not seen. An app stuck in a fast loop still meets the same
+// instance again within the interval and is told to slow down; one that is only a little
+// early may not be. Keeping it out of DynamoDB keeps an idle app at one read per poll
+// (a stored last-poll time would be a write on every poll). The stage throttle and
+// DynamoDB's own limits bound the rest.
 type pollMemory struct {
 	mu   sync.Mutex
 	last map[string]time.Time
