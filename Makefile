@@ -30,8 +30,12 @@ help: ## list the targets
 tools: java node_modules $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
 
 .PHONY: java
-java:
-	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is missing or older)
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1); \
+	  if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
+	    echo "java $${v:-missing}: installing openjdk-17-jre-headless"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  fi
 
 # node_modules holds Go files (CDK's init templates): a go.mod of its own keeps it out of
 # `go build ./...` and `go vet ./...`.
