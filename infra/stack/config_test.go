@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/infra/stack"
+	"github.com/adhoc-support/adhoc-support/internal/bench"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -96,9 +97,24 @@ func TestCdkJSONMatchesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), `"app": "go run ./infra"`) {
-		t.Error(`cdk.json does not run "go run ./infra"`)
+	// The CLI builds the bootstraps first, so `npx cdk synth` works on a fresh clone.
+	if !strings.Contains(string(raw), `"app": "make -s build >&2 && go run ./infra"`) {
+		t.Error(`cdk.json does not run "make -s build >&2 && go run ./infra"`)
 	}
+}
+
+// TestScaleModelKnowsTheStageThrottle: the scale model (internal/bench) checks a million
+// sessions against this stack's default stage throttle; it must be the stack's value.
+func TestScaleModelKnowsTheStageThrottle(t *testing.T) {
+	for _, q := range bench.Quotas {
+		if q.Key == bench.QuotaStageRate {
+			if q.Default != float64(stack.DefaultConfig().APIRateLimit) {
+				t.Errorf("bench quota %s = %v, the stack's default apiRateLimit is %v", q.Key, q.Default, stack.DefaultConfig().APIRateLimit)
+			}
+			return
+		}
+	}
+	t.Errorf("bench.Quotas has no %s", bench.QuotaStageRate)
 }
 
 func TestCheckAssets(t *testing.T) {
