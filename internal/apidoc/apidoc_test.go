@@ -387,7 +387,7 @@ func TestValidateResponse(t *testing.T) {
 		{name: "removed", method: "POST", path: "/v1/agent/removed", reqHeader: hdr("Authorization", "Bearer "+agentToken), status: 204, header: hdr()},
 		{name: "204 with a body", method: "POST", path: "/v1/agent/removed", reqHeader: hdr("Authorization", "Bearer "+agentToken), status: 204, header: hdr("Content-Type", jsonCT), body: `{}`, wantErr: "no body"},
 		{name: "pair answer with a malformed agent token", method: "POST", path: "/v1/agent/pair", status: 200, header: hdr("Content-Type", jsonCT),
-			reqHeader: hdr("Content-Type", jsonCT), reqBody: `{"inviteToken":"` + inviteToken + `","securityCode":"123456789","platform":"windows","hostname":"PC","machineId":"m","nonce":"n"}`,
+			reqHeader: hdr("Content-Type", jsonCT), reqBody: `{"inviteToken":"` + inviteToken + `","securityCode":"123456789","platform":"windows","hostname":"PC","machineId":"m","nonce":"8f14e45fceea167a5a36dedd4bea2543"}`,
 			body: `{"agentToken":"nope","sessionId":"` + sessionID + `","expiresAt":"2026-05-05T09:41:12Z","account":{"username":"AdHocRemoteUser","password":"p"},"interval":30}`, wantErr: "does not match"},
 		{name: "join page", method: "GET", path: "/join/" + inviteToken, status: 200, header: hdr("Content-Type", "text/html; charset=utf-8", "Content-Security-Policy", sampleCSP), body: "<!doctype html>"},
 		{name: "join page for an unknown link", method: "GET", path: "/join/nope", status: 404, header: hdr("Content-Type", "text/html; charset=utf-8"), body: "<!doctype html>"},

@@ -118,7 +118,7 @@ func TestRealHandlersMatchTheDocument(t *testing.T) {
 		{name: "account with a wrong method", method: "PATCH", path: "/v1/account", bearer: tok.Token, status: 405, code: "method_not_allowed"},
 		{name: "hello with a malformed token", method: "POST", path: "/v1/agent/hello", ct: jsonCT, body: `{"inviteToken":"x","platform":"windows","hostname":"PC","machineId":"m"}`, status: 400, code: "invalid_request"},
 		{name: "hello with a wrong method", method: "GET", path: "/v1/agent/hello", status: 405, code: "method_not_allowed"},
-		{name: "pair with a malformed code", method: "POST", path: "/v1/agent/pair", ct: jsonCT, body: `{"inviteToken":"` + inviteToken + `","securityCode":"12-34","platform":"windows","hostname":"PC","machineId":"m","nonce":"n"}`, status: 400, code: "invalid_request"},
+		{name: "pair with a malformed code", method: "POST", path: "/v1/agent/pair", ct: jsonCT, body: `{"inviteToken":"` + inviteToken + `","securityCode":"12-34","platform":"windows","hostname":"PC","machineId":"m","nonce":"8f14e45fceea167a5a36dedd4bea2543"}`, status: 400, code: "invalid_request"},
 		{name: "poll without a token", method: "POST", path: "/v1/agent/poll", status: 401, code: "invalid_token"},
 		{name: "poll with a malformed token", method: "POST", path: "/v1/agent/poll", bearer: badAgent, status: 401, code: "invalid_token"},
 		{name: "end with a malformed token", method: "POST", path: "/v1/agent/end", bearer: badAgent, status: 401, code: "invalid_token"},

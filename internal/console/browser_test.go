@@ -411,7 +411,7 @@ func TestConsoleSessionLifecycle(t *testing.T) {
 
 	paired, err := app.Pair(ctx, protocol.PairRequest{
 		InviteToken: token, SecurityCode: code, Platform: protocol.PlatformWindows, OSVersion: windows,
-		Hostname: hostname, AgentVersion: "1.0.0", MachineID: "machine-" + hostname, Nonce: "nonce-1",
+		Hostname: hostname, AgentVersion: "1.0.0", MachineID: "machine-" + hostname, Nonce: "nonce-00000000000000000000000001",
 	})
 	if err != nil {
 		t.Fatalf("pair with the code read from the page: %v", err)

@@ -370,9 +370,9 @@ func TestOversizedAndMalformedBodies(t *testing.T) {
 		{"/v1/sessions", tech, `{"email":"eve@example.org","password":"Corr3ct-Horse\u0000x"}`, "weak_password"},
 		{"/v1/agent/hello", "", `{"inviteToken":"` + token + `\u0000","platform":"windows","hostname":"PC","machineId":"m"}`, "invalid_request"},
 		{"/v1/agent/hello", "", `{"inviteToken":"` + token + `","platform":"windows","hostname":"PC\u0000","machineId":"m"}`, "invalid_request"},
-		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"123\u0000456789","platform":"windows","hostname":"PC","machineId":"m","nonce":"n"}`, "invalid_request"},
-		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"` + code + `","platform":"windows","hostname":"PC","machineId":"m\u0000","nonce":"n"}`, "invalid_request"},
-		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"` + code + `","platform":"windows\u0000","hostname":"PC","machineId":"m","nonce":"n"}`, "invalid_request"},
+		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"123\u0000456789","platform":"windows","hostname":"PC","machineId":"m","nonce":"8f14e45fceea167a5a36dedd4bea2543"}`, "invalid_request"},
+		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"` + code + `","platform":"windows","hostname":"PC","machineId":"m\u0000","nonce":"8f14e45fceea167a5a36dedd4bea2543"}`, "invalid_request"},
+		{"/v1/agent/pair", "", `{"inviteToken":"` + token + `","securityCode":"` + code + `","platform":"windows\u0000","hostname":"PC","machineId":"m","nonce":"8f14e45fceea167a5a36dedd4bea2543"}`, "invalid_request"},
 	}
 	for i, tc := range escaped {
 		t.Run(fmt.Sprintf("escaped NUL %d %s", i, tc.path), func(t *testing.T) {

@@ -248,7 +248,7 @@ func (e *env) app(inviteToken string) *app {
 	appSeq.mu.Unlock()
 	return &app{
 		e: e, token: inviteToken, machine: fmt.Sprintf("machine-%s-%d", e.t.Name(), n),
-		hostname: fmt.Sprintf("PC-%d", n), nonce: fmt.Sprintf("nonce-%d", n),
+		hostname: fmt.Sprintf("PC-%d", n), nonce: fmt.Sprintf("nonce-%026d", n),
 	}
 }
 

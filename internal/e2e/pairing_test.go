@@ -178,9 +178,11 @@ func TestMalformedAgentRequests(t *testing.T) {
 		{"hello linux", "/v1/agent/hello", map[string]any{"inviteToken": token, "platform": "linux", "hostname": "x", "machineId": "m"}, 422, "unsupported_platform"},
 		{"hello no hostname", "/v1/agent/hello", map[string]any{"inviteToken": token, "platform": "windows", "machineId": "m"}, 400, "invalid_request"},
 		{"hello control chars", "/v1/agent/hello", map[string]any{"inviteToken": token, "platform": "windows", "hostname": "a\x1b[31m", "machineId": "m"}, 400, "invalid_request"},
-		{"pair letters", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": "abc-def-ghi", "platform": "windows", "hostname": "x", "machineId": "m", "nonce": "n"}, 400, "invalid_request"},
+		{"pair letters", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": "abc-def-ghi", "platform": "windows", "hostname": "x", "machineId": "m", "nonce": "8f14e45fceea167a5a36dedd4bea2543"}, 400, "invalid_request"},
 		{"pair no nonce", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": code, "platform": "windows", "hostname": "x", "machineId": "m"}, 400, "invalid_request"},
-		{"pair mac", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": code, "platform": "darwin", "hostname": "x", "machineId": "m", "nonce": "n"}, 422, "unsupported_platform"},
+		// The nonce gets a retried pairing its answer without the code: a short one could be guessed.
+		{"pair guessable nonce", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": code, "platform": "windows", "hostname": "x", "machineId": "m", "nonce": "n-1"}, 400, "invalid_request"},
+		{"pair mac", "/v1/agent/pair", map[string]any{"inviteToken": token, "securityCode": code, "platform": "darwin", "hostname": "x", "machineId": "m", "nonce": "8f14e45fceea167a5a36dedd4bea2543"}, 422, "unsupported_platform"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

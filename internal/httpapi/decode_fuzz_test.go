@@ -319,7 +319,7 @@ func FuzzInvitationBody(f *testing.F) {
 func FuzzPairingBody(f *testing.F) {
 	pair := func(token, code, platform, machine string) string {
 		b, _ := json.Marshal(map[string]string{"inviteToken": token, "securityCode": code, "platform": platform,
-			"osVersion": "Windows 11", "hostname": "PC-1", "agentVersion": "1.0", "machineId": machine, "nonce": "n-1"})
+			"osVersion": "Windows 11", "hostname": "PC-1", "agentVersion": "1.0", "machineId": machine, "nonce": "8f14e45fceea167a5a36dedd4bea2543"})
 		return string(b)
 	}
 	for _, s := range []string{

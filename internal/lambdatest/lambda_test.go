@@ -108,7 +108,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	if out := invoke("pairing", APIRequest(http.MethodPost, protocol.PathHello, string(body), nil, nil), http.StatusOK); out["status"] != "app_started" {
 		t.Fatalf("hello: %v", out)
 	}
-	pair := protocol.PairRequest{InviteToken: token, SecurityCode: code, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", MachineID: "rie-machine", Nonce: "n1"}
+	pair := protocol.PairRequest{InviteToken: token, SecurityCode: code, Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-RIE", MachineID: "rie-machine", Nonce: "8f14e45fceea167a5a36dedd4bea2543"}
 	body, _ = json.Marshal(pair)
 	paired := invoke("pairing", APIRequest(http.MethodPost, protocol.PathPair, string(body), nil, nil), http.StatusOK)
 	if acc := paired["account"].(map[string]any); acc["password"] != password {

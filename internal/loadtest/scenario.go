@@ -159,7 +159,7 @@ func (d *driver) newApp(inv invitation, rng *rand.Rand) *appClient {
 	id := rng.Uint64()
 	return &appClient{
 		d: d, invite: inv.token, machine: fmt.Sprintf("load-machine-%s-%016x", d.runID, id),
-		nonce: fmt.Sprintf("%016x", rng.Uint64()), hostname: fmt.Sprintf("PC-%04X", id&0xffff),
+		nonce: fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()), hostname: fmt.Sprintf("PC-%04X", id&0xffff),
 	}
 }
 

@@ -75,11 +75,11 @@ func TestClientRequests(t *testing.T) {
 			name: "pair", status: 200,
 			body: `{"agentToken":"at","sessionId":"s1","expiresAt":"2030-01-02T03:04:05Z","account":{"username":"AdHocRemoteUser","password":"pw"},"interval":30}`,
 			call: func(c *Client) (any, error) {
-				return c.Pair(ctx, PairRequest{InviteToken: tok, SecurityCode: "123456789", Platform: PlatformWindows, OSVersion: "W", Hostname: "PC1", MachineID: "m-1", Nonce: "n-1"})
+				return c.Pair(ctx, PairRequest{InviteToken: tok, SecurityCode: "123456789", Platform: PlatformWindows, OSVersion: "W", Hostname: "PC1", MachineID: "m-1", Nonce: "8f14e45fceea167a5a36dedd4bea2543"})
 			},
 			path: PathPair,
 			wantBody: map[string]any{"inviteToken": tok, "securityCode": "123456789", "platform": "windows", "osVersion": "W",
-				"hostname": "PC1", "machineId": "m-1", "nonce": "n-1"},
+				"hostname": "PC1", "machineId": "m-1", "nonce": "8f14e45fceea167a5a36dedd4bea2543"},
 			check: func(t *testing.T, out any) {
 				r := out.(*PairResponse)
 				want := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)

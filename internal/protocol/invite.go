@@ -117,3 +117,27 @@ func InviteTokenFromLink(s string) (string, bool) {
 	}
 	return "", false
 }
+
+// MinNonceLen and MaxNonceLen bound a pairing nonce. 22 characters of the alphabet below
+// carry at least 128 bits when chosen at random, as the app does (32 hex digits).
+const (
+	MinNonceLen = 22
+	MaxNonceLen = 128
+)
+
+// ValidNonce reports whether s has the form of a pairing nonce: MinNonceLen to MaxNonceLen
+// letters, digits, '-' or '_'. The nonce is what lets a retried pairing get its answer
+// (the password and agent token) again without the security code, so it must be too long
+// to guess; the server cannot measure randomness, but it can refuse the short ones.
+func ValidNonce(s string) bool {
+	if len(s) < MinNonceLen || len(s) > MaxNonceLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

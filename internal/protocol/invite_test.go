@@ -151,3 +151,30 @@ func FuzzInviteTokenFromFileName(f *testing.F) {
 		}
 	})
 }
+
+func TestValidNonce(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"the app's 32 hex digits", "8f14e45fceea167a5a36dedd4bea2543", true},
+		{"22 characters, the least", strings.Repeat("a", MinNonceLen), true},
+		{"base64url", "Ab-_0123456789abcdefghij", true},
+		{"128 characters, the most", strings.Repeat("Z", MaxNonceLen), true},
+		{"empty", "", false},
+		{"short and guessable", "n-1", false},
+		{"21 characters", strings.Repeat("a", MinNonceLen-1), false},
+		{"129 characters", strings.Repeat("a", MaxNonceLen+1), false},
+		{"space", "8f14e45fceea167a 5a36dedd4bea2543", false},
+		{"control character", "8f14e45fceea167a\x005a36dedd4bea2543", false},
+		{"non-ASCII", "8f14e45fceea167aä5a36dedd4bea2543", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ValidNonce(tt.in); got != tt.want {
+				t.Errorf("ValidNonce(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

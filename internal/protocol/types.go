@@ -51,8 +51,8 @@ type PairRequest struct {
 	Hostname     string `json:"hostname"`
 	AgentVersion string `json:"agentVersion,omitempty"`
 	MachineID    string `json:"machineId"`
-	// Nonce is chosen by the app once per pairing; a retry with the same nonce gets the
-	// same answer again, until the app's first poll confirms it.
+	// Nonce is chosen by the app at random once per pairing (see ValidNonce); a retry with
+	// the same nonce gets the same answer again, until the app's first poll confirms it.
 	Nonce string `json:"nonce"`
 }
 

@@ -202,9 +202,10 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 	if err != nil {
 		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "The security code has 9 digits, like 123-456-789.")
 	}
-	nonce, err := cleanField("nonce", req.Nonce, true)
-	if err != nil {
-		return protocol.PairResponse{}, err
+	nonce := req.Nonce
+	if !protocol.ValidNonce(nonce) {
+		return protocol.PairResponse{}, refuse(CodeInvalidRequest,
+			fmt.Sprintf("nonce must be %d to %d letters, digits, '-' or '_', chosen at random for each pairing.", protocol.MinNonceLen, protocol.MaxNonceLen))
 	}
 	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
 	if err != nil {
@@ -227,7 +228,8 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 			return st, err
 		}
-		if ss.Status == session.Active && ss.PairNonce == nonce && ss.SealedAgentToken != nil {
+		// The nonce stands in for the code on a retry: compare it in constant time.
+		if ss.Status == session.Active && ss.SealedAgentToken != nil && secrets.Equal([]byte(ss.PairNonce), []byte(nonce)) {
 			right = true
 			return nil, errNoChange // a retry of the pairing that won: answer it again below
 		}
