@@ -392,3 +392,50 @@ func TestSchedulesFollowTheSession(t *testing.T) {
 		t.Fatalf("after cancelling: schedules %v are left", p)
 	}
 }
+
+// TestAuditOutlivesTheSessionItem: storage drops the session item at its TTL (the end of
+// the 24 hours), but the audit trail is kept 90 days and must stay readable by whoever
+// could read it before: the technician and the account's admins, nobody else.
+func TestAuditOutlivesTheSessionItem(t *testing.T) {
+	e := start(t)
+	tech := e.technician("tina@example.com", "acme", false)
+	id, a := activeSession(t, e, tech, "user@example.org")
+	want(t, e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil), http.StatusOK, "")
+	want(t, a.removed(), http.StatusNoContent, "")
+	before := e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil)
+	want(t, before, http.StatusOK, "")
+
+	// What DynamoDB's TTL does at the session's ttl: the item goes, the trail stays.
+	_, err := e.st.DynamoDB.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: &e.st.Table,
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "SESSION#" + id}, "sk": &types.AttributeValueMemberS{Value: "SESSION"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil), http.StatusNotFound, "not_found")
+
+	readers := []struct {
+		who    string
+		token  string
+		status int
+	}{
+		{"the technician", tech, http.StatusOK},
+		{"an admin of the account", e.technician("boss@example.com", "acme", true), http.StatusOK},
+		{"a colleague", e.technician("tom@example.com", "acme", false), http.StatusNotFound},
+		{"an admin of another account", e.technician("eve@example.com", "other", true), http.StatusNotFound},
+	}
+	for _, r := range readers {
+		t.Run(r.who, func(t *testing.T) {
+			got := e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", r.token, nil)
+			if r.status != http.StatusOK {
+				want(t, got, r.status, "not_found")
+				return
+			}
+			want(t, got, http.StatusOK, "")
+			if got.Raw != before.Raw {
+				t.Fatalf("audit after the session item is gone:\n got %s\nwant %s", got.Raw, before.Raw)
+			}
+		})
+	}
+	want(t, e.do(http.MethodGet, "/v1/sessions/"+strings.Repeat("a", 26)+"/audit", tech, nil), http.StatusNotFound, "not_found")
+}

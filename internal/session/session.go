@@ -216,4 +216,8 @@ type AuditEntry struct {
 	Actor     Actor
 	Reason    Reason
 	Detail    string // never a secret
+	// Account and Technician own the session. The store keeps them on every entry, so the
+	// trail stays readable for its 90 days after the session item itself is gone.
+	Account    string
+	Technician string
 }

@@ -14,7 +14,7 @@
 //
 //	item                pk                              sk                            other attributes
 //	session             SESSION#<id>                    SESSION                       every field of session.Session (below), version, ttl, duePk, dueAt, accountPk, createdSk
-//	audit entry         SESSION#<id>                    AUDIT#<at>#<seq, 10 digits>   sessionId, at, seq, action, from, to, actorKind, actorId, reason, detail, ttl = at + 90 days
+//	audit entry         SESSION#<id>                    AUDIT#<at>#<seq, 10 digits>   sessionId, at, seq, action, from, to, actorKind, actorId, reason, detail, account, technician (the owner: the trail outlives the session item), ttl = at + 90 days
 //	invite lookup       INVITE#<hex SHA-256 of token>   INVITE                        sessionId, ttl = the lookupUntil given at invitation
 //	agent lookup        AGENT#<hex SHA-256 of token>    AGENT                         sessionId, ttl = Lookup.Until
 //	technician lock     TECH#<account>#<technician>     LOCK                          sessionId, technician, accountPk, createdSk = "LOCK#<technician>" (listed per account through byAccount); no ttl: the terminal write frees it, or ReleaseOrphan once TTL removed the session

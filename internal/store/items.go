@@ -263,12 +263,17 @@ type auditItem struct {
 	ActorID   string `dynamodbav:"actorId,omitempty"`
 	Reason    string `dynamodbav:"reason,omitempty"`
 	Detail    string `dynamodbav:"detail,omitempty"`
-	TTL       int64  `dynamodbav:"ttl"`
+	// The session's owner, so that the trail can be shown without the session item, which
+	// storage drops long before the trail's 90 days are over.
+	Account    string `dynamodbav:"account,omitempty"`
+	Technician string `dynamodbav:"technician,omitempty"`
+	TTL        int64  `dynamodbav:"ttl"`
 }
 
-// marshalAudit stores e under the session sessionID, whatever e.SessionID says: an entry
-// always belongs to the session written in the same transaction.
-func marshalAudit(sessionID string, e session.AuditEntry) (map[string]types.AttributeValue, error) {
+// marshalAudit stores e under the session sess, whatever e.SessionID, e.Account and
+// e.Technician say: an entry always belongs to the session written in the same transaction.
+func marshalAudit(sess session.Session, e session.AuditEntry) (map[string]types.AttributeValue, error) {
+	sessionID := sess.ID
 	if e.At.IsZero() {
 		return nil, fmt.Errorf("audit entry of session %s without time", sessionID)
 	}
@@ -276,7 +281,7 @@ func marshalAudit(sessionID string, e session.AuditEntry) (map[string]types.Attr
 		PK: sessionPK(sessionID), SK: auditSK(e.At, e.Seq), Kind: "audit",
 		SessionID: sessionID, At: formatTime(e.At), Seq: e.Seq, Action: e.Action,
 		From: string(e.From), To: string(e.To), ActorKind: e.Actor.Kind, ActorID: e.Actor.ID,
-		Reason: string(e.Reason), Detail: e.Detail,
+		Reason: string(e.Reason), Detail: e.Detail, Account: sess.Account, Technician: sess.Technician,
 		TTL: epochCeil(e.At.Add(auditRetention)),
 	}
 	m, err := attributevalue.MarshalMap(it)
@@ -300,6 +305,7 @@ func unmarshalAudit(m map[string]types.AttributeValue) (session.AuditEntry, erro
 		From: session.State(it.From), To: session.State(it.To),
 		Actor:  session.Actor{Kind: it.ActorKind, ID: it.ActorID},
 		Reason: session.Reason(it.Reason), Detail: it.Detail,
+		Account: it.Account, Technician: it.Technician,
 	}, nil
 }
 

@@ -94,7 +94,7 @@ func (s *Store) CreateInvitation(ctx context.Context, sess session.Session, look
 	if err != nil {
 		return fmt.Errorf("create invitation %s: %w", sess.ID, err)
 	}
-	auditRec, err := marshalAudit(sess.ID, audit)
+	auditRec, err := marshalAudit(sess, audit)
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
@@ -274,7 +274,7 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item,
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values}}}
 	if c.Audit != nil {
-		rec, err := marshalAudit(sess.ID, *c.Audit)
+		rec, err := marshalAudit(sess, *c.Audit)
 		if err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}

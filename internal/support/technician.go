@@ -24,7 +24,13 @@ type Technician struct {
 // maysee reports whether the technician may see and act on the session. Anything else
 // answers not_found, so ids leak nothing.
 func (t Technician) maySee(ss *session.Session) bool {
-	return ss.Account == t.Account && (t.Admin || ss.Technician == t.ID)
+	return t.mayAct(ss.Account, ss.Technician)
+}
+
+// mayAct reports whether the technician may see what belongs to this account and
+// technician: their own sessions, or any of the account's as an admin.
+func (t Technician) mayAct(account, technician string) bool {
+	return account != "" && account == t.Account && (t.Admin || technician == t.ID)
 }
 
 func (t Technician) actor() session.Actor { return session.Actor{Kind: "technician", ID: t.ID} }
@@ -380,14 +386,28 @@ type AuditView struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-// Audit returns every step of a session the technician may see, oldest first.
+// Audit returns every step of a session the technician may see, oldest first. The trail
+// outlives the session item (kept 90 days, the item only until its TTL), so when the
+// session is gone the owner recorded on the entries decides who may read them.
 func (s *Service) Audit(ctx context.Context, tech Technician, id string) ([]AuditView, error) {
-	if _, err := s.visible(ctx, tech, id); err != nil {
+	_, err := s.visible(ctx, tech, id)
+	gone := errors.Is(err, errNotFound)
+	if err != nil && !gone {
 		return nil, err
+	}
+	if gone && !secrets.ValidSessionID(id) {
+		return nil, errNotFound
 	}
 	entries, err := s.Store.Audit(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("audit %s: %w", id, err)
+	}
+	if gone {
+		// The session item is gone, or belongs to someone else: in both cases only the
+		// owner on the entries may read them, and a stranger learns nothing.
+		if len(entries) == 0 || !tech.mayAct(entries[0].Account, entries[0].Technician) {
+			return nil, errNotFound
+		}
 	}
 	out := make([]AuditView, 0, len(entries))
 	for _, e := range entries {
