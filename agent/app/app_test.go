@@ -288,6 +288,37 @@ func TestCrashDuringSetupIsUndone(t *testing.T) {
 	}
 }
 
+// TestCrashAfterAccountIsUndoneAtBoot: the PC crashes or loses power while setting up,
+// after the administrator account exists, and the person never runs the download again.
+// The service registered before the account was made runs at the next boot, finds the
+// setup unfinished and removes everything: no live administrator account is left behind.
+func TestCrashAfterAccountIsUndoneAtBoot(t *testing.T) {
+	for _, step := range []string{"UserSID", "HideUser", "AddToGroup"} {
+		t.Run(step, func(t *testing.T) {
+			h := newHarness(t)
+			h.pc.CrashAt(step)
+			crashed := func() (c any) {
+				defer func() { c = recover() }()
+				h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{})
+				return nil
+			}()
+			if _, ok := crashed.(fakeos.Crash); !ok {
+				t.Fatalf("no crash at %s (got %v)", step, crashed)
+			}
+			users, _, svc, _ := h.pc.Snapshot()
+			if _, made := users[h.inv.Username]; !made || svc == nil {
+				t.Fatalf("at the crash: users %v, service %+v; want the account made and the service registered", users, svc)
+			}
+			// Boot: the service manager starts the registered service.
+			if err := h.app(app.English).Serve(context.Background()); err != nil {
+				t.Fatalf("Serve at boot: %v", err)
+			}
+			h.assertClean()
+			h.assertNoPasswordOnDisk()
+		})
+	}
+}
+
 func TestCrashBeforeServiceStartIsResumed(t *testing.T) {
 	h := newHarness(t)
 	h.pc.CrashAt("StartService")

@@ -324,6 +324,19 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 		name string
 		do   func() error
 	}{
+		// The app's copy and its service come first: a service registered while the state
+		// still says setup cleans up at the next boot. So a crash or power cut at any later
+		// step, even right after the account is made, is undone without the user's help.
+		{"copy app", func() error {
+			exe, err := osys.InstallExe()
+			if err != nil {
+				return err
+			}
+			st.Exe = exe
+			return a.cfg.Store.Save(st)
+		}},
+		{"uninstall entry", func() error { return osys.RegisterUninstall(st.Exe) }},
+		{"register service", func() error { return osys.InstallService(st.Exe) }},
 		{"own account", func() error { st.AccountOwned = true; return a.cfg.Store.Save(st) }},
 		{"create account", func() error { return osys.CreateUser(st.Account, pr.Account.Password, AccountComment) }},
 		{"account SID", func() error {
@@ -336,20 +349,9 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 			st.AccountSID = sid
 			return a.cfg.Store.Save(st)
 		}},
-		{"add to Administrators", func() error { return osys.AddToGroup(st.Account, AdministratorsSID) }},
+		// Hidden from the sign-in screen before it becomes an administrator.
 		{"hide account", func() error { return osys.HideUser(st.Account) }},
-		{"copy app", func() error {
-			exe, err := osys.InstallExe()
-			if err != nil {
-				return err
-			}
-			st.Exe = exe
-			return a.cfg.Store.Save(st)
-		}},
-		{"uninstall entry", func() error { return osys.RegisterUninstall(st.Exe) }},
-		// Registered before the state says active: after a crash here, the service starts
-		// at boot, finds the setup phase and cleans up.
-		{"register service", func() error { return osys.InstallService(st.Exe) }},
+		{"add to Administrators", func() error { return osys.AddToGroup(st.Account, AdministratorsSID) }},
 		{"activate", func() error { st.Phase = PhaseActive; return a.cfg.Store.Save(st) }},
 		{"start service", osys.StartService},
 	}
