@@ -142,3 +142,29 @@ func ParseCode(typed string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// The reservation rules of an invitation (DESIGN.md): a technician has at most one open
+// session; the account has a number of slots, each open session holding one; and the
+// company cap bounds the ad-hoc sessions open at once.
+var (
+	ErrTechnicianBusy = errors.New("technician already has a session")
+	ErrNoFreeSlot     = errors.New("no free slot")
+	ErrCapReached     = errors.New("ad-hoc cap reached")
+)
+
+// CheckReservation applies the reservation rules to a technician and an account's counts,
+// in the order the API reports them: the technician's own open session first, then the
+// slots, then the cap. The store enforces the same rules atomically with conditional
+// writes (two technicians racing for the last slot); this is the rule itself, and what
+// tells which one a refused write broke.
+func CheckReservation(technicianBusy bool, used, slots, adhocInUse, adhocCap int) error {
+	switch {
+	case technicianBusy:
+		return ErrTechnicianBusy
+	case used >= slots:
+		return ErrNoFreeSlot
+	case adhocInUse >= adhocCap:
+		return ErrCapReached
+	}
+	return nil
+}

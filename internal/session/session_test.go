@@ -207,3 +207,30 @@ func FuzzParseCode(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckReservation(t *testing.T) {
+	tests := []struct {
+		name                     string
+		busy                     bool
+		used, slots, inUse, capN int
+		want                     error
+	}{
+		{"free slot, under the cap", false, 0, 5, 0, 5, nil},
+		{"last slot", false, 4, 5, 4, 5, nil},
+		{"technician has an open session", true, 0, 5, 0, 5, ErrTechnicianBusy},
+		{"technician busy beats a full account", true, 5, 5, 5, 5, ErrTechnicianBusy},
+		{"all slots used", false, 5, 5, 1, 10, ErrNoFreeSlot},
+		{"slots lowered below use", false, 3, 2, 0, 5, ErrNoFreeSlot},
+		{"cap reached with slots free", false, 2, 5, 2, 2, ErrCapReached},
+		{"both: the slots are reported", false, 5, 5, 5, 5, ErrNoFreeSlot},
+		{"no slots at all", false, 0, 0, 0, 5, ErrNoFreeSlot},
+		{"cap zero", false, 0, 5, 0, 0, ErrCapReached},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CheckReservation(tt.busy, tt.used, tt.slots, tt.inUse, tt.capN); got != tt.want {
+				t.Errorf("CheckReservation = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

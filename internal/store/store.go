@@ -102,6 +102,7 @@ func (s *Store) CreateInvitation(ctx context.Context, sess session.Session, look
 	// The account item may not exist yet: if_not_exists gives it the defaults. Comparisons
 	// with a missing attribute are false, so a missing item passes only through the
 	// attribute_not_exists branch, which exists only when the defaults allow a session.
+	// The same rules as session.CheckReservation, as a condition.
 	accountCond := "#used < #slots AND #inUse < #cap"
 	accountNames := map[string]string{"#slots": "slots", "#cap": "adhocCap",
 		"#used": "used", "#inUse": "adhocInUse", "#account": "account", "#kind": "kind"}
@@ -165,9 +166,11 @@ func accountRefusal(old map[string]types.AttributeValue, defaults support.Limits
 			return err
 		}
 	}
-	if a.Used >= a.Limits.Slots {
-		return support.ErrNoFreeSlot
+	if err := session.CheckReservation(false, a.Used, a.Limits.Slots, a.AdhocInUse, a.Limits.AdhocCap); err != nil {
+		return err
 	}
+	// The condition failed on an item whose counts allow a session: not possible with the
+	// item DynamoDB returns, but the cap is the safer thing to report than success.
 	return support.ErrCapReached
 }
 

@@ -123,9 +123,9 @@ type Account struct {
 var (
 	ErrNotFound       = errors.New("not found")
 	ErrConflict       = errors.New("conflicting write")
-	ErrTechnicianBusy = errors.New("technician already has a session")
-	ErrNoFreeSlot     = errors.New("no free slot")
-	ErrCapReached     = errors.New("ad-hoc cap reached")
+	ErrTechnicianBusy = session.ErrTechnicianBusy // the reservation rules live in session
+	ErrNoFreeSlot     = session.ErrNoFreeSlot
+	ErrCapReached     = session.ErrCapReached
 	ErrMachineBusy    = errors.New("machine already has an active session")
 )
 
