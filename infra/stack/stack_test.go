@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -578,6 +579,30 @@ func TestAPI(t *testing.T) {
 			}
 		}
 	})
+	t.Run("CORS for the console's origin only", func(t *testing.T) {
+		// GIVEN consoleOrigin set WHEN the stack is synthesized THEN the API admits that one
+		// origin, the methods the console uses, and the Authorization header.
+		ctx, err := cdkContext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx[stack.CtxConsoleOrigin] = "https://console.example.org"
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+		cfg, err := stack.ConfigFrom(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := stack.NewAdhocSupportStack(app, "AdhocSupportCors", &stack.AdhocSupportStackProps{Config: cfg, AssetDir: fx.assetDir})
+		must(t, "api", func() {
+			assertions.Template_FromStack(s.Stack, nil).HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
+				"CorsConfiguration": map[string]any{
+					"AllowOrigins": []any{"https://console.example.org"},
+					"AllowMethods": assertions.Match_ArrayWith(&[]any{"GET", "POST", "DELETE"}),
+					"AllowHeaders": assertions.Match_ArrayWith(&[]any{"Authorization"}),
+				},
+			})
+		})
+	})
 	t.Run("no CORS by default", func(t *testing.T) {
 		// GIVEN no consoleOrigin WHEN the API is read THEN it answers no CORS preflight.
 		must(t, "api", func() {
@@ -821,5 +846,29 @@ func TestCdkNag(t *testing.T) {
 	}
 	if count == 0 {
 		t.Error("no suppression found in the template metadata: the check above checked nothing")
+	}
+	// The suppressions above are written whether or not cdk-nag ran; its own report proves
+	// that it did, rule by rule: checks were made, some found compliant, and nothing is
+	// non-compliant that is not suppressed.
+	f, err := os.Open(filepath.Join(fx.cloudDir, "AwsSolutions--AdhocSupport-NagReport.csv"))
+	if err != nil {
+		t.Fatalf("cdk-nag's report is missing, so cdk-nag did not run: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("cdk-nag's report: %d rows, %v", len(rows), err)
+	}
+	compliance := map[string]int{}
+	for _, r := range rows[1:] { // Rule ID, Resource ID, Compliance, Exception Reason, Rule Level, Rule Info
+		compliance[r[2]]++
+		if r[2] == "Non-Compliant" {
+			t.Errorf("cdk-nag: %s on %s is non-compliant (%s): %s", r[0], r[1], r[4], r[5])
+		}
+	}
+	t.Logf("cdk-nag report: %v", compliance)
+	// (One suppression may cover several findings, such as wildcard IAM resources.)
+	if compliance["Compliant"] < 20 || compliance["Suppressed"] < count {
+		t.Errorf("cdk-nag report %v: want at least 20 compliant checks and the %d suppressions applied", compliance, count)
 	}
 }
