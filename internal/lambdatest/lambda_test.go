@@ -2,6 +2,7 @@ package lambdatest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
@@ -83,6 +85,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 			dump()
 			t.Fatalf("%s %s: status %d, want %d: %s", fn, req.RawPath, res.StatusCode, wantStatus, res.Body)
 		}
+		validateAnswer(t, req, res)
 		out := map[string]any{}
 		_ = json.Unmarshal([]byte(res.Body), &out)
 		return out
@@ -207,5 +210,49 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		if strings.Contains(e.Output(), password) || strings.Contains(e.Output(), code) || strings.Contains(e.Output(), token) {
 			t.Errorf("%s logged a secret", name)
 		}
+	}
+}
+
+// validateAnswer checks a real bootstrap's answer against api/openapi.yaml, as the
+// end-to-end tests do for the in-process handlers.
+func validateAnswer(t *testing.T, ev events.APIGatewayV2HTTPRequest, res events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	doc, err := apidoc.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "https://api.example.com" + ev.RawPath
+	if ev.RawQueryString != "" {
+		target += "?" + ev.RawQueryString
+	}
+	req, err := http.NewRequest(ev.RequestContext.HTTP.Method, target, strings.NewReader(ev.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	if a := ev.RequestContext.Authorizer; a != nil && a.JWT != nil && req.Header.Get("Authorization") == "" {
+		// The JWT authorizer checked a bearer token before the event reached the function;
+		// the event carries its claims, not the header.
+		req.Header.Set("Authorization", "Bearer checked-by-the-authorizer")
+	}
+	header := http.Header{}
+	for k, v := range res.Headers {
+		header.Set(k, v)
+	}
+	for k, vs := range res.MultiValueHeaders {
+		for _, v := range vs {
+			header.Add(k, v)
+		}
+	}
+	body := []byte(res.Body)
+	if res.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+			t.Fatalf("%s %s: base64 body: %v", req.Method, ev.RawPath, err)
+		}
+	}
+	if err := doc.ValidateResponse(req, []byte(ev.Body), res.StatusCode, header, body); err != nil {
+		t.Errorf("%s %s: the answer differs from api/openapi.yaml: %v", req.Method, ev.RawPath, err)
 	}
 }
