@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
 func TestPairingLifecycle(t *testing.T) {
@@ -361,4 +366,55 @@ func TestJoinPage(t *testing.T) {
 		t.Fatalf("cancelled invitation's page: %d", closed.Status)
 	}
 	want(t, e.do(http.MethodGet, "/join/"+token+"/app", "", nil), http.StatusGone, "expired")
+}
+
+// TestAppDownload: with builds in the app folder (as `make agent` leaves them; make test
+// passes the signed exe as ADHOC_AGENT_EXE), the join page offers the download, and the
+// download carries the invite token in its file name, which is how the app finds its
+// invitation.
+func TestAppDownload(t *testing.T) {
+	dir := t.TempDir()
+	builds := map[string][]byte{"amd64": []byte("MZ amd64 placeholder"), "arm64": []byte("MZ arm64 placeholder")}
+	if exe := os.Getenv("ADHOC_AGENT_EXE"); exe != "" {
+		b, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds["amd64"] = b
+	}
+	for arch, b := range builds {
+		if err := os.MkdirAll(filepath.Join(dir, "windows-"+arch), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "windows-"+arch, "SupportSession.exe"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := start(t, func(o *devstack.Options) { o.AppDir = dir })
+	tech := e.technician("tina@example.com", "acme", false)
+	e.invite(tech, "user@example.org")
+	token := e.inviteToken("user@example.org")
+
+	page := e.do(http.MethodGet, "/join/"+token, "", nil)
+	if page.Status != http.StatusOK || strings.Contains(page.Raw, `id="no-build"`) || !strings.Contains(page.Raw, "/join/"+token+"/app") {
+		t.Fatalf("join page with a build: %d, offers no download:\n%s", page.Status, page.Raw)
+	}
+	for _, tc := range []struct{ query, arch string }{{"", "amd64"}, {"?arch=x64", "amd64"}, {"?arch=arm64", "arm64"}} {
+		r := e.do(http.MethodGet, "/join/"+token+"/app"+tc.query, "", nil)
+		want(t, r, http.StatusOK, "")
+		if r.Raw != string(builds[tc.arch]) {
+			t.Fatalf("download%s: %d bytes, want the %s build (%d bytes)", tc.query, len(r.Raw), tc.arch, len(builds[tc.arch]))
+		}
+		_, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition"))
+		if err != nil {
+			t.Fatalf("Content-Disposition %q: %v", r.Header.Get("Content-Disposition"), err)
+		}
+		// A second download gets a browser suffix; the app still finds its token.
+		for _, saved := range []string{params["filename"], strings.Replace(params["filename"], ".exe", " (1).exe", 1)} {
+			if got, ok := protocol.InviteTokenFromFileName(`C:\Users\anna\Downloads\` + saved); !ok || got != token {
+				t.Fatalf("the app reads %q (ok %v) from the download saved as %q, want the invite token", got, ok, saved)
+			}
+		}
+	}
+	want(t, e.do(http.MethodGet, "/join/"+token+"/app?arch=x86", "", nil), http.StatusBadRequest, "invalid_request")
 }
