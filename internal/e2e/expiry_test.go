@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
@@ -438,4 +441,42 @@ func TestAuditOutlivesTheSessionItem(t *testing.T) {
 		})
 	}
 	want(t, e.do(http.MethodGet, "/v1/sessions/"+strings.Repeat("a", 26)+"/audit", tech, nil), http.StatusNotFound, "not_found")
+}
+
+// TestMakeRunSessionExpires runs the program `make run` runs (cmd/adhoc-local, built and
+// started as a process) with SESSION_TTL=10s from the environment, and watches a real
+// session end on its own: the transition is written by the expiry layers (the audit trail
+// shows it; reads alone never write it), the app's poll then says expired, and the slot
+// is free again.
+func TestMakeRunSessionExpires(t *testing.T) {
+	ports := freePorts(t, 3)
+	runAdhocLocal(t, buildAdhocLocal(t), ports, t.TempDir(), "SESSION_TTL=10s")
+	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
+		st: &devstack.Stack{URL: fmt.Sprintf("http://localhost:%d", ports[0]), SESURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}}
+	tech := e.technician("tina@example.com", "acme", false)
+	id, a := activeSession(t, e, tech, "user@example.org")
+	r := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil)
+	activated, err1 := time.Parse(time.RFC3339Nano, r.str("activatedAt"))
+	expiresAt, err2 := time.Parse(time.RFC3339Nano, r.str("expiresAt"))
+	if err1 != nil || err2 != nil || expiresAt.Sub(activated) != 10*time.Second {
+		t.Fatalf("activated %s, expires %s (%v, %v): want SESSION_TTL=10s to make a 10 s session", activated, expiresAt, err1, err2)
+	}
+
+	waitFor(t, 60*time.Second, "the expiry to be written", func() bool {
+		return strings.Contains(e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil).Raw, `"to":"expired"`)
+	})
+	s := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil)
+	if endedAt, err := time.Parse(time.RFC3339Nano, s.str("endedAt")); err == nil {
+		t.Logf("expiry written %s after expiresAt", endedAt.Sub(expiresAt).Round(time.Millisecond))
+	}
+	// Sooner than the 30 s interval after the last poll: an app whose session is over is
+	// told at once, not asked to slow down.
+	p := a.poll()
+	want(t, p, http.StatusOK, "")
+	if p.str("status") != "expired" {
+		t.Fatalf("the app's poll after expiry: %s", p.Raw)
+	}
+	if acc := e.do(http.MethodGet, "/v1/account", tech, nil); acc.num("used") != 0 {
+		t.Fatalf("the slot is still used after expiry: %s", acc.Raw)
+	}
 }

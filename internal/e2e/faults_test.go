@@ -785,57 +785,10 @@ func tokensStillWork(t *testing.T, e *env, admin string, expired, waiting *app, 
 // product's default session length keeps DynamoDB Local's TTL deletion out of the way;
 // TestRestartKeepsSessions covers a schedule that falls due during the downtime.)
 func TestKilledLocalStackKeepsSessions(t *testing.T) {
-	root, err := localenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "adhoc-local")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/adhoc-local")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build adhoc-local: %v\n%s", err, out)
-	}
+	bin := buildAdhocLocal(t)
 	ports := freePorts(t, 3)
 	dataDir := t.TempDir()
-	run := func() *exec.Cmd {
-		cmd := exec.Command(bin)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(),
-			fmt.Sprintf("PORT=%d", ports[0]), fmt.Sprintf("SES_PORT=%d", ports[1]), fmt.Sprintf("DYNAMODB_PORT=%d", ports[2]),
-			"LOCAL_DATA_DIR="+dataDir)
-		out := &logbuf.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		})
-		base := fmt.Sprintf("http://localhost:%d", ports[0])
-		waitFor(t, 120*time.Second, "adhoc-local to answer /healthz", func() bool {
-			select {
-			case <-exited:
-				t.Fatalf("adhoc-local exited:\n%s", out.String())
-			default:
-			}
-			res, err := http.Get(base + "/healthz")
-			if err != nil {
-				return false
-			}
-			res.Body.Close()
-			return res.StatusCode == http.StatusOK
-		})
-		return cmd
-	}
+	run := func() *exec.Cmd { return runAdhocLocal(t, bin, ports, dataDir) }
 
 	first := run()
 	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
@@ -999,4 +952,69 @@ func TestStaleMachineLockIsTakenOver(t *testing.T) {
 	if holder, _ := st.MachineSession(context.Background(), support.MachineHash(a.machine)); holder != second {
 		t.Fatalf("machine lock moved to %q while %s is active (third session %s)", holder, second, third)
 	}
+}
+
+// buildAdhocLocal builds cmd/adhoc-local, the program `make run` runs.
+func buildAdhocLocal(t *testing.T) string {
+	t.Helper()
+	root, err := localenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "adhoc-local")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/adhoc-local")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build adhoc-local: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runAdhocLocal starts adhoc-local as `make run` does, on the given ports (gateway, SES,
+// DynamoDB Local) and data folder, with extra environment such as SESSION_TTL, and waits
+// until it answers. It is stopped with an interrupt when the test ends.
+func runAdhocLocal(t *testing.T, bin string, ports []int, dataDir string, env ...string) *exec.Cmd {
+	t.Helper()
+	root, err := localenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("PORT=%d", ports[0]), fmt.Sprintf("SES_PORT=%d", ports[1]), fmt.Sprintf("DYNAMODB_PORT=%d", ports[2]),
+		"LOCAL_DATA_DIR="+dataDir)
+	cmd.Env = append(cmd.Env, env...)
+	out := &logbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	base := fmt.Sprintf("http://localhost:%d", ports[0])
+	waitFor(t, 120*time.Second, "adhoc-local to answer /healthz", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("adhoc-local exited:\n%s", out.String())
+		default:
+		}
+		res, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return cmd
 }

@@ -412,7 +412,9 @@ func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse
 		return protocol.PollResponse{}, err
 	}
 	interval := s.Config.ActiveInterval
-	if s.polls.tooFast(ss.ID, s.now(), interval) {
+	// Only a session still running is rate-limited: an app whose session is over must
+	// learn it at once, however soon it asks again, to clean up on time.
+	if ss.Effective(s.now()) == session.Active && s.polls.tooFast(ss.ID, s.now(), interval) {
 		e := refuse(CodeSlowDown, "Polling too fast; wait the interval between polls.")
 		e.Interval = seconds(interval) + 5
 		return protocol.PollResponse{}, e
