@@ -4,10 +4,17 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/adhoc-support/adhoc-support/internal/store"
 )
 
 // Benchmark is one handler benchmark. Besides ns/op (the handler's time) it reports
-// raw-ns/op (the same round trips made raw, in the same iteration), overhead-x (handler
+// raw-ns/op (the same round trips made raw, in the same iteration), per-getitem-x and
+// per-transact-x (the handler's time in units of one raw round trip), overhead-x (handler
 // time ÷ raw time) and roundtrips/op.
 type Benchmark struct {
 	Name string
@@ -20,6 +27,10 @@ const (
 	MetricRaw        = "raw-ns/op"
 	MetricOverhead   = "overhead-x"
 	MetricRoundTrips = "roundtrips/op"
+	// The handler's time in units of one raw round trip of the same run: one GetItem of a
+	// 1 KB item, and one TransactWriteItems putting one 1 KB item.
+	MetricPerGetItem  = "per-getitem-x"
+	MetricPerTransact = "per-transact-x"
 )
 
 // Account is the account every benchmark session belongs to; Benchmarks lifts its limits.
@@ -88,12 +99,18 @@ func (r *Rig) activeSession(b *testing.B) *Session {
 }
 
 // measure times the handler on each request next prepares, then replays its round trips
-// raw, in the same iteration so that both meet the same machine load.
+// raw, and one GetItem and one TransactWriteItems as units, in the same iteration so that
+// all meet the same machine load.
 func (r *Rig) measure(b *testing.B, next func(ctx context.Context) (Request, error)) {
 	b.Helper()
 	ctx := context.Background()
-	var handler, raw time.Duration
+	var handler, raw, get, transact time.Duration
 	calls := 0
+	unit := scratchItem(1000)
+	if _, err := r.Raw.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(r.Table), Item: unit}); err != nil {
+		b.Fatal(err)
+	}
+	unitKey := map[string]types.AttributeValue{store.KeyPK: unit[store.KeyPK], store.KeySK: unit[store.KeySK]}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -115,6 +132,17 @@ func (r *Rig) measure(b *testing.B, next func(ctx context.Context) (Request, err
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := time.Now()
+		if _, err := r.Raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.Table), Key: unitKey, ConsistentRead: aws.Bool(true)}); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		if _, err := r.Raw.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(r.Table), Item: unit}}}}); err != nil {
+			b.Fatal(err)
+		}
+		get += t2.Sub(t1)
+		transact += time.Since(t2)
 		handler += d
 		raw += rd
 		calls += len(cs)
@@ -127,4 +155,8 @@ func (r *Rig) measure(b *testing.B, next func(ctx context.Context) (Request, err
 		b.ReportMetric(float64(handler)/float64(raw), MetricOverhead)
 	}
 	b.ReportMetric(float64(calls)/n, MetricRoundTrips)
+	if get > 0 && transact > 0 {
+		b.ReportMetric(float64(handler)/float64(get), MetricPerGetItem)
+		b.ReportMetric(float64(handler)/float64(transact), MetricPerTransact)
+	}
 }
