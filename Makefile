@@ -115,6 +115,9 @@ GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
 .PHONY: agent
 agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
 	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
+	@# The version resource (file properties) carries AGENT_VERSION too. go-winres is
+	@# deterministic: with the default version the committed .syso files come out unchanged.
+	@$(MAKE) --no-print-directory agent-resources-version
 	@for arch in $(AGENT_ARCHES); do \
 	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
 	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath \
@@ -141,7 +144,12 @@ $(SIGNING_DIR)/dev-cert.pem:
 .PHONY: agent-resources
 agent-resources: ## regenerate the app's manifest, version info and icon (agent/rsrc_windows_*.syso)
 	cd agent/winres && $(GO) run icon_gen.go
-	cd agent && $(GO) run $(GO_WINRES) make --in winres/winres.json --arch amd64,arm64 --out rsrc
+	@$(MAKE) --no-print-directory agent-resources-version
+
+.PHONY: agent-resources-version
+agent-resources-version:
+	cd agent && $(GO) run $(GO_WINRES) make --in winres/winres.json --arch amd64,arm64 --out rsrc \
+	  --product-version $(AGENT_VERSION) --file-version $(AGENT_VERSION)
 
 # The app's test runs the signed exe under Wine (agent/winetest), with a bcryptprimitives.dll
 # built by MinGW: Wine 8 lacks the ProcessPrng that Go's runtime needs.
