@@ -169,11 +169,13 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	}
 	add(Expiry, "ExpirySchedules", []string{"scheduler:DeleteSchedule"}, []*string{schedules}, nil)
 
-	// KMS: the password is sealed at invitation and opened at pairing; the encryption
+	// KMS: the password is sealed at invitation and opened at pairing, where the agent
+	// token is sealed too (kept for a retried pairing until the first poll); the encryption
 	// context pins the key to that purpose (internal/secrets sets it on every call).
+	// internal/grants lists these actions; TestGrants holds the two together.
 	purpose := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": secrets.PurposePassword}}
 	add(Invitation, "SealPassword", []string{"kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
-	add(Pairing, "OpenPassword", []string{"kms:Decrypt"}, []*string{s.PasswordKey.KeyArn()}, purpose)
+	add(Pairing, "OpenPasswordSealToken", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
 	for _, fn := range []string{Invitation, Pairing} {
 		add(fn, "SecurityCodeMAC", []string{"kms:GenerateMac"}, []*string{s.MACKey.KeyArn()},
 			map[string]any{"StringEquals": map[string]any{"kms:MacAlgorithm": "HMAC_SHA_256"}})

@@ -18,20 +18,32 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/adhoc-support/adhoc-support/internal/grants"
 )
 
 // Call is one recorded request to FakeAWS.
 type Call struct {
-	Service string // "kms", "events", "scheduler"
-	Action  string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule"
-	Path    string
-	Body    map[string]any
+	Service  string // "kms", "events", "scheduler"
+	Action   string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule"
+	Path     string
+	Body     map[string]any
+	Function string // the function whose scoped fake took the call; "" when unscoped
+	Denied   bool   // refused: the function has no grant for it (internal/grants)
 }
 
-// FakeAWS plays KMS, EventBridge and EventBridge Scheduler.
+// FakeAWS plays KMS, EventBridge and EventBridge Scheduler. A fake made with Scoped
+// answers for one function only and refuses, as IAM would, every action internal/grants
+// does not give that function.
 type FakeAWS struct {
 	Server *httptest.Server
+	*fakeState
+	function string
+}
 
+// fakeState is shared by a fake and the scoped fakes made from it: one record of calls,
+// one KMS key, so that what one function seals another can open.
+type fakeState struct {
 	mu     sync.Mutex
 	calls  []Call
 	master []byte // the "KMS key": data keys are wrapped with it
@@ -40,15 +52,54 @@ type FakeAWS struct {
 
 // NewFakeAWS starts the fake; Close it when done.
 func NewFakeAWS() *FakeAWS {
-	f := &FakeAWS{master: make([]byte, 32), mac: make([]byte, 32)}
+	f := &FakeAWS{fakeState: &fakeState{master: make([]byte, 32), mac: make([]byte, 32)}}
 	_, _ = rand.Read(f.master)
 	_, _ = rand.Read(f.mac)
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
 
+// Scoped starts a fake for one function (a folder name under functions/) that shares
+// this fake's state; Close it when done.
+func (f *FakeAWS) Scoped(function string) *FakeAWS {
+	s := &FakeAWS{fakeState: f.fakeState, function: function}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
 // Close stops the fake.
 func (f *FakeAWS) Close() { f.Server.Close() }
+
+// Denied returns the calls refused for want of a grant.
+func (f *FakeAWS) Denied() []Call {
+	var out []Call
+	for _, c := range f.Calls("") {
+		if c.Denied {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// deny answers a call the function has no grant for, and reports whether it did.
+func (f *FakeAWS) deny(w http.ResponseWriter, c Call) bool {
+	if f.function == "" || grants.Allowed(f.function, c.Service+":"+c.Action) {
+		return false
+	}
+	c.Function, c.Denied = f.function, true
+	f.record(c)
+	msg := fmt.Sprintf("%s is not authorized to perform: %s:%s", f.function, c.Service, c.Action)
+	if c.Service == "scheduler" {
+		// A REST protocol: the error type travels in a header.
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]any{"Message": msg})
+		return true
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "AccessDeniedException", "message": msg})
+	return true
+}
 
 // Calls returns the recorded requests of a service ("" for all).
 func (f *FakeAWS) Calls(service string) []Call {
@@ -64,6 +115,9 @@ func (f *FakeAWS) Calls(service string) []Call {
 }
 
 func (f *FakeAWS) record(c Call) {
+	if c.Function == "" {
+		c.Function = f.function
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
@@ -77,10 +131,16 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(target, "TrentService."):
 		action := strings.TrimPrefix(target, "TrentService.")
+		if f.deny(w, Call{Service: "kms", Action: action, Path: r.URL.Path, Body: body}) {
+			return
+		}
 		f.record(Call{Service: "kms", Action: action, Path: r.URL.Path, Body: body})
 		f.kms(w, action, body)
 	case strings.HasPrefix(target, "AWSEvents."):
 		action := strings.TrimPrefix(target, "AWSEvents.")
+		if f.deny(w, Call{Service: "events", Action: action, Path: r.URL.Path, Body: body}) {
+			return
+		}
 		f.record(Call{Service: "events", Action: action, Path: r.URL.Path, Body: body})
 		entries, _ := body["Entries"].([]any)
 		out := make([]map[string]string, len(entries))
@@ -90,6 +150,9 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"FailedEntryCount": 0, "Entries": out})
 	case strings.HasPrefix(r.URL.Path, "/schedules/"):
 		action := map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
+		if f.deny(w, Call{Service: "scheduler", Action: action, Path: r.URL.Path, Body: body}) {
+			return
+		}
 		f.record(Call{Service: "scheduler", Action: action, Path: r.URL.Path, Body: body})
 		if r.Method == http.MethodDelete {
 			writeJSON(w, http.StatusOK, map[string]any{})

@@ -46,8 +46,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		"EXPIRY_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
 		"EXPIRY_DLQ_ARN":      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
 		"PUBLIC_BASE_URL":     "https://support.example.com", "POLL_INTERVAL_ACTIVE": "2s",
-		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t), "KMS_ENDPOINT": fake.Server.URL,
-		"EVENTBRIDGE_ENDPOINT": fake.Server.URL, "SCHEDULER_ENDPOINT": fake.Server.URL,
+		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t),
 	}
 	emus := map[string]*Emulator{}
 	for name, bin := range bins {
@@ -55,6 +54,10 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		for k, v := range common {
 			env[k] = v
 		}
+		// Each function meets KMS, EventBridge and Scheduler with only its own grants.
+		scoped := fake.Scoped(name)
+		defer scoped.Close()
+		env["KMS_ENDPOINT"], env["EVENTBRIDGE_ENDPOINT"], env["SCHEDULER_ENDPOINT"] = scoped.Server.URL, scoped.Server.URL, scoped.Server.URL
 		if name == "invitation" {
 			env["MAIL_FROM"], env["SES_ENDPOINT"] = "support@example.com", ses
 			env["AUTH_BASE_URL"], env["USER_POOL_CLIENT_ID"] = "https://auth.example.com", "console-client"
@@ -83,7 +86,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		}
 		if res.StatusCode != wantStatus {
 			dump()
-			t.Fatalf("%s %s: status %d, want %d: %s", fn, req.RawPath, res.StatusCode, wantStatus, res.Body)
+			t.Fatalf("%s %s: status %d, want %d: %s (calls refused for want of a grant: %v)", fn, req.RawPath, res.StatusCode, wantStatus, res.Body, fake.Denied())
 		}
 		validateAnswer(t, req, res)
 		out := map[string]any{}
@@ -199,6 +202,9 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	}
 	if dataKeys == 0 || macs < 2 {
 		t.Errorf("KMS calls: %d data keys, %d MACs", dataKeys, macs)
+	}
+	if denied := fake.Denied(); len(denied) > 0 {
+		t.Errorf("calls the functions' grants do not allow (internal/grants): %+v", denied)
 	}
 	if unknown := fake.Calls("unknown"); len(unknown) > 0 {
 		t.Errorf("requests the fake does not play: %v", unknown)

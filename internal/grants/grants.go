@@ -1,0 +1,47 @@
+// Package grants lists the AWS actions each Lambda function's code calls, besides DynamoDB,
+// CloudWatch Logs and X-Ray: KMS, EventBridge, EventBridge Scheduler, SES and S3. It is the
+// one place both sides read: infra/stack grants exactly these actions (TestGrants checks
+// the synthesized policies against this table), and the emulator test in
+// internal/lambdatest runs each real bootstrap against a fake that refuses any other call.
+// A call the code makes without a grant thus fails in `make test`, not after a deployment.
+package grants
+
+import "slices"
+
+// Function names, as the folders under functions/.
+const (
+	Invitation = "invitation"
+	Pairing    = "pairing"
+	Expiry     = "expiry"
+)
+
+// Actions by function, in IAM's service:Action form.
+var Actions = map[string][]string{
+	// Sealing the password (data key), the code's MAC, events, the invitation's schedule,
+	// the mail.
+	Invitation: {
+		"events:PutEvents",
+		"kms:GenerateDataKey", "kms:GenerateMac",
+		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
+		"ses:SendEmail",
+	},
+	// Opening the password, sealing the agent token for a retried pairing (data key), the
+	// code's MAC, events, moving the schedule from the invitation to the session, the app
+	// download (a presigned GET and the HeadObject that checks for the build).
+	Pairing: {
+		"events:PutEvents",
+		"kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac",
+		"s3:GetObject",
+		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
+	},
+	// Events, and deleting a session's schedules when it ends.
+	Expiry: {
+		"events:PutEvents",
+		"scheduler:DeleteSchedule",
+	},
+}
+
+// Allowed reports whether fn's code may call action ("kms:Decrypt").
+func Allowed(fn, action string) bool {
+	return slices.Contains(Actions[fn], action)
+}

@@ -1,0 +1,31 @@
+package grants
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestTable(t *testing.T) {
+	for _, fn := range []string{Invitation, Pairing, Expiry} {
+		actions := Actions[fn]
+		if len(actions) == 0 {
+			t.Errorf("%s has no actions", fn)
+		}
+		if !slices.IsSorted(actions) || len(slices.Compact(slices.Clone(actions))) != len(actions) {
+			t.Errorf("%s: actions %v must be sorted and unique", fn, actions)
+		}
+		for _, a := range actions {
+			svc, op, ok := strings.Cut(a, ":")
+			if !ok || svc == "" || op == "" || strings.ContainsAny(a, "* ") {
+				t.Errorf("%s: %q is not a single service:Action", fn, a)
+			}
+			if svc == "dynamodb" || svc == "logs" || svc == "xray" {
+				t.Errorf("%s: %s is outside what this table covers", fn, a)
+			}
+		}
+	}
+	if !Allowed(Pairing, "kms:Decrypt") || Allowed(Pairing, "ses:SendEmail") || Allowed("nope", "kms:Decrypt") {
+		t.Error("Allowed disagrees with the table")
+	}
+}
