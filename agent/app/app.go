@@ -78,9 +78,11 @@ type OS interface {
 	// session later; RemoveUninstall takes it away.
 	RegisterUninstall(exe string) error
 	RemoveUninstall() error
-	// RemoveProgram deletes the program folder and the listed files, scheduling the
-	// deletion of whatever is still running.
-	RemoveProgram(files []string) error
+	// RemoveProgram deletes the program folder, scheduling the deletion of whatever is
+	// still running, and the listed files outside it (the download) only if each is
+	// still the very file recorded: they lie in a folder the user can write, and this
+	// runs with administrator or SYSTEM rights.
+	RemoveProgram(userFiles []string) error
 
 	// Log writes to the Windows event log. Never pass a secret.
 	Log(kind LogKind, msg string)

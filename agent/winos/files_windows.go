@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 
@@ -41,7 +42,9 @@ func (o *OS) PrepareProgramDir() error {
 	return nil
 }
 
-// InstallExe implements app.OS.
+// InstallExe implements app.OS. It copies from the handle pinSelf opened at start, not
+// from the path: the file installed as a service running as SYSTEM must be the one the
+// administrator approved in the UAC prompt.
 func (o *OS) InstallExe() (string, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -51,18 +54,41 @@ func (o *OS) InstallExe() (string, error) {
 	if strings.EqualFold(filepath.Clean(self), dst) {
 		return dst, nil
 	}
-	if err := copyFile(self, dst); err != nil {
+	if o.self == nil {
+		return "", errors.New("copy app: the running file was not pinned at start")
+	}
+	if _, err := o.self.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("copy app: %w", err)
+	}
+	if err := copyTo(o.self, dst); err != nil {
 		return "", fmt.Errorf("copy app: %w", err)
 	}
 	return dst, nil
 }
 
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+// pinSelf opens the running exe for reading and lets others only read it: while this
+// process lives, nobody can rename, replace or change the file. A running exe can
+// otherwise be renamed on Windows, and the download sits in a folder the user (or malware
+// running as the user) can write, so a file swapped in while the person types the code
+// would be what InstallExe copies and the service manager starts as SYSTEM.
+func pinSelf() (*os.File, error) {
+	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("own path: %w", err)
 	}
-	defer in.Close()
+	p, err := windows.UTF16PtrFromString(self)
+	if err != nil {
+		return nil, fmt.Errorf("own path: %w", err)
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, nil,
+		windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pin %s: %w", filepath.Base(self), err)
+	}
+	return os.NewFile(uintptr(h), self), nil
+}
+
+func copyTo(in io.Reader, dst string) error {
 	tmp := dst + ".new"
 	out, err := os.Create(tmp)
 	if err != nil {
@@ -77,14 +103,24 @@ func copyFile(src, dst string) error {
 }
 
 // RemoveProgram implements app.OS. A running exe cannot be deleted on Windows, so what
-// stays is handed to a cmd.exe that waits for this process to end, and is also marked for
-// deletion at the next reboot in case that fails.
-func (o *OS) RemoveProgram(files []string) error {
+// stays of the program folder is handed to a cmd.exe that waits for this process to end,
+// and is also marked for deletion at the next reboot in case that fails. Files outside
+// the program folder (the download) are in a folder the user can write and are only ever
+// deleted through removeUserFile, never by path.
+func (o *OS) RemoveProgram(userFiles []string) error {
+	for _, f := range userFiles {
+		if err := removeUserFile(f); err != nil {
+			// Not a reason to keep the session's state: the download is useless once its
+			// invitation is spent. The path names the invite token, so it is not logged.
+			o.Log(app.LogWarning, "The downloaded Support Session app was left in place: "+err.Error())
+		}
+	}
 	dir := ProgramDir()
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read program folder: %w", err)
 	}
+	var files []string
 	for _, e := range entries {
 		files = append(files, filepath.Join(dir, e.Name()))
 	}
@@ -117,6 +153,58 @@ func (o *OS) RemoveProgram(files []string) error {
 	}
 	for _, err := range errs {
 		o.Log(app.LogWarning, err.Error())
+	}
+	return nil
+}
+
+// Flags of GetFinalPathNameByHandle (fileapi.h), which x/sys/windows does not name.
+const (
+	fileNameNormalized = 0x0
+	volumeNameDOS      = 0x0
+)
+
+// removeUserFile deletes a file in a folder the user controls without following links.
+// A privileged process that deletes such a file by path can be made to delete any file:
+// the user swaps a junction (to an object-manager symlink) in for the folder between the
+// check and the delete. So the file is opened without following a final reparse point,
+// its final path must be the recorded one (a junction anywhere on the way changes it), it
+// must not be a link itself, and it is deleted through that same handle. A file in use,
+// or one that moved, stays.
+func removeUserFile(path string) error {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return err
+	}
+	h, err := windows.CreateFile(p, windows.DELETE|windows.FILE_READ_ATTRIBUTES,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+		windows.OPEN_EXISTING, windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer windows.CloseHandle(h)
+	var info windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &info); err != nil {
+		return fmt.Errorf("file information: %w", err)
+	}
+	if info.FileAttributes&(windows.FILE_ATTRIBUTE_REPARSE_POINT|windows.FILE_ATTRIBUTE_DIRECTORY) != 0 {
+		return errors.New("it is a link or a folder now")
+	}
+	buf := make([]uint16, windows.MAX_LONG_PATH)
+	n, err := windows.GetFinalPathNameByHandle(h, &buf[0], uint32(len(buf)), fileNameNormalized|volumeNameDOS)
+	if err != nil || int(n) >= len(buf) {
+		return fmt.Errorf("final path: %w", err)
+	}
+	final := strings.TrimPrefix(windows.UTF16ToString(buf[:n]), `\\?\`)
+	if !strings.EqualFold(final, filepath.Clean(path)) {
+		return errors.New("its path leads elsewhere now")
+	}
+	disposition := struct{ DeleteFile bool }{true} // FILE_DISPOSITION_INFO
+	if err := windows.SetFileInformationByHandle(h, windows.FileDispositionInfo,
+		(*byte)(unsafe.Pointer(&disposition)), uint32(unsafe.Sizeof(disposition))); err != nil {
+		return fmt.Errorf("delete: %w", err)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ type OS struct {
 	inService bool
 	version   string
 	elog      *eventlog.Log
+	self      *os.File // the running exe, pinned at start of a person-run app (pinSelf)
 }
 
 var _ app.OS = (*OS)(nil)
@@ -43,6 +44,15 @@ func New(inService bool, version string) *OS {
 	// (shown with a note that the source is unknown); nothing is registered just to log.
 	if l, err := eventlog.Open(ServiceName); err == nil {
 		o.elog = l
+	}
+	if !inService {
+		// As early as possible: from here on the file cannot be swapped (see pinSelf).
+		// Without the pin InstallExe refuses, so a failure here only means no setup.
+		if f, err := pinSelf(); err == nil {
+			o.self = f
+		} else {
+			o.Log(app.LogWarning, "The app could not lock its own file: "+err.Error())
+		}
 	}
 	return o
 }
