@@ -114,6 +114,10 @@ GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
 
 .PHONY: agent
 agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
+	@# A release build talks HTTPS only and ignores the ADHOC_* test variables; only a
+	@# -dev build may point at the local stack's plain HTTP.
+	@case "$(AGENT_VERSION)" in *-dev) ;; *) case "$(AGENT_SERVER_URL)" in https://*) ;; *) \
+	  echo "AGENT_VERSION=$(AGENT_VERSION) is a release build: set AGENT_SERVER_URL to the deployed API's https URL"; exit 1;; esac;; esac
 	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
 	@# The version resource (file properties) carries AGENT_VERSION too. go-winres is
 	@# deterministic: with the default version the committed .syso files come out unchanged.

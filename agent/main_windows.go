@@ -3,11 +3,14 @@
 // session; run by the service manager ("service") it watches the session and cleans up;
 // run with "end" (Settings → Apps → Uninstall) it ends the session and removes itself.
 //
-// Environment variables, for tests and support staff:
+// Environment variables. A release build reads ADHOC_LANG only: anything else that
+// changes where the elevated app connects or what it is told would be a lever for a
+// program running as the user. A development build (version "…-dev", the default of
+// `make agent`) also reads the others, for the tests and the local stack:
 //
+//	ADHOC_LANG                "en" or "de" instead of the Windows display language
 //	ADHOC_SERVER_URL          the API's base URL (default: set at build time)
 //	ADHOC_INVITE_TOKEN        the invite token, when the file name lost it
-//	ADHOC_LANG                "en" or "de" instead of the Windows display language
 //	ADHOC_TEST_SECURITY_CODE  TEST ONLY: the security code, typed by nobody; the app then
 //	                          runs without any prompt and exits once set up
 package main
@@ -32,6 +35,17 @@ var (
 	serverURL = "http://localhost:8080"
 )
 
+// development reports whether this is a development build (see the package comment).
+func development() bool { return version == "dev" || strings.HasSuffix(version, "-dev") }
+
+// devEnv reads a development build's environment variable; a release build ignores it.
+func devEnv(name string) (string, bool) {
+	if !development() {
+		return "", false
+	}
+	return os.LookupEnv(name)
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == winos.ServiceArg {
 		os.Exit(runService())
@@ -50,14 +64,14 @@ func runInteractive() int {
 		lang = app.English
 	}
 	var ui app.UI
-	testCode, testMode := os.LookupEnv("ADHOC_TEST_SECURITY_CODE")
+	testCode, testMode := devEnv("ADHOC_TEST_SECURITY_CODE")
 	if testMode {
 		ui = &scriptedUI{answer: testCode}
 	} else {
 		ui = newConsoleUI()
 	}
 	url := serverURL
-	if u := os.Getenv("ADHOC_SERVER_URL"); u != "" {
+	if u, _ := devEnv("ADHOC_SERVER_URL"); u != "" {
 		url = u
 	}
 	exe, err := os.Executable()
@@ -66,15 +80,16 @@ func runInteractive() int {
 		return 1
 	}
 	a := app.New(app.Config{
-		ServerURL:  url,
-		Version:    version,
-		HTTPClient: winos.HTTPClient(""),
-		Proxy:      winos.UserProxy(url),
-		OS:         osys,
-		UI:         ui,
-		Store:      app.FileStore{Path: winos.StatePath()},
-		Lang:       lang,
-		ExePath:    exe,
+		ServerURL:   url,
+		Version:     version,
+		HTTPClient:  winos.HTTPClient(""),
+		Proxy:       winos.UserProxy(url),
+		OS:          osys,
+		UI:          ui,
+		Store:       app.FileStore{Path: winos.StatePath()},
+		Lang:        lang,
+		ExePath:     exe,
+		Development: development(),
 	})
 	if !winos.IsAdmin() {
 		a.NeedsAdmin()
@@ -93,7 +108,7 @@ func runInteractive() int {
 		}
 	} else {
 		// Interactive, Start keeps the window open until the person closes it.
-		err = a.Start(ctx, app.StartOptions{InviteToken: os.Getenv("ADHOC_INVITE_TOKEN"), Interactive: !testMode})
+		err = a.Start(ctx, app.StartOptions{InviteToken: inviteTokenFromEnv(), Interactive: !testMode})
 	}
 	switch {
 	case err == nil:
@@ -179,4 +194,9 @@ func (s *service) finish(err error) (bool, uint32) {
 	// A non-zero exit code makes the service manager restart the service (recovery
 	// actions), which resumes the clean-up.
 	return true, 1
+}
+
+func inviteTokenFromEnv() string {
+	t, _ := devEnv("ADHOC_INVITE_TOKEN")
+	return t
 }

@@ -136,6 +136,11 @@ type Config struct {
 	Proxy string
 	// ExePath is the file the person started (the download); it is removed at clean-up.
 	ExePath string
+	// Development is a development build (version "…-dev"): it may talk plain HTTP to
+	// this machine, where the local stack runs. A release build talks HTTPS only, so that
+	// a program listening on a local port cannot play the server and have the elevated
+	// app create an administrator account with its own name and password.
+	Development bool
 	// Jitter returns a number in [0, 1); nil means math/rand/v2.
 	Jitter func() float64
 }

@@ -419,7 +419,7 @@ func TestRefusalsAreExplained(t *testing.T) {
 				// Another invitation is already active on this machine.
 				other := h.stack.Invite(h.t, password)
 				otherPC := fakeos.New(h.t.TempDir(), protocol.AppFileName(other.Token))
-				a := app.New(app.Config{ServerURL: h.stack.URL, OS: otherPC, UI: &scriptUI{answers: []string{other.Code}},
+				a := app.New(app.Config{ServerURL: h.stack.URL, Development: true, OS: otherPC, UI: &scriptUI{answers: []string{other.Code}},
 					Store: app.FileStore{Path: otherPC.StatePath()}, Clock: h.clock, ExePath: otherPC.Self})
 				if err := a.Start(context.Background(), app.StartOptions{}); err != nil {
 					h.t.Fatalf("first session: %v", err)
@@ -511,14 +511,31 @@ func TestExistingAccountIsNeverTouched(t *testing.T) {
 }
 
 func TestRefusesPlainHTTPServer(t *testing.T) {
-	h := newHarness(t)
-	a := app.New(app.Config{ServerURL: "http://support.example.com", OS: h.pc, UI: h.ui,
-		Store: app.FileStore{Path: h.pc.StatePath()}, ExePath: h.pc.Self})
-	if err := a.Start(context.Background(), app.StartOptions{}); !errors.Is(err, app.ErrRefused) {
-		t.Fatalf("Start = %v, want ErrRefused", err)
-	}
-	if h.stack.Requests(protocol.PathHello) != 0 {
-		t.Errorf("contacted a server")
+	for _, tc := range []struct {
+		name        string
+		url         string
+		development bool
+	}{
+		{"remote server, development build", "http://support.example.com", true},
+		{"remote server, release build", "http://support.example.com", false},
+		// A release build must not let a program on a local port play the server.
+		{"this machine, release build", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			url := tc.url
+			if url == "" {
+				url = h.stack.URL // plain HTTP on 127.0.0.1
+			}
+			a := app.New(app.Config{ServerURL: url, OS: h.pc, UI: h.ui, Development: tc.development,
+				Store: app.FileStore{Path: h.pc.StatePath()}, ExePath: h.pc.Self})
+			if err := a.Start(context.Background(), app.StartOptions{}); !errors.Is(err, app.ErrRefused) {
+				t.Fatalf("Start = %v, want ErrRefused", err)
+			}
+			if h.stack.Requests(protocol.PathHello) != 0 {
+				t.Errorf("contacted a server")
+			}
+		})
 	}
 }
 
@@ -647,7 +664,7 @@ func (u *gatedUI) Ask(prompt string) (string, error) {
 func TestWindowNoticesServiceEnded(t *testing.T) {
 	h := newHarness(t)
 	ui := &gatedUI{code: h.inv.Code, asked: make(chan struct{}, 10), release: make(chan string)}
-	window := app.New(app.Config{ServerURL: h.stack.URL, HTTPClient: &http.Client{Transport: h.net}, OS: h.pc, UI: ui,
+	window := app.New(app.Config{ServerURL: h.stack.URL, Development: true, HTTPClient: &http.Client{Transport: h.net}, OS: h.pc, UI: ui,
 		Store: app.FileStore{Path: h.pc.StatePath()}, Clock: fakeos.NewClock(h.clock.Now()), ExePath: h.pc.Self})
 	done := make(chan error, 1)
 	go func() { done <- window.Start(context.Background(), app.StartOptions{Interactive: true}) }()

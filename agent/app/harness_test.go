@@ -113,6 +113,8 @@ func (h *harness) app(lang app.Lang, answers ...string) *app.App {
 		Lang:       lang,
 		ExePath:    h.pc.Self,
 		Jitter:     func() float64 { return 0.5 },
+		// The test stack listens on plain HTTP on this machine.
+		Development: true,
 	})
 }
 

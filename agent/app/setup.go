@@ -45,7 +45,7 @@ func (a *App) start(ctx context.Context, opt StartOptions) (closed bool, err err
 	if st != nil {
 		return a.resume(ctx, st, opt)
 	}
-	if err := checkServerURL(a.cfg.ServerURL); err != nil {
+	if err := checkServerURL(a.cfg.ServerURL, a.cfg.Development); err != nil {
 		a.say(msgInsecureServer, a.cfg.ServerURL)
 		return false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
@@ -86,7 +86,7 @@ func (a *App) NeedsAdmin() { a.say(msgNeedsAdmin) }
 
 // checkServerURL refuses plain HTTP except to this machine: the pair answer carries the
 // account's password.
-func checkServerURL(raw string) error {
+func checkServerURL(raw string, development bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("server URL %q is not an absolute URL", raw)
@@ -95,7 +95,7 @@ func checkServerURL(raw string) error {
 		return nil
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+	if ip := net.ParseIP(host); development && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
 		return nil
 	}
 	return fmt.Errorf("server URL %q is not HTTPS", raw)
