@@ -418,3 +418,39 @@ func TestAppDownload(t *testing.T) {
 	}
 	want(t, e.do(http.MethodGet, "/join/"+token+"/app?arch=x86", "", nil), http.StatusBadRequest, "invalid_request")
 }
+
+// TestHelloFromAnotherPCIsRecorded: anyone holding the link can start the app on another
+// PC before pairing; the technician, about to read out the code, must see which PC it is,
+// in the session, in the audit trail and as an event, not just a silently changed name.
+func TestHelloFromAnotherPCIsRecorded(t *testing.T) {
+	e := start(t)
+	tech := e.technician("tina@example.com", "acme", false)
+	id, _ := e.invite(tech, "user@example.org")
+	token := e.inviteToken("user@example.org")
+	first, other := e.app(token), e.app(token)
+	want(t, first.hello(), http.StatusOK, "")
+	want(t, first.hello(), http.StatusOK, "") // the same PC again: nothing new to record
+	want(t, other.hello(), http.StatusOK, "")
+
+	if s := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil); !strings.Contains(s.Raw, other.hostname) {
+		t.Fatalf("the session shows %s, want the other PC %s", s.Raw, other.hostname)
+	}
+	var details []string
+	for _, x := range e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil).JSON["entries"].([]any) {
+		if m := x.(map[string]any); m["action"] == "app_started" {
+			details = append(details, m["detail"].(string))
+		}
+	}
+	if len(details) != 2 || !strings.Contains(details[1], other.hostname) || !strings.Contains(details[1], first.hostname) {
+		t.Fatalf("app_started audit entries %q: want the first PC's, then one naming %s instead of %s", details, other.hostname, first.hostname)
+	}
+	started := 0
+	for _, ev := range e.st.Bus.Events() {
+		if ev.Detail.SessionID == id && ev.Type == events.AppStarted {
+			started++
+		}
+	}
+	if started != 2 {
+		t.Fatalf("%d AppStarted events, want one per PC", started)
+	}
+}

@@ -151,10 +151,19 @@ func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protoco
 		if ss.Status == session.AppStarted && ss.Computer == c && now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
 			return nil, errNoChange
 		}
-		from := ss.Status
+		from, prev := ss.Status, ss.Computer
 		ss.Computer, ss.LastSeenAt = c, now
 		if from == session.AppStarted {
-			return &step{}, nil // details and last seen only
+			if prev.MachineHash == c.MachineHash {
+				return &step{}, nil // details and last seen only
+			}
+			// Another PC took the invitation up (anyone with the link can): the technician
+			// must see that, live and in the trail, before reading out the code.
+			return &step{
+				action: string(session.AppStarted), actor: appActor(c),
+				detail: "app started on another PC: " + c.Hostname + " (before: " + prev.Hostname + ")",
+				events: []events.Event{event(events.AppStarted, ss, now)},
+			}, nil
 		}
 		if err := ss.Move(session.AppStarted, "", now); err != nil {
 			return nil, err
