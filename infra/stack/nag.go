@@ -30,6 +30,11 @@ func suppress(s *AdhocSupportStack) {
 				"Nothing consumes it automatically: an alarm fires on its first message and an operator inspects or redrives it, so a DLQ of a DLQ would only hide failures one level deeper."))
 	}
 
+	on(s.AppBucket, false, rule("AwsSolutions-S1",
+		"Server access logs would record every presigned download URL of the Windows app, and the file name in it carries the invite token, "+
+			"a bearer secret while the invitation is open (DESIGN.md: never log a full token). Each download is already visible without the token: "+
+			"the join route runs in the pairing function, whose JSON logs and the API access log record it, and the bucket holds only the public app builds."))
+
 	on(s.UserPool, true, rule("AwsSolutions-COG8",
 		"The Plus feature plan (threat protection) is billed per monthly active user even when idle users sign in once. "+
 			"The risk it addresses is covered differently: self sign-up is off (an administrator creates every technician), "+
