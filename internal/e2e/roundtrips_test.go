@@ -13,7 +13,7 @@ import (
 
 // TestRoundTrips measures the DynamoDB round trips and capacity of each API call on the
 // way through a session, and holds them to the budget documented in internal/store/doc.go
-// and the README: an idle app's poll is one read.
+// (the per-call table) and docs/cost.md §2: an idle app's poll is one read.
 func TestRoundTrips(t *testing.T) {
 	meter := &ddbmeter.Meter{}
 	e := start(t, func(o *devstack.Options) { o.DynamoDBOptions = []func(*dynamodb.Options){meter.Option} })

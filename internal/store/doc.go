@@ -64,6 +64,25 @@
 // A page is 1 MB; a session item is a few hundred bytes, so lists up to a few thousand
 // entries take one call.
 //
+// Per API call (the methods above as the use cases in internal/support combine them):
+//
+//	call                      round trips                                       capacity (make bench, docs/cost.md §2)
+//	create session            1: TransactWriteItems(5)                          13 WRU
+//	get session, account      1: GetItem                                        1 RRU
+//	list sessions, computers  1: Query on byAccount                             0.5 RRU
+//	audit                     2: GetItem, Query                                 2 RRU
+//	hello, pair (either way)  4: GetItem ×3 (invite lookup, session, machine),  3 RRU; 5 WRU (hello, wrong code),
+//	                             TransactWriteItems                             12–14 WRU (right code)
+//	poll, idle                1: GetItem (agent token id → session)             1 RRU
+//	poll, writes lastSeenAt   2: GetItem, PutItem                               1 RRU, 2 WRU
+//	poll, first               2: GetItem, TransactWriteItems(2)                 1 RRU, 8 WRU
+//	end, expiry               3: GetItem, TransactWriteItems(4), DeleteItem     1 RRU, 12 WRU
+//	removed                   2: GetItem, TransactWriteItems(2)                 1 RRU, 5 WRU
+//	sweep, nothing due        1: Query on byDue                                 0.5 RRU
+//
+// internal/e2e's TestRoundTrips holds the round trips to this budget against DynamoDB
+// Local.
+//
 // # Rules enforced by conditions
 //
 //   - One session per technician: the technician lock is Put with attribute_not_exists(pk)
