@@ -63,7 +63,9 @@ func PasswordProblem(password, username string) string {
 }
 
 // NormalizeEmail checks an end user's e-mail address and returns it in plain addr-spec
-// form. Display names, several addresses and line breaks (header injection) are refused.
+// form, the domain in lower case (domains are case-insensitive; the local part may not
+// be, so it is kept). Display names, several addresses and line breaks (header
+// injection) are refused.
 func NormalizeEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || len(email) > 254 || strings.ContainsAny(email, "\r\n<>,;\"") {
@@ -77,7 +79,7 @@ func NormalizeEmail(email string) (string, error) {
 	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
 		return "", ErrInvalidEmail
 	}
-	return email, nil
+	return email[:at+1] + strings.ToLower(email[at+1:]), nil
 }
 
 // Locales the mail and the join page are written in.

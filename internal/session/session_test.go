@@ -129,6 +129,7 @@ func TestNormalizeEmail(t *testing.T) {
 		{"user@example.org", "user@example.org", true},
 		{"  user@example.org ", "user@example.org", true},
 		{"first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk", true},
+		{"Anna.Berg@Example.ORG", "Anna.Berg@example.org", true}, // the domain only
 		{"User <user@example.org>", "", false},
 		{"user@example.org\r\nBcc: x@example.org", "", false},
 		{"a@example.org, b@example.org", "", false},
