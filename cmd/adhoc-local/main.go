@@ -82,7 +82,7 @@ func run() error {
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dataDir, Addr: fmt.Sprintf("127.0.0.1:%d", port),
 		DynamoDBPort: ddbPort, SESPort: sesPort,
-		Config: cfg, SweepEvery: sweep, Console: console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username}), Log: log,
+		Config: cfg, SweepEvery: sweep, Console: console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username, SessionTTL: cfg.SessionTTL}), Log: log,
 	})
 	if err != nil {
 		return err

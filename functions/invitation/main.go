@@ -22,6 +22,7 @@ func main() {
 		os.Exit(1)
 	}
 	ccfg := console.ConfigFromEnv(os.Getenv)
+	ccfg.SessionTTL = a.Service.Config.SessionTTL
 	if err := ccfg.Validate(console.AWS); err != nil {
 		fmt.Fprintln(os.Stderr, "invitation: configuration:", err)
 		os.Exit(1)

@@ -341,6 +341,9 @@ func TestConsoleSessionLifecycle(t *testing.T) {
 	if got := b.text("#who"); !strings.Contains(got, tech) {
 		t.Errorf("header shows %q, want the technician", got)
 	}
+	if got := b.text(".intro"); !strings.Contains(got, "you reach the PC for 24 hours") {
+		t.Errorf("the introduction says %q, want the product's 24 hours", got)
+	}
 	if got := b.text("#mode-banner"); !strings.Contains(got, "Local mode") {
 		t.Errorf("the banner is gone after sign-in: %q", got)
 	}
@@ -602,7 +605,8 @@ func TestConsoleRefusals(t *testing.T) {
 }
 
 func TestConsoleGerman(t *testing.T) {
-	st := startStack(t, console.Handler(console.Local, console.Config{}))
+	// A deployment with 2-hour sessions: the page says so, not "24 hours".
+	st := startStack(t, console.Handler(console.Local, console.Config{SessionTTL: 2 * time.Hour}))
 	b := newBrowser(t, browserOptions{acceptLanguage: "de-DE,de;q=0.9"})
 	b.do("open the console", chromedp.Navigate(st.URL+"/"))
 	b.waitFor("the sign-in form", `document.querySelector("#signin-form")`)
@@ -626,6 +630,7 @@ func TestConsoleGerman(t *testing.T) {
 		{"#generate", "Erzeugen"},
 		{"#nav-computers", "Computer"},
 		{"#nav-account", "Konto"},
+		{".intro", "erreichen Sie den PC 2 Stunden lang"},
 		{`label[for="email"]`, "E-Mail-Adresse des Benutzers"},
 		{`#policy li[data-rule="length"]`, "Mindestens 12 Zeichen"},
 	} {

@@ -22,8 +22,10 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/session"
+	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
 // Mode says how technicians sign in.
@@ -65,6 +67,9 @@ type Config struct {
 	// HiddenUsername is the hidden account's name on the PC; a password must not contain
 	// it. "" = session.DefaultUsername. Set it to the service's configured name.
 	HiddenUsername string
+	// SessionTTL is how long an active session lasts, for the page's texts ("you reach the
+	// PC for 24 hours"). 0 = the product default. Set it to the service's configured length.
+	SessionTTL time.Duration
 }
 
 // Environment variables ConfigFromEnv reads. The first two are the ones the CDK stack
@@ -188,6 +193,7 @@ func newFile(name string, body []byte) file {
 type pageConfig struct {
 	Mode           string         `json:"mode"`
 	HiddenUsername string         `json:"hiddenUsername"`
+	SessionSeconds int64          `json:"sessionSeconds"`
 	Cognito        *cognitoConfig `json:"cognito,omitempty"`
 }
 
@@ -217,7 +223,10 @@ func Handler(mode Mode, cfg Config) http.Handler {
 	if cfg.HiddenUsername == "" {
 		cfg.HiddenUsername = session.DefaultUsername
 	}
-	pc := pageConfig{Mode: mode.String(), HiddenUsername: cfg.HiddenUsername}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = support.Defaults().SessionTTL
+	}
+	pc := pageConfig{Mode: mode.String(), HiddenUsername: cfg.HiddenUsername, SessionSeconds: int64(cfg.SessionTTL / time.Second)}
 	origin := ""
 	if mode == AWS {
 		origin = strings.TrimRight(cfg.CognitoDomain, "/")

@@ -37,7 +37,7 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"GET", "/console/app.js", 200, "text/javascript; charset=utf-8", "import"},
 		{"GET", "/console/style.css", 200, "text/css; charset=utf-8", ":root"},
 		{"GET", "/console/icon.svg", 200, "image/svg+xml", "<svg"},
-		{"GET", "/console/config.js", 200, "text/javascript; charset=utf-8", `export default {"mode":"local","hiddenUsername":"AdHocRemoteUser"};`},
+		{"GET", "/console/config.js", 200, "text/javascript; charset=utf-8", `export default {"mode":"local","hiddenUsername":"AdHocRemoteUser","sessionSeconds":86400};`},
 		{"GET", "/index.html", 404, "text/plain; charset=utf-8", "Not found"},
 		{"GET", "/console/", 404, "text/plain; charset=utf-8", ""},
 		{"GET", "/console/../console.go", 404, "text/plain; charset=utf-8", ""},

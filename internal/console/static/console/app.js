@@ -3,7 +3,7 @@
 // the technician needs them; they never go into the URL, storage or the browser console.
 
 import { h, replace, confirmDialog } from "./dom.js";
-import { t, lang, setLang, languages, fmtTime, fmtTimeSeconds, fmtLeft, has } from "./i18n.js";
+import { t, lang, setLang, languages, fmtTime, fmtTimeSeconds, fmtLeft, fmtDuration, has } from "./i18n.js";
 import { api, configure } from "./api.js";
 import * as auth from "./auth.js";
 import { checkPassword, generatePassword } from "./password.js";
@@ -199,7 +199,7 @@ function pageAdhoc(main, { user, alive }) {
     preparedView(main, alive);
     return;
   }
-  main.append(h("p", { class: "intro", text: t("adhocIntro") }));
+  main.append(h("p", { class: "intro", text: t("adhocIntro", { length: fmtDuration(auth.sessionSeconds) }) }));
   const note = h("div", { id: "open-session-note" });
   main.append(note);
   api("GET", "/v1/sessions").then(({ sessions }) => {
@@ -499,7 +499,7 @@ function sessionFacts(v, user) {
   }
   if (v.activatedAt) rows.push(["fActivated", fmtTime(v.activatedAt)], ["fExpires", fmtTime(v.expiresAt)]);
   if (v.endedAt) rows.push(["fEnded", fmtTime(v.endedAt)]);
-  if (v.endReason) rows.push(["fReason", has(`reason_${v.endReason}`) ? t(`reason_${v.endReason}`) : v.endReason]);
+  if (v.endReason) rows.push(["fReason", has(`reason_${v.endReason}`) ? t(`reason_${v.endReason}`, { length: fmtDuration(auth.sessionSeconds) }) : v.endReason]);
   return h("dl", { class: "facts", id: "session-facts" }, rows.map(([k, val]) => h("div", {}, h("dt", { text: t(k) }), h("dd", {}, val))));
 }
 
@@ -526,7 +526,7 @@ function auditTable(entries, user) {
       h("td", { "data-label": t("auditAction"), text: action(e.action) }),
       h("td", { "data-label": t("auditChange"), text: change(e) }),
       h("td", { "data-label": t("auditBy"), text: who(e) }),
-      h("td", { "data-label": t("auditDetail"), text: [e.reason && has(`reason_${e.reason}`) ? t(`reason_${e.reason}`) : e.reason, e.detail].filter(Boolean).join("; ") })))));
+      h("td", { "data-label": t("auditDetail"), text: [e.reason && has(`reason_${e.reason}`) ? t(`reason_${e.reason}`, { length: fmtDuration(auth.sessionSeconds) }) : e.reason, e.detail].filter(Boolean).join("; ") })))));
 }
 
 // --- Computers --------------------------------------------------------------------------------

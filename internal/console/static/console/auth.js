@@ -63,6 +63,8 @@ function logoutUri() {
   return config.cognito.logoutUri || redirectUri();
 }
 export const hiddenUsername = config.hiddenUsername;
+/** sessionSeconds is how long an active session lasts in this deployment. */
+export const sessionSeconds = config.sessionSeconds || 86400;
 
 export function user() {
   if (current && !valid(current)) signOutLocally();

@@ -28,7 +28,7 @@ const en = {
   signinStateMismatch: "The sign-in answer did not match this browser tab. Sign in again.",
 
   adhocTitle: "Ad-hoc support",
-  adhocIntro: "Help a user whose Windows PC is not managed yet. The user gets an e-mail with the Support Session app; once they type the security code you read out, you reach the PC for 24 hours.",
+  adhocIntro: "Help a user whose Windows PC is not managed yet. The user gets an e-mail with the Support Session app; once they type the security code you read out, you reach the PC for {length}.",
   email: "E-mail address of the user",
   emailHint: "The invitation with the download link goes to this address.",
   password: "Password for the hidden account {username}",
@@ -188,7 +188,7 @@ const en = {
   reason_cancelled: "cancelled by the technician",
   reason_invite_expired: "the invitation was not used in time",
   reason_locked: "too many wrong security codes",
-  reason_expired: "the 24 hours are over",
+  reason_expired: "the session's time ({length}) is over",
   reason_ended_by_technician: "ended by the technician",
   reason_ended_by_user: "ended by the user",
   final_cancelled: "The invitation was cancelled; its link no longer works.",
@@ -226,7 +226,7 @@ const de = {
   signinStateMismatch: "Die Antwort der Anmeldung passt nicht zu diesem Browser-Tab. Bitte melden Sie sich erneut an.",
 
   adhocTitle: "Ad-hoc-Support",
-  adhocIntro: "Helfen Sie einem Benutzer, dessen Windows-PC noch nicht verwaltet wird. Er erhält eine E-Mail mit der Support-Session-App; sobald er den Sicherheitscode eingibt, den Sie ihm vorlesen, erreichen Sie den PC 24 Stunden lang.",
+  adhocIntro: "Helfen Sie einem Benutzer, dessen Windows-PC noch nicht verwaltet wird. Er erhält eine E-Mail mit der Support-Session-App; sobald er den Sicherheitscode eingibt, den Sie ihm vorlesen, erreichen Sie den PC {length} lang.",
   email: "E-Mail-Adresse des Benutzers",
   emailHint: "An diese Adresse geht die Einladung mit dem Download-Link.",
   password: "Passwort für das versteckte Konto {username}",
@@ -386,7 +386,7 @@ const de = {
   reason_cancelled: "vom Techniker widerrufen",
   reason_invite_expired: "die Einladung wurde nicht rechtzeitig genutzt",
   reason_locked: "zu viele falsche Sicherheitscodes",
-  reason_expired: "die 24 Stunden sind vorbei",
+  reason_expired: "die Sitzungszeit ({length}) ist abgelaufen",
   reason_ended_by_technician: "vom Techniker beendet",
   reason_ended_by_user: "vom Benutzer beendet",
   final_cancelled: "Die Einladung wurde widerrufen; ihr Link funktioniert nicht mehr.",
@@ -436,6 +436,16 @@ export function setLang(l) {
 export function t(key, vars = {}) {
   const s = messages[lang][key] ?? messages.en[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+/** fmtDuration shows a session length in words: "24 hours", "1 Stunde", "10 minutes". */
+export function fmtDuration(seconds) {
+  const words = {
+    en: [["hour", "hours"], ["minute", "minutes"], ["second", "seconds"]],
+    de: [["Stunde", "Stunden"], ["Minute", "Minuten"], ["Sekunde", "Sekunden"]],
+  }[lang] ?? [["hour", "hours"], ["minute", "minutes"], ["second", "seconds"]];
+  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, 0] : seconds % 60 === 0 ? [seconds / 60, 1] : [seconds, 2];
+  return `${n} ${words[unit][n === 1 ? 0 : 1]}`;
 }
 
 /** has reports whether a text exists for key (used for optional texts such as audit actions). */
