@@ -275,7 +275,7 @@ func validPair(pr *protocol.PairResponse, now time.Time) error {
 	switch {
 	case pr.AgentToken == "":
 		return errors.New("pair answer without agent token")
-	case !validUsername(pr.Account.Username):
+	case !session.ValidUsername(pr.Account.Username):
 		return errors.New("pair answer with an unusable account name")
 	case pr.Account.Password == "":
 		return errors.New("pair answer without password")
@@ -283,14 +283,6 @@ func validPair(pr *protocol.PairResponse, now time.Time) error {
 		return errors.New("pair answer with a past expiry")
 	}
 	return nil
-}
-
-// validUsername applies Windows' rules for a local account name.
-func validUsername(name string) bool {
-	if name == "" || len([]rune(name)) > 20 || strings.HasSuffix(name, ".") || strings.TrimSpace(name) != name {
-		return false
-	}
-	return !strings.ContainsAny(name, `"/\[]:;|=,+*?<>@`) && !strings.ContainsFunc(name, func(r rune) bool { return r < 32 })
 }
 
 // install sets the PC up for the session. The state is saved before each step acts, so a

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
 // Context keys: the deployment's parameters, set in cdk.json's "context" or with
@@ -24,6 +26,8 @@ const (
 	CtxAlarmEmail          = "alarmEmail"          // subscribed to the alarm topic when set
 	CtxAPIRateLimit        = "apiRateLimit"        // the HTTP API stage's steady requests per second
 	CtxAPIBurstLimit       = "apiBurstLimit"       // and its burst
+	CtxPollSeconds         = "pollIntervalSeconds" // how often an active session's app polls
+	CtxHiddenUsername      = "hiddenUsername"      // the hidden administrator account's name on the PC
 )
 
 // Config holds the deployment's parameters. Zero values are not meaningful: start from
@@ -59,6 +63,12 @@ type Config struct {
 	// them with the account's API Gateway quota for more (docs/cost.md, scale model).
 	APIRateLimit  int
 	APIBurstLimit int
+
+	// PollSeconds is how often the app of an active session polls (DESIGN.md: 30 s). It
+	// sets how soon an ended session is cleaned up and, with the sessions, the request rate.
+	PollSeconds int
+	// HiddenUsername is the name of the hidden administrator account the app creates.
+	HiddenUsername string
 }
 
 // DefaultMailFrom is a placeholder: mail from it cannot be delivered, and the app warns
@@ -78,6 +88,8 @@ func DefaultConfig() Config {
 		EventBusName:       "adhoc-support",
 		APIRateLimit:       100,
 		APIBurstLimit:      200,
+		PollSeconds:        30,
+		HiddenUsername:     session.DefaultUsername,
 	}
 }
 
@@ -190,6 +202,10 @@ func ConfigFrom(lookup func(key string) any) (Config, error) {
 	num(CtxAdhocCap, &c.AdhocCap, 0, 100000)
 	num(CtxAPIRateLimit, &c.APIRateLimit, 1, 100000)
 	num(CtxAPIBurstLimit, &c.APIBurstLimit, 1, 100000)
+	// Faster than 5 s multiplies the requests for little; slower than 5 minutes leaves a
+	// PC reachable that long after its session ended (the app also ends on its own clock).
+	num(CtxPollSeconds, &c.PollSeconds, 5, 300)
+	str(CtxHiddenUsername, &c.HiddenUsername)
 	str(CtxEventBusName, &c.EventBusName)
 	list(CtxConsoleCallbackURLs, &c.ConsoleCallbackURLs)
 	str(CtxConsoleOrigin, &c.ConsoleOrigin)
@@ -210,6 +226,9 @@ func (c Config) Validate() error {
 		if err := plainAddress(c.AlarmEmail); err != nil {
 			return fmt.Errorf("context %s: %w", CtxAlarmEmail, err)
 		}
+	}
+	if !session.ValidUsername(c.HiddenUsername) {
+		return fmt.Errorf("context %s=%q: not a Windows account name (1 to 20 characters, none of \"/\\[]:;|=,+*?<>@)", CtxHiddenUsername, c.HiddenUsername)
 	}
 	if c.EventBusName == "" || c.EventBusName == "default" || strings.Contains(c.EventBusName, "/") {
 		return fmt.Errorf("context %s=%q: want a custom bus name", CtxEventBusName, c.EventBusName)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/infra/stack"
+	"github.com/adhoc-support/adhoc-support/internal/console"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
 )
 
@@ -16,6 +17,9 @@ func TestEnvNamesMatchSetup(t *testing.T) {
 		{stack.EnvDefaultSlots, setup.EnvDefaultSlots},
 		{stack.EnvDefaultCap, setup.EnvDefaultCap},
 		{stack.EnvPublicBaseURL, setup.EnvPublicBaseURL},
+		{stack.EnvPollActive, setup.EnvActiveInterval},
+		{stack.EnvHiddenUser, setup.EnvUsername},
+		{stack.EnvHiddenUser, console.EnvHiddenUsername},
 		{stack.EnvTableName, setup.EnvTable},
 		{stack.EnvEventBusName, setup.EnvEventBus},
 		{stack.EnvKMSKeyID, setup.EnvPasswordKey},

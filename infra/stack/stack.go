@@ -47,6 +47,8 @@ var Functions = []string{Invitation, Pairing, Expiry}
 //	SCHEDULE_GROUP              x        x       x    the Scheduler group of the one-time expiry schedules
 //	SESSION_TTL, INVITE_TTL     x        x       x    Go durations, e.g. "24h"
 //	DEFAULT_SLOTS, ..._CAP      x        x       x    limits of an account never configured
+//	POLL_INTERVAL_ACTIVE        x        x       x    how often an active session's app polls, e.g. "30s"
+//	HIDDEN_USERNAME             x        x       x    the hidden administrator account's name
 //	SCHEDULER_ROLE_ARN          x        x            role the schedules run as (may only invoke expiry)
 //	EXPIRY_FUNCTION_ARN         x        x            target of the schedules
 //	EXPIRY_DLQ_ARN              x        x            dead-letter queue of the schedules
@@ -68,6 +70,8 @@ const (
 	EnvDefaultSlots  = "DEFAULT_SLOTS"
 	EnvDefaultCap    = "DEFAULT_ADHOC_CAP"
 	EnvPublicBaseURL = "PUBLIC_BASE_URL"
+	EnvPollActive    = "POLL_INTERVAL_ACTIVE"
+	EnvHiddenUser    = "HIDDEN_USERNAME"
 
 	EnvTableName           = "TABLE_NAME"
 	EnvEventBusName        = "EVENT_BUS_NAME"
@@ -202,6 +206,8 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		EnvInviteTTL:     jsii.String(fmt.Sprintf("%dh", cfg.InviteHours)),
 		EnvDefaultSlots:  jsii.String(fmt.Sprint(cfg.DefaultSlots)),
 		EnvDefaultCap:    jsii.String(fmt.Sprint(cfg.AdhocCap)),
+		EnvPollActive:    jsii.String(fmt.Sprintf("%ds", cfg.PollSeconds)),
+		EnvHiddenUser:    jsii.String(cfg.HiddenUsername),
 		// internal/setup requires the key ids in every function; expiry gets the ids but
 		// no KMS permission, as it never seals, opens or MACs anything.
 		EnvKMSKeyID: s.PasswordKey.KeyArn(),

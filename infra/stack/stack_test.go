@@ -280,7 +280,7 @@ func TestTable(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID"}
+	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME"}
 	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL"}
 	cases := []struct {
 		name     string
@@ -333,7 +333,7 @@ func TestFunctions(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("environment of %s:\n got %v\nwant %v", c.name, got, want)
 			}
-			for k, v := range map[string]string{"SESSION_TTL": "24h", "INVITE_TTL": "24h", "DEFAULT_SLOTS": "5", "DEFAULT_ADHOC_CAP": "5"} {
+			for k, v := range map[string]string{"SESSION_TTL": "24h", "INVITE_TTL": "24h", "DEFAULT_SLOTS": "5", "DEFAULT_ADHOC_CAP": "5", "POLL_INTERVAL_ACTIVE": "30s", "HIDDEN_USERNAME": "AdHocRemoteUser"} {
 				if vars[k] != v {
 					t.Errorf("%s %s = %v, want %q (cdk.json defaults)", c.name, k, vars[k], v)
 				}

@@ -14,6 +14,16 @@ import (
 // DefaultUsername is the hidden administrator account's name on the PC.
 const DefaultUsername = "AdHocRemoteUser"
 
+// ValidUsername applies Windows' rules for a local account name: 1 to 20 characters, none
+// of "/\[]:;|=,+*?<>@ or a control character, no leading or trailing space, no trailing
+// dot. The server checks its configured name with it, and the app the name it is sent.
+func ValidUsername(name string) bool {
+	if name == "" || len([]rune(name)) > 20 || strings.HasSuffix(name, ".") || strings.TrimSpace(name) != name {
+		return false
+	}
+	return !strings.ContainsAny(name, `"/\[]:;|=,+*?<>@`) && !strings.ContainsFunc(name, func(r rune) bool { return r < 32 })
+}
+
 // Rule violations, each with the stable code the API answers with.
 var (
 	ErrInvalidEmail  = errors.New("invalid_email")

@@ -235,3 +235,15 @@ func TestCheckReservation(t *testing.T) {
 		})
 	}
 }
+
+func TestValidUsername(t *testing.T) {
+	for name, want := range map[string]bool{
+		DefaultUsername: true, "Support-1": true, "a": true, "Überprüfung": true, strings.Repeat("x", 20): true,
+		"": false, strings.Repeat("x", 21): false, "name.": false, " name": false, "name ": false,
+		"a/b": false, `a\b`: false, "a@b": false, "a:b": false, "a*b": false, `a"b`: false, "a\x01b": false,
+	} {
+		if got := ValidUsername(name); got != want {
+			t.Errorf("ValidUsername(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

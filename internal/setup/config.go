@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
@@ -72,9 +73,8 @@ func Settings(getenv func(string) string) (support.Config, error) {
 		*n.into = parsed
 	}
 	if v := getenv(EnvUsername); v != "" {
-		if len(v) > 20 {
-			// Windows limits local user names to 20 characters.
-			return c, fmt.Errorf("%s=%q: at most 20 characters", EnvUsername, v)
+		if !session.ValidUsername(v) {
+			return c, fmt.Errorf("%s=%q: not a Windows account name (1 to 20 characters, none of \"/\\[]:;|=,+*?<>@)", EnvUsername, v)
 		}
 		c.Username = v
 	}
