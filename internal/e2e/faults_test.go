@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -1017,4 +1018,51 @@ func runAdhocLocal(t *testing.T, bin string, ports []int, dataDir string, env ..
 		return res.StatusCode == http.StatusOK
 	})
 	return cmd
+}
+
+// TestRollbackIsRetried: the mail fails and so does the first attempt to undo the
+// reservation (the database call errors before it is sent, as on a network fault). The
+// rollback is tried again, the technician gets 502 mail_failed, and nothing stays
+// reserved: the slot, the lock and the session are all gone.
+func TestRollbackIsRetried(t *testing.T) {
+	stub := newSESStub(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) bool {
+		sesError(w, http.StatusInternalServerError, "InternalFailure", "internal failure")
+		return true
+	})
+	var mu sync.Mutex
+	armed, failures := false, 0
+	failFirstRollback := func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *smithymw.Stack) error {
+			return stack.Initialize.Add(smithymw.InitializeMiddlewareFunc("failFirstRollback",
+				func(ctx context.Context, in smithymw.InitializeInput, next smithymw.InitializeHandler) (smithymw.InitializeOutput, smithymw.Metadata, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					switch awsmw.GetOperationName(ctx) {
+					case "Query": // the rollback reads the audit keys first
+						armed = true
+					case "TransactWriteItems":
+						if armed && failures == 0 {
+							failures++
+							return smithymw.InitializeOutput{}, smithymw.Metadata{}, errors.New("injected: network unreachable")
+						}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), smithymw.After)
+		})
+	}
+	e := start(t, withSES(stub.srv.URL), withDynamoDB(testenv.DynamoDBEndpoint(t), failFirstRollback))
+	tech := e.technician("tina@example.com", "acme", false)
+	r := e.do(http.MethodPost, "/v1/sessions", tech, map[string]any{"email": "user@example.org", "password": goodPassword, "locale": "en"})
+	want(t, r, http.StatusBadGateway, "mail_failed")
+	mu.Lock()
+	if failures != 1 {
+		t.Fatalf("%d rollback attempts failed, want the first one", failures)
+	}
+	mu.Unlock()
+	if acc := e.do(http.MethodGet, "/v1/account", tech, nil); acc.num("used") != 0 {
+		t.Fatalf("after the retried rollback: %s, want nothing reserved", acc.Raw)
+	}
+	if list := e.do(http.MethodGet, "/v1/sessions", tech, nil); len(list.JSON["sessions"].([]any)) != 0 {
+		t.Fatalf("a session is left: %s", list.Raw)
+	}
 }

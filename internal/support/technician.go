@@ -107,7 +107,7 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 		// our own, so a reservation never outlives a failed request.
 		rctx, cancel := detached(ctx)
 		defer cancel()
-		if rerr := s.Store.RollbackInvitation(rctx, ss); rerr != nil {
+		if rerr := s.rollback(rctx, ss); rerr != nil {
 			return Invitation{}, fmt.Errorf("invite: rollback after mail failure (%v): %w", err, rerr)
 		}
 		return Invitation{}, refuse(CodeMailFailed, "The invitation mail could not be sent; nothing was reserved. Try again later.")
@@ -124,6 +124,38 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 		ID: id, SecurityCode: session.FormatCode(code), Status: string(session.Invited),
 		InviteExpiresAt: ss.InviteExpiresAt, Username: username,
 	}, nil
+}
+
+// rollbackWaits are the pauses before the second and third attempt to undo a
+// reservation whose mail failed: a failing mail server and a failing database often
+// share a cause (a network fault), which may have passed a moment later.
+var rollbackWaits = []time.Duration{200 * time.Millisecond, time.Second}
+
+// rollback undoes a reservation, trying again after rollbackWaits. Should every attempt
+// fail, the invitation stays reserved, visible to the technician, who can cancel it, until
+// its invite expiry writes it down.
+func (s *Service) rollback(ctx context.Context, ss session.Session) error {
+	err := s.Store.RollbackInvitation(ctx, ss)
+	for _, wait := range rollbackWaits {
+		if err == nil {
+			return nil
+		}
+		s.log().Warn("rolling back the invitation failed; trying again", "session", ss.ID, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (then: %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		err = s.Store.RollbackInvitation(ctx, ss)
+		if errors.Is(err, ErrConflict) {
+			// The attempt before may have gone through with its answer lost: then the
+			// session is gone, and so is everything the transaction removed with it.
+			if _, gerr := s.Store.GetSession(ctx, ss.ID); errors.Is(gerr, ErrNotFound) {
+				return nil
+			}
+		}
+	}
+	return err
 }
 
 func (t Technician) displayName() string {
