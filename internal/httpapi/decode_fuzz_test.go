@@ -149,7 +149,7 @@ func (m *fuzzStore) TechnicianSession(_ context.Context, account, technician str
 	return id, nil
 }
 
-func (m *fuzzStore) ListSessions(context.Context, string, int) ([]session.Session, error) {
+func (m *fuzzStore) ListSessions(context.Context, string, support.ListFilter, int) ([]session.Session, error) {
 	return nil, nil
 }
 func (m *fuzzStore) TechnicianLocks(context.Context, string) ([]support.TechnicianLock, error) {

@@ -52,7 +52,7 @@
 //	AgentTokenKnown         1 GetItem, consistent
 //	MachineSession          1 GetItem, consistent
 //	TechnicianSession       1 GetItem, consistent
-//	ListSessions            1 Query on byAccount per page (createdSk < "LOCK#": sessions only, newest first), eventually consistent
+//	ListSessions            1 Query on byAccount per page (createdSk < "LOCK#": sessions only, newest first; technician and status as a filter before the limit), eventually consistent
 //	DueSessions             1 Query on byDue per page (dueAt <= now), eventually consistent
 //	Audit                   1 Query per page (pk = SESSION#<id>, sk begins_with AUDIT#), consistent
 //	Account                 1 GetItem, consistent

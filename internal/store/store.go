@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -485,19 +486,41 @@ func (s *Store) TechnicianSession(ctx context.Context, account, technician strin
 // ListSessions implements support.Store (Query on byAccount, newest first; one call per
 // 1 MB page until limit). The index is eventually consistent: a session written a moment
 // ago may be missing.
-func (s *Store) ListSessions(ctx context.Context, account string, limit int) ([]session.Session, error) {
+func (s *Store) ListSessions(ctx context.Context, account string, f support.ListFilter, limit int) ([]session.Session, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("list sessions: limit %d", limit)
+	}
+	names := map[string]string{"#apk": AttrAccountPK, "#csk": AttrCreatedSK}
+	values := map[string]types.AttributeValue{":apk": str(accountPK(account)), ":lock": str(lockSKPrefix)}
+	var filters []string
+	if f.Technician != "" {
+		filters = append(filters, "#tech = :tech")
+		names["#tech"], values[":tech"] = "technician", str(f.Technician)
+	}
+	if len(f.Statuses) > 0 {
+		var in []string
+		for i, st := range f.Statuses {
+			k := fmt.Sprintf(":st%d", i)
+			in = append(in, k)
+			values[k] = str(string(st))
+		}
+		filters = append(filters, "#status IN ("+strings.Join(in, ", ")+")")
+		names["#status"] = "status"
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &s.table,
 		IndexName: aws.String(IndexByAccount),
 		// Sessions only: the account's technician locks sort after them.
 		KeyConditionExpression:    aws.String("#apk = :apk AND #csk < :lock"),
-		ExpressionAttributeNames:  map[string]string{"#apk": AttrAccountPK, "#csk": AttrCreatedSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":apk": str(accountPK(account)), ":lock": str(lockSKPrefix)},
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(min(limit, 1000))),
+		// A page size: with a filter, a page may hold fewer matches, and paging goes on
+		// until limit matches or the end.
+		Limit: aws.Int32(int32(min(limit, 1000))),
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
 	}
 	var out []session.Session
 	p := dynamodb.NewQueryPaginator(s.db, in)

@@ -734,14 +734,23 @@ func TestListSessions(t *testing.T) {
 	}
 	f.invite(t, newSession("foreign", "other", "tech-0", t0.Add(time.Hour)))
 
+	running := []session.State{session.Invited, session.AppStarted, session.Active}
 	for _, tt := range []struct {
-		limit int
-		want  []string
+		name   string
+		filter support.ListFilter
+		limit  int
+		want   []string
 	}{
-		{10, []string{"s-4", "s-3", "s-2", "s-1", "s-0"}},
-		{2, []string{"s-4", "s-3"}},
+		{"all", support.ListFilter{}, 10, []string{"s-4", "s-3", "s-2", "s-1", "s-0"}},
+		{"newest two", support.ListFilter{}, 2, []string{"s-4", "s-3"}},
+		// The filter comes before the limit: an older match is not hidden behind newer
+		// sessions of others.
+		{"one technician's", support.ListFilter{Technician: "tech-0"}, 1, []string{"s-0"}},
+		{"running only", support.ListFilter{Statuses: running}, 10, []string{"s-3", "s-1"}},
+		{"cancelled of tech-2", support.ListFilter{Technician: "tech-2", Statuses: []session.State{session.Cancelled}}, 10, []string{"s-2"}},
+		{"nothing matches", support.ListFilter{Technician: "tech-1", Statuses: []session.State{session.Cancelled}}, 10, nil},
 	} {
-		got, err := f.ListSessions(ctx(t), "acme", tt.limit)
+		got, err := f.ListSessions(ctx(t), "acme", tt.filter, tt.limit)
 		if err != nil {
 			t.Fatalf("ListSessions: %v", err)
 		}
@@ -750,13 +759,13 @@ func TestListSessions(t *testing.T) {
 			ids = append(ids, s.ID)
 		}
 		if !reflect.DeepEqual(ids, tt.want) {
-			t.Errorf("ListSessions(acme, %d) = %v, want %v", tt.limit, ids, tt.want)
+			t.Errorf("%s: ListSessions(acme, %+v, %d) = %v, want %v", tt.name, tt.filter, tt.limit, ids, tt.want)
 		}
 	}
-	if got, _ := f.ListSessions(ctx(t), "acme", 10); len(got) == 5 && got[0].Status != session.Cancelled {
+	if got, _ := f.ListSessions(ctx(t), "acme", support.ListFilter{}, 10); len(got) == 5 && got[0].Status != session.Cancelled {
 		t.Errorf("listed session s-4 has status %s, want cancelled", got[0].Status)
 	}
-	if got, err := f.ListSessions(ctx(t), "nobody", 10); err != nil || len(got) != 0 {
+	if got, err := f.ListSessions(ctx(t), "nobody", support.ListFilter{}, 10); err != nil || len(got) != 0 {
 		t.Errorf("ListSessions(nobody) = %v, %v", got, err)
 	}
 }
@@ -879,7 +888,7 @@ func TestTechnicianLocksAreListedApartFromSessions(t *testing.T) {
 	if len(got) != 2 || got["tina"] != "s0" || got["tom#1"] != "s1" {
 		t.Fatalf("TechnicianLocks(acme) = %v", locks)
 	}
-	list, err := f.ListSessions(ctx(t), "acme", 10)
+	list, err := f.ListSessions(ctx(t), "acme", support.ListFilter{}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

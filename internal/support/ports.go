@@ -46,8 +46,10 @@ type Store interface {
 	// ErrNotFound.
 	TechnicianSession(ctx context.Context, account, technician string) (string, error)
 
-	// ListSessions returns the account's sessions, newest first, at most limit.
-	ListSessions(ctx context.Context, account string, limit int) ([]session.Session, error)
+	// ListSessions returns the account's sessions that match f, newest first, at most
+	// limit. The filter is applied before the limit, so older matches are never hidden
+	// behind newer sessions that do not match.
+	ListSessions(ctx context.Context, account string, f ListFilter, limit int) ([]session.Session, error)
 	// DueSessions returns the ids of non-terminal sessions whose DueAt is at or before now
 	// (through the index on the due time), at most limit.
 	DueSessions(ctx context.Context, now time.Time, limit int) ([]string, error)
@@ -75,6 +77,12 @@ type Store interface {
 type TechnicianLock struct {
 	Technician string
 	SessionID  string
+}
+
+// ListFilter narrows ListSessions. The zero value matches every session of the account.
+type ListFilter struct {
+	Technician string          // only this technician's sessions
+	Statuses   []session.State // only sessions stored in one of these states
 }
 
 // Change is one conditional write of a session with what must happen together with it.

@@ -27,6 +27,14 @@ func (t Technician) maySee(ss *session.Session) bool {
 	return t.mayAct(ss.Account, ss.Technician)
 }
 
+// listFilter narrows a listing of the account to what the technician may see.
+func (t Technician) listFilter() ListFilter {
+	if t.Admin {
+		return ListFilter{}
+	}
+	return ListFilter{Technician: t.ID}
+}
+
 // mayAct reports whether the technician may see what belongs to this account and
 // technician: their own sessions, or any of the account's as an admin.
 func (t Technician) mayAct(account, technician string) bool {
@@ -242,7 +250,8 @@ func (s *Service) expireOrRelease(ctx context.Context, account string, lock Tech
 // end, and (when that frees nothing) sessions that storage's TTL removed while their locks
 // and slots were still held.
 func (s *Service) expireOverdueOfAccount(ctx context.Context, account string) (bool, error) {
-	list, err := s.Store.ListSessions(ctx, account, 500)
+	// Only sessions stored as running can be overdue.
+	list, err := s.Store.ListSessions(ctx, account, ListFilter{Statuses: []session.State{session.Invited, session.AppStarted, session.Active}}, 5000)
 	if err != nil {
 		return false, err
 	}
@@ -366,7 +375,7 @@ func (s *Service) Get(ctx context.Context, tech Technician, id string) (SessionV
 
 // List returns the sessions the technician may see, newest first.
 func (s *Service) List(ctx context.Context, tech Technician) ([]SessionView, error) {
-	list, err := s.Store.ListSessions(ctx, tech.Account, 200)
+	list, err := s.Store.ListSessions(ctx, tech.Account, tech.listFilter(), 200)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -471,7 +480,9 @@ const GroupAdhoc = "adhoc"
 // Computers lists the computer group "Ad-hoc support sessions": one entry per active
 // session the technician may see.
 func (s *Service) Computers(ctx context.Context, tech Technician) ([]ComputerEntry, error) {
-	list, err := s.Store.ListSessions(ctx, tech.Account, 500)
+	f := tech.listFilter()
+	f.Statuses = []session.State{session.Active}
+	list, err := s.Store.ListSessions(ctx, tech.Account, f, 5000)
 	if err != nil {
 		return nil, fmt.Errorf("computers: %w", err)
 	}
