@@ -237,15 +237,7 @@ func TestCrashDuringCleanupResumes(t *testing.T) {
 			h := newHarness(t)
 			h.setUp()
 			h.stack.End(t, h.inv.SessionID)
-			h.pc.CrashAt(step)
-			crashed := func() (c any) {
-				defer func() { c = recover() }()
-				h.app(app.English).Serve(context.Background())
-				return nil
-			}()
-			if _, ok := crashed.(fakeos.Crash); !ok {
-				t.Fatalf("no crash at %s (got %v)", step, crashed)
-			}
+			h.crashAt(step, func() { h.app(app.English).Serve(context.Background()) })
 			if st := h.state(); st == nil || st.Phase != app.PhaseCleanup || st.EndReason != app.ReasonEnded {
 				t.Fatalf("state after crash %+v, want clean-up phase", st)
 			}
@@ -265,15 +257,7 @@ func TestCrashDuringSetupIsUndone(t *testing.T) {
 	for _, step := range []string{"UserSID", "AddToGroup", "HideUser", "InstallExe", "RegisterUninstall", "InstallService"} {
 		t.Run(step, func(t *testing.T) {
 			h := newHarness(t)
-			h.pc.CrashAt(step)
-			crashed := func() (c any) {
-				defer func() { c = recover() }()
-				h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{})
-				return nil
-			}()
-			if _, ok := crashed.(fakeos.Crash); !ok {
-				t.Fatalf("no crash at %s (got %v)", step, crashed)
-			}
+			h.crashAt(step, func() { h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{}) })
 			// The person runs the download again; the app finishes what was left.
 			err := h.app(app.English).Start(context.Background(), app.StartOptions{})
 			if err != nil {
@@ -296,15 +280,7 @@ func TestCrashAfterAccountIsUndoneAtBoot(t *testing.T) {
 	for _, step := range []string{"UserSID", "HideUser", "AddToGroup"} {
 		t.Run(step, func(t *testing.T) {
 			h := newHarness(t)
-			h.pc.CrashAt(step)
-			crashed := func() (c any) {
-				defer func() { c = recover() }()
-				h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{})
-				return nil
-			}()
-			if _, ok := crashed.(fakeos.Crash); !ok {
-				t.Fatalf("no crash at %s (got %v)", step, crashed)
-			}
+			h.crashAt(step, func() { h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{}) })
 			users, _, svc, _ := h.pc.Snapshot()
 			if _, made := users[h.inv.Username]; !made || svc == nil {
 				t.Fatalf("at the crash: users %v, service %+v; want the account made and the service registered", users, svc)
@@ -321,15 +297,7 @@ func TestCrashAfterAccountIsUndoneAtBoot(t *testing.T) {
 
 func TestCrashBeforeServiceStartIsResumed(t *testing.T) {
 	h := newHarness(t)
-	h.pc.CrashAt("StartService")
-	crashed := func() (c any) {
-		defer func() { c = recover() }()
-		h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{})
-		return nil
-	}()
-	if _, ok := crashed.(fakeos.Crash); !ok {
-		t.Fatalf("no crash (got %v)", crashed)
-	}
+	h.crashAt("StartService", func() { h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{}) })
 	// The session was active: running the app again starts the service it needs.
 	if err := h.app(app.English).Start(context.Background(), app.StartOptions{}); err != nil {
 		t.Fatalf("Start after crash: %v", err)

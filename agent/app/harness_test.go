@@ -189,3 +189,18 @@ func (h *harness) assertNoPasswordOnDisk() {
 		}
 	}
 }
+
+// crashAt makes the PC crash at the named step while run runs, and fails the test unless
+// run got that far: the crash is the fake's panic, recovered here as a process would die.
+func (h *harness) crashAt(step string, run func()) {
+	h.t.Helper()
+	h.pc.CrashAt(step)
+	crashed := func() (c any) {
+		defer func() { c = recover() }()
+		run()
+		return nil
+	}()
+	if _, ok := crashed.(fakeos.Crash); !ok {
+		h.t.Fatalf("no crash at %s (got %v)", step, crashed)
+	}
+}
