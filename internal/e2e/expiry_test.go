@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,9 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adhoc-support/adhoc-support/events"
-	"github.com/adhoc-support/adhoc-support/internal/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
-	"github.com/adhoc-support/adhoc-support/internal/logbuf"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
@@ -451,8 +448,7 @@ func TestAuditOutlivesTheSessionItem(t *testing.T) {
 func TestMakeRunSessionExpires(t *testing.T) {
 	ports := freePorts(t, 3)
 	runAdhocLocal(t, buildAdhocLocal(t), ports, t.TempDir(), "SESSION_TTL=10s")
-	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
-		st: &devstack.Stack{URL: fmt.Sprintf("http://localhost:%d", ports[0]), SESURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}}
+	e := adhocLocalEnv(t, ports)
 	tech := e.technician("tina@example.com", "acme", false)
 	id, a := activeSession(t, e, tech, "user@example.org")
 	r := e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil)

@@ -712,14 +712,8 @@ func TestRestartKeepsSessions(t *testing.T) {
 	}
 
 	startStack()
-	admin := e.technician("boss@example.com", "acme", true)
-	t2 := e.technician("two@example.com", "acme", false)
-	t3 := e.technician("three@example.com", "acme", false)
-	active, a1 := activeSession(t, e, e.technician("one@example.com", "acme", false), "u1@restart.example.org")
-	invited, _ := e.invite(t3, "u3@restart.example.org")
-	started, code2 := e.invite(t2, "u2@restart.example.org")
-	a2 := e.app(e.inviteToken("u2@restart.example.org"))
-	want(t, a2.hello(), http.StatusOK, "") // the last write before the stop
+	sc := seedRestart(t, e, "acme") // its hello is the last write before the stop
+	admin, t3, active, invited, started, code2, a1, a2 := sc.admin, sc.t3, sc.active, sc.invited, sc.started, sc.code2, sc.a1, sc.a2
 
 	e.st.Close()
 	e.clock.Advance(3 * time.Hour)
@@ -747,6 +741,37 @@ func TestRestartKeepsSessions(t *testing.T) {
 		t.Errorf("the invitations' schedules did not survive the restart: %v", pending)
 	}
 	tokensStillWork(t, e, admin, a1, a2, code2, invited, t3)
+}
+
+// restartScene is what seedRestart leaves before a restart: an active session, an
+// invitation nobody took up, and one whose app has started.
+type restartScene struct {
+	admin, t3                string // an admin of the account; the technician of the idle invitation
+	active, invited, started string // session ids
+	code2                    string // the started invitation's security code
+	a1, a2                   *app   // the active session's app; the started one's
+}
+
+// seedRestart creates the restart scene in account; the started app's hello is its last
+// write.
+func seedRestart(t *testing.T, e *env, account string) restartScene {
+	t.Helper()
+	var sc restartScene
+	sc.admin = e.technician("boss@example.com", account, true)
+	t2 := e.technician("two@example.com", account, false)
+	sc.t3 = e.technician("three@example.com", account, false)
+	sc.active, sc.a1 = activeSession(t, e, e.technician("one@example.com", account, false), "u1@"+account+".example.org")
+	sc.invited, _ = e.invite(sc.t3, "u3@"+account+".example.org")
+	sc.started, sc.code2 = e.invite(t2, "u2@"+account+".example.org")
+	sc.a2 = e.app(e.inviteToken("u2@" + account + ".example.org"))
+	want(t, sc.a2.hello(), http.StatusOK, "")
+	return sc
+}
+
+// adhocLocalEnv talks to an adhoc-local started by runAdhocLocal on ports.
+func adhocLocalEnv(t *testing.T, ports []int) *env {
+	return &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
+		st: &devstack.Stack{URL: fmt.Sprintf("http://localhost:%d", ports[0]), SESURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}}
 }
 
 // sessionsSurvived checks that the account lists each session with its status.
@@ -792,16 +817,9 @@ func TestKilledLocalStackKeepsSessions(t *testing.T) {
 	run := func() *exec.Cmd { return runAdhocLocal(t, bin, ports, dataDir) }
 
 	first := run()
-	e := &env{t: t, clock: newClock(), logs: &logbuf.Buffer{}, http: &http.Client{Timeout: 30 * time.Second},
-		st: &devstack.Stack{URL: fmt.Sprintf("http://localhost:%d", ports[0]), SESURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])}}
-	admin := e.technician("boss@example.com", "killed", true)
-	t2 := e.technician("two@example.com", "killed", false)
-	t3 := e.technician("three@example.com", "killed", false)
-	active, a1 := activeSession(t, e, e.technician("one@example.com", "killed", false), "u1@killed.example.org")
-	invited, _ := e.invite(t3, "u3@killed.example.org")
-	started, code2 := e.invite(t2, "u2@killed.example.org")
-	a2 := e.app(e.inviteToken("u2@killed.example.org"))
-	want(t, a2.hello(), http.StatusOK, "") // the last write before the kill
+	e := adhocLocalEnv(t, ports)
+	sc := seedRestart(t, e, "killed") // its hello is the last write before the kill
+	admin, t3, active, invited, started, code2, a1, a2 := sc.admin, sc.t3, sc.active, sc.invited, sc.started, sc.code2, sc.a1, sc.a2
 
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
