@@ -342,14 +342,7 @@ func TestRealSessionExpiresThroughTheLocalScheduler(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p := a.poll()
-	want(t, p, http.StatusOK, "")
-	if p.str("status") != "expired" {
-		t.Fatalf("the app's poll after expiry: %s", p.Raw)
-	}
-	if acc := e.do(http.MethodGet, "/v1/account", tech, nil); acc.num("used") != 0 {
-		t.Fatalf("slot still used: %s", acc.Raw)
-	}
+	expiredForAppAndSlot(t, e, a, tech)
 }
 
 // pendingSchedules lists the names of the local scheduler's pending schedules.
@@ -467,6 +460,13 @@ func TestMakeRunSessionExpires(t *testing.T) {
 	}
 	// Sooner than the 30 s interval after the last poll: an app whose session is over is
 	// told at once, not asked to slow down.
+	expiredForAppAndSlot(t, e, a, tech)
+}
+
+// expiredForAppAndSlot checks what an expired session means to the others: the app's poll
+// says expired, and the technician's slot is free again.
+func expiredForAppAndSlot(t *testing.T, e *env, a *app, tech string) {
+	t.Helper()
 	p := a.poll()
 	want(t, p, http.StatusOK, "")
 	if p.str("status") != "expired" {

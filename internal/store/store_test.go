@@ -559,13 +559,20 @@ func TestAuditOrdering(t *testing.T) {
 	}
 }
 
-func TestMachineLock(t *testing.T) {
-	t.Parallel()
+// twoInvitations gives a fixture with the invitations a and b of two technicians of acme.
+func twoInvitations(t *testing.T) (*fixture, session.Session, session.Session) {
+	t.Helper()
 	f := newFixture(t)
 	a := newSession("a", "acme", "tech-1", t0)
 	b := newSession("b", "acme", "tech-2", t0)
 	f.invite(t, a)
 	f.invite(t, b)
+	return f, a, b
+}
+
+func TestMachineLock(t *testing.T) {
+	t.Parallel()
+	f, a, b := twoInvitations(t)
 
 	a, actA := activate(a, "pc", t0)
 	if err := f.Commit(ctx(t), actA); err != nil {
@@ -902,11 +909,7 @@ func TestTechnicianLocksAreListedApartFromSessions(t *testing.T) {
 // expiry.
 func TestMachineLockTakeOver(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	a := newSession("a", "acme", "tech-1", t0)
-	b := newSession("b", "acme", "tech-2", t0)
-	f.invite(t, a)
-	f.invite(t, b)
+	f, a, b := twoInvitations(t)
 	a, actA := activate(a, "pc", t0)
 	if err := f.Commit(ctx(t), actA); err != nil {
 		t.Fatalf("activate a: %v", err)
