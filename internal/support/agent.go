@@ -420,10 +420,10 @@ func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse
 	if err != nil {
 		return protocol.PollResponse{}, err
 	}
-	interval := s.Config.ActiveInterval
+	interval, now := s.Config.ActiveInterval, s.now()
 	// Only a session still running is rate-limited: an app whose session is over must
 	// learn it at once, however soon it asks again, to clean up on time.
-	if ss.Effective(s.now()) == session.Active && s.polls.tooFast(ss.ID, s.now(), interval) {
+	if ss.Effective(now) == session.Active && s.polls.tooFast(ss.ID, now, interval) {
 		e := refuse(CodeSlowDown, "Polling too fast; wait the interval between polls.")
 		e.Interval = seconds(interval) + 5
 		return protocol.PollResponse{}, e
