@@ -86,7 +86,7 @@ func (f *FakeAWS) deny(w http.ResponseWriter, c Call) bool {
 	if f.function == "" || grants.Allowed(f.function, c.Service+":"+c.Action) {
 		return false
 	}
-	c.Function, c.Denied = f.function, true
+	c.Denied = true
 	f.record(c)
 	msg := fmt.Sprintf("%s is not authorized to perform: %s:%s", f.function, c.Service, c.Action)
 	if c.Service == "scheduler" {
@@ -128,40 +128,40 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{}
 	_ = json.Unmarshal(raw, &body)
 	target := r.Header.Get("X-Amz-Target")
+	c := Call{Path: r.URL.Path, Body: body}
 	switch {
 	case strings.HasPrefix(target, "TrentService."):
-		action := strings.TrimPrefix(target, "TrentService.")
-		if f.deny(w, Call{Service: "kms", Action: action, Path: r.URL.Path, Body: body}) {
-			return
-		}
-		f.record(Call{Service: "kms", Action: action, Path: r.URL.Path, Body: body})
-		f.kms(w, action, body)
+		c.Service, c.Action = "kms", strings.TrimPrefix(target, "TrentService.")
 	case strings.HasPrefix(target, "AWSEvents."):
-		action := strings.TrimPrefix(target, "AWSEvents.")
-		if f.deny(w, Call{Service: "events", Action: action, Path: r.URL.Path, Body: body}) {
-			return
-		}
-		f.record(Call{Service: "events", Action: action, Path: r.URL.Path, Body: body})
+		c.Service, c.Action = "events", strings.TrimPrefix(target, "AWSEvents.")
+	case strings.HasPrefix(r.URL.Path, "/schedules/"):
+		c.Service = "scheduler"
+		c.Action = map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
+	default:
+		f.record(Call{Service: "unknown", Action: r.Method + " " + target, Path: r.URL.Path, Body: body})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "UnknownOperationException", "message": "not played by the fake"})
+		return
+	}
+	if f.deny(w, c) {
+		return
+	}
+	f.record(c)
+	switch c.Service {
+	case "kms":
+		f.kms(w, c.Action, body)
+	case "events":
 		entries, _ := body["Entries"].([]any)
 		out := make([]map[string]string, len(entries))
 		for i := range out {
 			out[i] = map[string]string{"EventId": fmt.Sprintf("event-%d", i)}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"FailedEntryCount": 0, "Entries": out})
-	case strings.HasPrefix(r.URL.Path, "/schedules/"):
-		action := map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
-		if f.deny(w, Call{Service: "scheduler", Action: action, Path: r.URL.Path, Body: body}) {
-			return
-		}
-		f.record(Call{Service: "scheduler", Action: action, Path: r.URL.Path, Body: body})
+	case "scheduler":
 		if r.Method == http.MethodDelete {
 			writeJSON(w, http.StatusOK, map[string]any{})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ScheduleArn": "arn:aws:scheduler:eu-central-1:000000000000:schedule/" + strings.TrimPrefix(r.URL.Path, "/schedules/")})
-	default:
-		f.record(Call{Service: "unknown", Action: r.Method + " " + target, Path: r.URL.Path, Body: body})
-		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "UnknownOperationException", "message": "not played by the fake"})
 	}
 }
 
