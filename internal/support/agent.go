@@ -151,25 +151,21 @@ func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protoco
 		if ss.Status == session.AppStarted && ss.Computer == c && now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
 			return nil, errNoChange
 		}
-		from, prev := ss.Status, ss.Computer
+		prev := ss.Computer
 		ss.Computer, ss.LastSeenAt = c, now
-		if from == session.AppStarted {
+		detail := "app " + c.AgentVersion + " on " + c.OSVersion
+		if ss.Status == session.AppStarted {
 			if prev.MachineHash == c.MachineHash {
 				return &step{}, nil // details and last seen only
 			}
 			// Another PC took the invitation up (anyone with the link can): the technician
 			// must see that, live and in the trail, before reading out the code.
-			return &step{
-				action: string(session.AppStarted), actor: appActor(c),
-				detail: "app started on another PC: " + c.Hostname + " (before: " + prev.Hostname + ")",
-				events: []events.Event{event(events.AppStarted, ss, now)},
-			}, nil
-		}
-		if err := ss.Move(session.AppStarted, "", now); err != nil {
+			detail = "app started on another PC: " + c.Hostname + " (before: " + prev.Hostname + ")"
+		} else if err := ss.Move(session.AppStarted, "", now); err != nil {
 			return nil, err
 		}
 		return &step{
-			action: string(session.AppStarted), actor: appActor(c), detail: "app " + c.AgentVersion + " on " + c.OSVersion,
+			action: string(session.AppStarted), actor: appActor(c), detail: detail,
 			events: []events.Event{event(events.AppStarted, ss, now)},
 		}, nil
 	})
