@@ -1,5 +1,6 @@
-// Package api holds the OpenAPI 3.1 document of the HTTP API, compiled into the binaries
-// and tests that check answers against it (internal/apidoc).
+// Package api holds the OpenAPI 3.1 document of the HTTP API and the AsyncAPI 3.0 document
+// of the live channel, compiled into the tests that check answers and messages against
+// them (internal/apidoc).
 package api
 
 import _ "embed"
@@ -8,3 +9,8 @@ import _ "embed"
 //
 //go:embed openapi.yaml
 var OpenAPI []byte
+
+// AsyncAPI is api/asyncapi.yaml, the live channel's messages.
+//
+//go:embed asyncapi.yaml
+var AsyncAPI []byte

@@ -15,13 +15,16 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/connections"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/localenv"
 	"github.com/adhoc-support/adhoc-support/internal/localgw"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
@@ -64,11 +67,16 @@ type Options struct {
 	DynamoDBOptions []func(*dynamodb.Options)
 	// Wrap, if set, wraps the gateway (tests that count or disturb requests).
 	Wrap func(http.Handler) http.Handler
+	// LiveLimits are the live channel's limits (zero: AWS's); NoLive runs without a live
+	// channel, as a deployment behind a proxy that blocks WebSockets looks to its clients.
+	LiveLimits localgw.LiveLimits
+	NoLive     bool
 }
 
 // Stack is a running local product.
 type Stack struct {
 	URL         string // the gateway: console, API, join pages
+	LiveURL     string // the live channel: ws://…/live ("" with NoLive)
 	SESURL      string // aws-ses-v2-local: its page shows every mail
 	DynamoDBURL string
 	Table       string
@@ -221,6 +229,17 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if cfg.PublicBaseURL == "" || cfg.PublicBaseURL == support.Defaults().PublicBaseURL {
 		svc.Config.PublicBaseURL = st.URL
 	}
+	var live *localgw.Live
+	if !o.NoLive {
+		// The live function's handler behind the stand-in of the WebSocket API; pushes go
+		// through the same @connections client as in AWS, to the gateway's stand-in.
+		live = &localgw.Live{Handler: liveapi.New(svc, log), Limits: o.LiveLimits, Log: log}
+		st.LiveURL = "ws://" + strings.TrimPrefix(st.URL, "http://") + localgw.PathLive
+		if svc.Config.LiveURL == "" {
+			svc.Config.LiveURL = st.LiveURL
+		}
+		svc.Live = connections.NewForEndpoint(localenv.AWSConfig(st.URL), st.URL)
+	}
 	appDir := o.AppDir
 	if appDir == "" {
 		if root, rerr := localenv.RepoRoot(); rerr == nil {
@@ -230,6 +249,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	st.Gateway = &localgw.Gateway{
 		Invitation: httpapi.Invitation(svc, o.Console, log),
 		Pairing:    httpapi.Pairing(svc, localDownloads{dir: appDir}, log),
+		Live:       live,
 		Issuer:     st.Issuer,
 		Service:    svc,
 		Log:        log,

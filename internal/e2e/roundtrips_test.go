@@ -24,7 +24,10 @@ func TestRoundTrips(t *testing.T) {
 		name   string
 		do     func() reply
 		status int
-		max    int // round trips
+		max    int // round trips, besides the push's
+		// push: the change is one a console sees, so it is pushed to the live channel,
+		// which costs one Query of the account's console connections after the commit.
+		push bool
 	}
 	var id, code string
 	var a *app
@@ -33,23 +36,23 @@ func TestRoundTrips(t *testing.T) {
 			r := e.do(http.MethodPost, "/v1/sessions", tech, map[string]any{"email": "rt@example.org", "password": goodPassword})
 			id, code = r.str("id"), r.str("securityCode")
 			return r
-		}, http.StatusCreated, 1},
-		{"get", func() reply { return e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil) }, http.StatusOK, 1},
-		{"list", func() reply { return e.do(http.MethodGet, "/v1/sessions", tech, nil) }, http.StatusOK, 1},
-		{"account", func() reply { return e.do(http.MethodGet, "/v1/account", tech, nil) }, http.StatusOK, 1},
+		}, http.StatusCreated, 1, true},
+		{"get", func() reply { return e.do(http.MethodGet, "/v1/sessions/"+id, tech, nil) }, http.StatusOK, 1, false},
+		{"list", func() reply { return e.do(http.MethodGet, "/v1/sessions", tech, nil) }, http.StatusOK, 1, false},
+		{"account", func() reply { return e.do(http.MethodGet, "/v1/account", tech, nil) }, http.StatusOK, 1, false},
 		{"hello", func() reply {
 			a = e.app(e.inviteToken("rt@example.org"))
 			return a.hello()
-		}, http.StatusOK, 4},
-		{"pair (wrong code)", func() reply { return a.pair(wrongCode(code)) }, http.StatusUnauthorized, 4},
-		{"pair", func() reply { return a.pair(code) }, http.StatusOK, 4},
-		{"poll (first: erases the secrets)", func() reply { return a.poll() }, http.StatusOK, 2},
-		{"poll (idle)", func() reply { e.clock.Advance(2 * time.Second); return a.poll() }, http.StatusOK, 1},
-		{"poll (writes last seen)", func() reply { e.clock.Advance(time.Minute); return a.poll() }, http.StatusOK, 2},
-		{"computers", func() reply { return e.do(http.MethodGet, "/v1/computers?group=adhoc", tech, nil) }, http.StatusOK, 1},
-		{"end by technician", func() reply { return e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil) }, http.StatusOK, 3},
-		{"removed", func() reply { e.clock.Advance(time.Minute); return a.removed() }, http.StatusNoContent, 2},
-		{"audit", func() reply { return e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil) }, http.StatusOK, 2},
+		}, http.StatusOK, 4, true},
+		{"pair (wrong code)", func() reply { return a.pair(wrongCode(code)) }, http.StatusUnauthorized, 4, true},
+		{"pair", func() reply { return a.pair(code) }, http.StatusOK, 4, true},
+		{"poll (first: erases the secrets)", func() reply { return a.poll() }, http.StatusOK, 2, false},
+		{"poll (idle)", func() reply { e.clock.Advance(2 * time.Second); return a.poll() }, http.StatusOK, 1, false},
+		{"poll (writes last seen)", func() reply { e.clock.Advance(time.Minute); return a.poll() }, http.StatusOK, 2, false},
+		{"computers", func() reply { return e.do(http.MethodGet, "/v1/computers?group=adhoc", tech, nil) }, http.StatusOK, 1, false},
+		{"end by technician", func() reply { return e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil) }, http.StatusOK, 3, true},
+		{"removed", func() reply { e.clock.Advance(time.Minute); return a.removed() }, http.StatusNoContent, 2, true},
+		{"audit", func() reply { return e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil) }, http.StatusOK, 2, false},
 	}
 	for _, s := range steps {
 		r := s.do()
@@ -58,8 +61,12 @@ func TestRoundTrips(t *testing.T) {
 			t.Fatalf("%s: status %d, want %d: %s", s.name, r.Status, s.status, r.Raw)
 		}
 		t.Logf("%-34s %s", s.name, f)
-		if f.RoundTrips() > s.max {
-			t.Errorf("%s: %d round trips, budget %d", s.name, f.RoundTrips(), s.max)
+		budget := s.max
+		if s.push {
+			budget++
+		}
+		if f.RoundTrips() > budget {
+			t.Errorf("%s: %d round trips, budget %d (%d, and the push's Query: %v)", s.name, f.RoundTrips(), budget, s.max, s.push)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -175,6 +176,19 @@ func (m *fuzzStore) Account(_ context.Context, account string, l support.Limits)
 	return support.Account{ID: account, Limits: l, Used: m.used[account], AdhocInUse: m.used[account]}, nil
 }
 func (m *fuzzStore) SetLimits(context.Context, string, support.Limits) error { return nil }
+
+// The fuzzed routes run without a live channel: none of these is reached.
+func (m *fuzzStore) PutTicket(context.Context, support.Ticket) error {
+	return errors.New("no live channel")
+}
+func (m *fuzzStore) TakeTicket(context.Context, []byte, time.Time) (support.Ticket, error) {
+	return support.Ticket{}, support.ErrNotFound
+}
+func (m *fuzzStore) PutConsole(context.Context, support.ConsoleConnection) error { return nil }
+func (m *fuzzStore) DeleteConsole(context.Context, string, string) error         { return nil }
+func (m *fuzzStore) Consoles(context.Context, string) ([]support.ConsoleConnection, error) {
+	return nil, nil
+}
 
 // fuzzNop stands in for the mailer, the bus and the scheduler: the fuzz targets are about the
 // requests, and these only act after a request has been decided.

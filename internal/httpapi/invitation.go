@@ -110,6 +110,13 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 				"group": support.GroupAdhoc, "name": "Ad-hoc support sessions", "computers": list,
 			})
 		})},
+		{http.MethodPost, "/v1/live/tickets", authed("ticket", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
+			t, err := svc.IssueTicket(ctx, tech)
+			if err != nil {
+				return fail(ctx, log, "POST /v1/live/tickets", err)
+			}
+			return jsonResponse(http.StatusCreated, t)
+		})},
 		{http.MethodGet, "/v1/account", authed("account", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
 			a, err := svc.Account(ctx, tech)
 			if err != nil {

@@ -29,10 +29,13 @@ import (
 type Gateway struct {
 	Invitation httpapi.Handler // technician routes (JWT) and the console
 	Pairing    httpapi.Handler // agent routes and the join page (no JWT)
-	Issuer     *Issuer
-	Service    *support.Service // for the dev route that configures accounts
-	Health     func(ctx context.Context) error
-	Log        *slog.Logger
+	// Live is the live channel (the WebSocket API and its @connections endpoint); nil
+	// serves none.
+	Live    *Live
+	Issuer  *Issuer
+	Service *support.Service // for the dev route that configures accounts
+	Health  func(ctx context.Context) error
+	Log     *slog.Logger
 	// MaxBody mirrors API Gateway's payload limit (10 MB); requests above it get 413.
 	MaxBody int64
 
@@ -45,6 +48,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/healthz":
 		g.health(w, r)
+	case g.Live != nil && path == PathLive:
+		g.Live.ServeWebSocket(w, r)
+	case g.Live != nil && strings.HasPrefix(path, PathConnections):
+		g.Live.ServeConnections(w, r)
 	case path == "/v1/dev/token":
 		g.devToken(w, r)
 	case strings.HasPrefix(path, "/v1/dev/accounts/"):

@@ -63,6 +63,9 @@ type PairResponse struct {
 	ExpiresAt  time.Time     `json:"expiresAt"`
 	Account    HiddenAccount `json:"account"`
 	Interval   int           `json:"interval"`
+	// LiveURL is where the app opens its live connection (wss://…); absent when the
+	// deployment has no live channel.
+	LiveURL string `json:"liveUrl,omitempty"`
 }
 
 // HiddenAccount is the local administrator account the app creates.
@@ -75,7 +78,9 @@ type HiddenAccount struct {
 type PollResponse struct {
 	Status    string    `json:"status"`
 	ExpiresAt time.Time `json:"expiresAt"`
-	Interval  int       `json:"interval"`
+	// Interval is long (15 minutes) while the app's live connection is open.
+	Interval int    `json:"interval"`
+	LiveURL  string `json:"liveUrl,omitempty"`
 }
 
 // EndResponse confirms that the user ended the session.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
 // State is where a session stands in its life. See DESIGN.md, "Session states".
@@ -120,7 +122,18 @@ type Session struct {
 
 	Computer   Computer
 	LastSeenAt time.Time // written at most once a minute
+
+	// LiveConnection is the id of the app's open live connection (the WebSocket API's
+	// connection id), "" while it has none; LiveSince is when it was opened. A connection
+	// lives at most protocol.MaxLiveConnection, so a stale id (a disconnect that never
+	// arrived) stops counting by then.
+	LiveConnection string
+	LiveSince      time.Time
 }
+
+// onlineWindow is how recently the app must have polled to count as online without a live
+// connection.
+const onlineWindow = 2 * time.Minute
 
 // MaxFailedAttempts is the number of wrong security codes that locks an invitation.
 const MaxFailedAttempts = 5
@@ -159,9 +172,15 @@ func (s *Session) TTL() time.Time {
 	return s.InviteExpiresAt
 }
 
-// Online reports whether the app was seen within the last two minutes.
+// Online reports whether the app holds its live connection or was seen within the last
+// two minutes.
 func (s *Session) Online(now time.Time) bool {
-	return !s.LastSeenAt.IsZero() && now.Sub(s.LastSeenAt) < 2*time.Minute
+	return s.Live(now) || !s.LastSeenAt.IsZero() && now.Sub(s.LastSeenAt) < onlineWindow
+}
+
+// Live reports whether the app holds a live connection at time now.
+func (s *Session) Live(now time.Time) bool {
+	return s.LiveConnection != "" && now.Sub(s.LiveSince) < protocol.MaxLiveConnection
 }
 
 // Move changes the state to to, stamping the end time and reason for a terminal state.

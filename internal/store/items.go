@@ -150,6 +150,9 @@ type sessionItem struct {
 	MachineHash  string `dynamodbav:"machineHash,omitempty"`
 	LastSeenAt   string `dynamodbav:"lastSeenAt,omitempty"`
 
+	LiveConnection string `dynamodbav:"liveConnection,omitempty"`
+	LiveSince      string `dynamodbav:"liveSince,omitempty"`
+
 	TTL int64 `dynamodbav:"ttl,omitempty"`
 	// DuePK and DueAt exist only while the session is not terminal: a Put of a terminal
 	// session drops them, which takes it out of the sparse byDue index.
@@ -194,9 +197,10 @@ func marshalSession(s session.Session) (map[string]types.AttributeValue, error) 
 		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce,
 		Platform: s.Computer.Platform, OSVersion: s.Computer.OSVersion, Hostname: s.Computer.Hostname,
 		AgentVersion: s.Computer.AgentVersion, MachineHash: s.Computer.MachineHash,
-		LastSeenAt: formatTime(s.LastSeenAt),
-		AccountPK:  accountPK(s.Account),
-		CreatedSK:  formatTime(s.CreatedAt) + "#" + s.ID,
+		LastSeenAt:     formatTime(s.LastSeenAt),
+		LiveConnection: s.LiveConnection, LiveSince: formatTime(s.LiveSince),
+		AccountPK: accountPK(s.Account),
+		CreatedSK: formatTime(s.CreatedAt) + "#" + s.ID,
 	}
 	if ttl := s.TTL(); !ttl.IsZero() {
 		it.TTL = epochCeil(ttl)
@@ -226,6 +230,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		InviteTokenHash: it.InviteTokenHash, CodeMAC: it.CodeMAC, FailedAttempts: it.FailedAttempts,
 		SealedPassword: it.SealedPassword, SealedAgentToken: it.SealedAgentToken,
 		AgentTokenHash: it.AgentTokenHash, PairNonce: it.PairNonce,
+		LiveConnection: it.LiveConnection,
 		Computer: session.Computer{
 			Platform: it.Platform, OSVersion: it.OSVersion, Hostname: it.Hostname,
 			AgentVersion: it.AgentVersion, MachineHash: it.MachineHash,
@@ -238,6 +243,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		{&s.CreatedAt, it.CreatedAt}, {&s.InviteExpiresAt, it.InviteExpiresAt},
 		{&s.ActivatedAt, it.ActivatedAt}, {&s.ExpiresAt, it.ExpiresAt},
 		{&s.EndedAt, it.EndedAt}, {&s.RemovedAt, it.RemovedAt}, {&s.LastSeenAt, it.LastSeenAt},
+		{&s.LiveSince, it.LiveSince},
 	} {
 		t, err := parseTime(f.src)
 		if err != nil {

@@ -365,6 +365,7 @@ func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token stri
 		AgentToken: token, SessionID: ss.ID, ExpiresAt: ss.ExpiresAt,
 		Account:  protocol.HiddenAccount{Username: ss.Username, Password: string(password)},
 		Interval: seconds(s.Config.ActiveInterval),
+		LiveURL:  s.liveURL(),
 	}, nil
 }
 
@@ -450,7 +451,26 @@ func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse
 	if err != nil {
 		return protocol.PollResponse{}, err
 	}
-	return protocol.PollResponse{Status: status, ExpiresAt: ss.ExpiresAt, Interval: seconds(interval)}, nil
+	return protocol.PollResponse{Status: status, ExpiresAt: ss.ExpiresAt, Interval: seconds(s.pollInterval(&ss, now)), LiveURL: s.liveURL()}, nil
+}
+
+// pollInterval is the interval the app is told to poll at: long while its live connection
+// is open, when polls are only the safety net, else the active interval. The rate limit
+// always allows the active interval, so that an app whose connection has just dropped, or
+// which catches up after a reconnect, is never told to slow down for it.
+func (s *Service) pollInterval(ss *session.Session, now time.Time) time.Duration {
+	if s.Live != nil && s.Config.LiveInterval > 0 && ss.Live(now) {
+		return s.Config.LiveInterval
+	}
+	return s.Config.ActiveInterval
+}
+
+// liveURL is where the app opens its live connection, "" without a live channel.
+func (s *Service) liveURL() string {
+	if s.Live == nil {
+		return ""
+	}
+	return s.Config.LiveURL
 }
 
 // End is the user's "end session and remove app".

@@ -71,7 +71,49 @@ type Store interface {
 	// SetLimits configures an account's slots and ad-hoc cap (local mode's dev route and
 	// operators), keeping what is used.
 	SetLimits(ctx context.Context, account string, l Limits) error
+
+	// PutTicket stores a console's live-channel ticket (only its hash), for one use until
+	// its ExpiresAt.
+	PutTicket(ctx context.Context, t Ticket) error
+	// TakeTicket deletes the ticket of this hash and returns it, in one conditional write,
+	// so a ticket opens at most one connection. ErrNotFound when it does not exist, was
+	// used already or has expired.
+	TakeTicket(ctx context.Context, hash []byte, now time.Time) (Ticket, error)
+	// PutConsole stores a console's open live connection (kept until Until at the latest);
+	// DeleteConsole removes it, and deleting one that is gone is not an error.
+	PutConsole(ctx context.Context, c ConsoleConnection) error
+	DeleteConsole(ctx context.Context, account, connectionID string) error
+	// Consoles lists the account's open console connections (strongly consistent, so a
+	// console that has just connected is told of the next change).
+	Consoles(ctx context.Context, account string) ([]ConsoleConnection, error)
 }
+
+// Ticket lets a console tab open one live connection for a technician.
+type Ticket struct {
+	Hash       []byte // SHA-256 of the ticket; the ticket itself is never stored
+	Technician Technician
+	ExpiresAt  time.Time
+}
+
+// ConsoleConnection is a console tab's open live connection.
+type ConsoleConnection struct {
+	ID         string // the WebSocket API's connection id
+	Account    string
+	Technician string // the technician's id (JWT sub)
+	Admin      bool   // sees every session of the account
+	Since      time.Time
+	Until      time.Time // when storage may drop it: the connection cannot outlive this
+}
+
+// Pusher sends messages down open live connections: API Gateway's @connections
+// management API (internal/connections; locally the local gateway's stand-in for it).
+type Pusher interface {
+	// Push sends one message. ErrGone: the connection no longer exists.
+	Push(ctx context.Context, connectionID string, message []byte) error
+}
+
+// ErrGone says that a live connection no longer exists (@connections answers 410).
+var ErrGone = errors.New("live connection gone")
 
 // TechnicianLock is a technician's single-session lock and the session holding it.
 type TechnicianLock struct {

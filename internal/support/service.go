@@ -29,6 +29,12 @@ type Config struct {
 	Limits          Limits        // for an account never configured
 	Username        string        // the hidden administrator account's name
 	PublicBaseURL   string        // where the join links point, e.g. https://api.example.com
+	// LiveURL is the live channel's WebSocket URL (wss://…, locally ws://localhost:8080/live);
+	// "" runs without a live channel: the app and the console poll.
+	LiveURL string
+	// LiveInterval is the app's polling interval while its live connection is open: the
+	// polls are then only a safety net for a push that was lost. 900 s.
+	LiveInterval time.Duration
 }
 
 // Defaults are the product defaults of DESIGN.md.
@@ -39,6 +45,7 @@ func Defaults() Config {
 		LookupGrace:     7 * 24 * time.Hour,
 		PendingInterval: 5 * time.Second,
 		ActiveInterval:  30 * time.Second,
+		LiveInterval:    15 * time.Minute,
 		SeenEvery:       time.Minute,
 		Limits:          Limits{Slots: 5, AdhocCap: 5},
 		Username:        session.DefaultUsername,
@@ -46,7 +53,7 @@ func Defaults() Config {
 	}
 }
 
-// Service runs the use cases. All fields but Log and Now are required.
+// Service runs the use cases. All fields but Log, Now and Live are required.
 type Service struct {
 	Store     Store
 	Mail      Mailer
@@ -54,9 +61,11 @@ type Service struct {
 	Schedules Scheduler
 	Sealer    Sealer
 	Codes     CodeMACer
-	Config    Config
-	Now       func() time.Time // injected clock; time.Now when nil
-	Log       *slog.Logger
+	// Live pushes every change to the open live connections; nil when Config.LiveURL is "".
+	Live   Pusher
+	Config Config
+	Now    func() time.Time // injected clock; time.Now when nil
+	Log    *slog.Logger
 
 	polls pollMemory
 }
@@ -155,6 +164,8 @@ func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide fu
 			return cur, err
 		}
 		actx, cancel := detached(ctx)
+		// The live connections first: they are what people wait for.
+		s.notify(actx, cur, next)
 		s.publish(actx, st.events...)
 		if st.after != nil {
 			st.after(actx)

@@ -123,6 +123,7 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 
 	actx, cancel := detached(ctx)
 	defer cancel()
+	s.notify(actx, session.Session{}, ss)
 	s.schedule(actx, inviteSchedule(id), ss.InviteExpiresAt, id)
 	e := event(events.SessionInvited, &ss, now)
 	e.Detail.ExpiresAt = &ss.InviteExpiresAt
