@@ -1,6 +1,6 @@
 // Command adhoc-local runs the whole product on this machine (`make run`): DynamoDB Local,
 // aws-ses-v2-local, the in-process bus and scheduler, and the local gateway in front of
-// the same handlers the Lambda functions run. Data lives in .local/ and survives a
+// the same handlers the Lambda functions run, with the live channel on the same port. Data lives in .local/ and survives a
 // restart; Ctrl-C stops every process it started.
 package main
 
@@ -91,12 +91,13 @@ func run() error {
 	fmt.Printf(`
 Ad-hoc Support is running locally.
   Console and API   %s   (local mode: dev sign-in)
+  Live channel      %s   (WebSocket: the app and the console)
   Mail viewer       %s   (aws-ses-v2-local: every mail sent)
   DynamoDB Local    %s
   Health            %s/healthz
   Session length    %s, invitation expiry %s
 Press Ctrl-C to stop.
-`, st.URL, st.SESURL, st.DynamoDBURL, st.URL, cfg.SessionTTL, cfg.InviteTTL)
+`, st.URL, st.LiveURL, st.SESURL, st.DynamoDBURL, st.URL, cfg.SessionTTL, cfg.InviteTTL)
 	<-ctx.Done()
 	fmt.Println("\nStopping …")
 	return nil

@@ -121,18 +121,23 @@ func (s *Service) LiveConnected(ctx context.Context, peer LivePeer, connectionID
 		}
 		return nil
 	case PeerApp:
-		_, err := s.update(ctx, peer.SessionID, func(ss *session.Session, now time.Time) (*step, error) {
+		ss, err := s.update(ctx, peer.SessionID, func(ss *session.Session, now time.Time) (*step, error) {
+			// Time may have ended the session since the handshake was authorized: write
+			// that down, and refuse below.
 			if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 				return st, err
 			}
 			if ss.Status != session.Active {
-				return nil, refuse(CodeExpired, "The session is over.")
+				return nil, errNoChange
 			}
 			ss.LiveConnection, ss.LiveSince = connectionID, now
 			return &step{}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("app connected: %w", gone(err))
+		}
+		if ss.Status != session.Active || ss.LiveConnection != connectionID {
+			return refuse(CodeExpired, "The session is over.")
 		}
 		return nil
 	}
