@@ -20,9 +20,17 @@
 //	technician lock     TECH#<account>#<technician>     LOCK                          sessionId, technician, accountPk, createdSk = "LOCK#<technician>" (listed per account through byAccount); no ttl: the terminal write frees it, or ReleaseOrphan once TTL removed the session
 //	machine lock        MACHINE#<machine hash>          LOCK                          sessionId, expiresAt (N) = ttl = the session's ExpiresAt
 //	account             ACCOUNT#<account>               ACCOUNT                       account, slots, adhocCap, used, adhocInUse (N)
+//	live ticket         TICKET#<hex SHA-256 of ticket>  TICKET                        account, technician, email, name, admin, expiresAt (N, epoch ms), ttl = expiresAt: one use, taken by a conditional DeleteItem
+//	console connection  LIVE#<account>                  CONSOLE#<connection id>       technician, admin, since, ttl = since + 2 h (API Gateway's cap on a connection)
+//
+// The app's live connection is no item of its own: the session item carries it
+// (liveConnection, liveSince), so the poll that decides the interval, the listings that
+// show who is online and the push after a transition all find it in the item they read
+// anyway. A console's connections sit in its account's partition, so the push after a
+// change reads one partition and never another account's.
 //
 // Every item also has "kind" (session, audit, invite, agent, techLock, machineLock,
-// account), for people reading the table. Times are UTC strings with nine fractional
+// account, ticket, console), for people reading the table. Times are UTC strings with nine fractional
 // digits ("2006-01-02T15:04:05.000000000Z"), so that they sort as text; byte fields
 // (hashes, MAC, sealed secrets) are binary (B). A session's ttl is session.TTL() (invite
 // expiry, or the end of the 24 hours once active).
@@ -57,6 +65,11 @@
 //	Audit                   1 Query per page (pk = SESSION#<id>, sk begins_with AUDIT#), consistent
 //	Account                 1 GetItem, consistent
 //	SetLimits               1 UpdateItem (used and adhocInUse kept, 0 when new)
+//	PutTicket               1 PutItem (must not exist)
+//	TakeTicket              1 DeleteItem (exists and expiresAt > now; returns the old item)
+//	PutConsole              1 PutItem
+//	DeleteConsole           1 DeleteItem
+//	Consoles                1 Query per page (pk = LIVE#<account>, sk begins_with CONSOLE#), consistent
 //
 // ¹ A commit of the session item alone (the lastSeenAt write of a poll) is a conditional
 // PutItem: a one-item transaction would bill twice the write capacity for the same effect.
@@ -79,6 +92,20 @@
 //	end, expiry               3: GetItem, TransactWriteItems(4), DeleteItem     1 RRU, 12 WRU
 //	removed                   2: GetItem, TransactWriteItems(2)                 1 RRU, 5 WRU
 //	sweep, nothing due        1: Query on byDue                                 0.5 RRU
+//
+// The live channel adds, after the commit of every change a console can see (all the
+// rows above that change a session, except the polls), one Query of the account's console
+// connections (Consoles: 1 RRU for a few connections) to push the change; the app's own
+// connection needs no read. The hot path is untouched: an idle poll is still one GetItem,
+// and a poll's interval (long while the app's live connection is open) comes from the
+// session item it reads anyway. The live function's own calls:
+//
+//	call                      round trips
+//	authorizer, app           1: GetItem (session by the agent token's id)
+//	authorizer, console       1: DeleteItem (the ticket, one use)
+//	$connect / $disconnect    2: GetItem, PutItem (the app: the session item; + the push's Query)
+//	                          1: PutItem / DeleteItem (a console)
+//	ping                      none (an @connections POST)
 //
 // internal/e2e's TestRoundTrips holds the round trips to this budget against DynamoDB
 // Local.
