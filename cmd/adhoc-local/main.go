@@ -76,13 +76,20 @@ func run() error {
 		sweep = 15 * time.Second
 	}
 
+	// The console's CSP admits the live channel the service hands out in tickets.
+	liveURL := cfg.LiveURL
+	if liveURL == "" {
+		liveURL = devstack.LiveURLOf(fmt.Sprintf("http://localhost:%d", port))
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Println("Starting Ad-hoc Support locally (data in " + dataDir + ") …")
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dataDir, Addr: fmt.Sprintf("127.0.0.1:%d", port),
 		DynamoDBPort: ddbPort, SESPort: sesPort,
-		Config: cfg, SweepEvery: sweep, Console: console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username, SessionTTL: cfg.SessionTTL}), Log: log,
+		Config: cfg, SweepEvery: sweep, Log: log,
+		Console: console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username, SessionTTL: cfg.SessionTTL, LiveURL: liveURL}),
 	})
 	if err != nil {
 		return err

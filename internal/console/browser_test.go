@@ -6,11 +6,14 @@ package console_test
 // a screenshot under $TEST_OUTPUT_DIR/console/.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,15 +24,19 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
+	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/console"
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/localgw"
@@ -81,23 +88,54 @@ func screenshotDir(t *testing.T) string {
 	return shotsDir
 }
 
-// startStack runs the local product with the given console on a fresh table.
-func startStack(t *testing.T, h http.Handler) *devstack.Stack {
+// stackOptions are what a test changes about the local stack.
+type stackOptions struct {
+	noLive bool                            // a deployment without a live channel
+	wrap   func(http.Handler) http.Handler // sees every request to the gateway
+}
+
+// startStack runs the local product on a fresh table, with the console in the mode and
+// the stack's live URL in cfg, as cmd/adhoc-local sets it.
+func startStack(t *testing.T, mode console.Mode, cfg console.Config, so ...stackOptions) *devstack.Stack {
 	t.Helper()
+	var o stackOptions
+	if len(so) > 0 {
+		o = so[0]
+	}
 	_, table := testenv.Table(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// The live URL names the gateway's port, known once the stack listens: the console is
+	// made then, before any browser asks for it.
+	late := &lateHandler{}
 	st, err := devstack.Start(ctx, devstack.Options{
-		Console:          h,
+		Console:          late,
 		DynamoDBEndpoint: testenv.DynamoDBEndpoint(t),
 		SESEndpoint:      testenv.SES(t),
 		Table:            table,
+		NoLive:           o.noLive,
+		Wrap:             o.wrap,
 	})
 	if err != nil {
 		t.Fatalf("start the local stack: %v", err)
 	}
 	t.Cleanup(st.Close)
+	cfg.LiveURL = st.LiveURL
+	h := console.Handler(mode, cfg)
+	late.h.Store(&h)
 	return st
+}
+
+// lateHandler serves the handler stored in it.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := l.h.Load()
+	if h == nil {
+		http.Error(w, "The console is not there yet.", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // browser is one headless chromium with a fresh profile and one tab.
@@ -108,6 +146,7 @@ type browser struct {
 
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and console errors (CSP violations among them)
+	received [][]byte // the live channel's messages to the page, as they arrived
 }
 
 type browserOptions struct {
@@ -158,6 +197,36 @@ func newBrowser(t *testing.T, o browserOptions) *browser {
 	}
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
 	entries := chromedp.Events(ctx, cdplog.EntryAdded)
+	framesSent := chromedp.Events(ctx, network.WebSocketFrameSent)
+	framesReceived := chromedp.Events(ctx, network.WebSocketFrameReceived)
+	// Every message on the live channel, either way, has the shape api/asyncapi.yaml gives.
+	doc, err := liveDoc()
+	if err != nil {
+		t.Fatalf("load api/asyncapi.yaml: %v", err)
+	}
+	go func() {
+		for ev, err := range framesSent {
+			if err != nil {
+				return
+			}
+			if err := doc.ValidateClientMessage(ev.Response.PayloadData); err != nil {
+				b.problem(fmt.Sprintf("the page sent a message that differs from api/asyncapi.yaml: %v: %s", err, ev.Response.PayloadData))
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range framesReceived {
+			if err != nil {
+				return
+			}
+			if err := doc.ValidateServerMessage(ev.Response.PayloadData); err != nil {
+				b.problem(fmt.Sprintf("the page received a message that differs from api/asyncapi.yaml: %v: %s", err, ev.Response.PayloadData))
+			}
+			b.mu.Lock()
+			b.received = append(b.received, ev.Response.PayloadData)
+			b.mu.Unlock()
+		}
+	}()
 	go func() {
 		for ev, err := range exceptions {
 			if err != nil {
@@ -201,6 +270,22 @@ func (b *browser) takeProblems() []string {
 	b.problems = nil
 	return p
 }
+
+// receivedOf counts the live channel's messages of a type the page has received.
+func (b *browser) receivedOf(typ string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, m := range b.received {
+		if protocol.LiveType(m) == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// liveDoc is api/asyncapi.yaml, ready to validate messages.
+var liveDoc = sync.OnceValues(apidoc.LoadLive)
 
 func (b *browser) problem(s string) {
 	b.mu.Lock()
@@ -323,7 +408,7 @@ func inviteToken(t *testing.T, st *devstack.Stack, to string, since time.Time) s
 var codeShape = regexp.MustCompile(`^\d{3}-\d{3}-\d{3}$`)
 
 func TestConsoleSessionLifecycle(t *testing.T) {
-	st := startStack(t, console.Handler(console.Local, console.Config{}))
+	st := startStack(t, console.Local, console.Config{})
 	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
 	app := protocol.NewClient(st.URL, nil)
 	tech := "tina.tech@example.com"
@@ -518,7 +603,7 @@ func TestConsoleSessionLifecycle(t *testing.T) {
 }
 
 func TestConsoleRefusals(t *testing.T) {
-	st := startStack(t, console.Handler(console.Local, console.Config{}))
+	st := startStack(t, console.Local, console.Config{})
 	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
 	b.do("open the console", chromedp.Navigate(st.URL+"/"))
 	b.signInLocal("rita.tech@example.com", "refusals")
@@ -606,7 +691,7 @@ func TestConsoleRefusals(t *testing.T) {
 
 func TestConsoleGerman(t *testing.T) {
 	// A deployment with 2-hour sessions: the page says so, not "24 hours".
-	st := startStack(t, console.Handler(console.Local, console.Config{SessionTTL: 2 * time.Hour}))
+	st := startStack(t, console.Local, console.Config{SessionTTL: 2 * time.Hour})
 	b := newBrowser(t, browserOptions{acceptLanguage: "de-DE,de;q=0.9"})
 	b.do("open the console", chromedp.Navigate(st.URL+"/"))
 	b.waitFor("the sign-in form", `document.querySelector("#signin-form")`)
@@ -730,7 +815,17 @@ func TestContentSecurityPolicyEnforced(t *testing.T) {
 		_, _ = w.Write([]byte("reachable"))
 	}))
 	t.Cleanup(other.Close)
-	srv := httptest.NewServer(console.Handler(console.Local, console.Config{}))
+	// A live channel on another port, named in the config as cmd/adhoc-local does.
+	liveSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		_ = ws.Close(websocket.StatusNormalClosure, "")
+	}))
+	t.Cleanup(liveSrv.Close)
+	livePort := liveSrv.Listener.Addr().(*net.TCPAddr).Port
+	srv := httptest.NewServer(console.Handler(console.Local, console.Config{LiveURL: fmt.Sprintf("ws://localhost:%d/live", livePort)}))
 	t.Cleanup(srv.Close)
 	b := newBrowser(t, browserOptions{})
 	b.do("open", chromedp.Navigate(srv.URL+"/"))
@@ -740,6 +835,23 @@ func TestContentSecurityPolicyEnforced(t *testing.T) {
 		`fetch(%q).then(r => r.text(), () => "blocked")`, other.URL), chromedp.EvalAwaitPromise))
 	if err != nil || fetched != "blocked" {
 		t.Errorf("fetch to another origin: %q, %v; want blocked", fetched, err)
+	}
+	// WebSockets: to the live channel's origin only. The same server under another name
+	// (127.0.0.1 is not localhost to the CSP) is refused.
+	for _, tc := range []struct{ url, want string }{
+		{fmt.Sprintf("ws://localhost:%d/live", livePort), "open"},
+		{fmt.Sprintf("ws://127.0.0.1:%d/live", livePort), "blocked"},
+	} {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`new Promise((resolve) => {
+			try {
+				const ws = new WebSocket(%q);
+				ws.onopen = () => { ws.close(); resolve("open"); };
+				ws.onerror = () => resolve("blocked");
+			} catch (e) { resolve("blocked"); }
+		})`, tc.url), chromedp.EvalAwaitPromise))
+		if err != nil || got != tc.want {
+			t.Errorf("WebSocket to %s: %q, %v; want %s", tc.url, got, err, tc.want)
+		}
 	}
 	// Trusted Types refuse the assignment; the CSP would refuse the inline script anyway.
 	injected := b.eval(`(() => {
@@ -836,7 +948,7 @@ func TestConsoleAWSSignIn(t *testing.T) {
 	stub := &cognitoStub{t: t, clientID: "console-client", challenges: map[string]string{}}
 	cognito := httptest.NewServer(stub)
 	t.Cleanup(cognito.Close)
-	st := startStack(t, console.Handler(console.AWS, console.Config{CognitoDomain: cognito.URL, ClientID: stub.clientID}))
+	st := startStack(t, console.AWS, console.Config{CognitoDomain: cognito.URL, ClientID: stub.clientID})
 	stub.mu.Lock()
 	stub.redirectURI = st.URL + "/"
 	stub.issue = func() (string, error) {
@@ -883,4 +995,492 @@ func TestConsoleAWSSignIn(t *testing.T) {
 		t.Errorf("hosted UI logouts: %d, want 1", stub.loggedOut)
 	}
 	stub.mu.Unlock()
+}
+
+// --- live channel -------------------------------------------------------------------------
+
+// The console's polling intervals (app.js): the live tests watch longer than these to show
+// that no timer fired.
+const (
+	setUpPoll = 2500 * time.Millisecond
+	listPoll  = 5000 * time.Millisecond
+)
+
+// gatewayLog sees every request that reaches the gateway (devstack.Options.Wrap), so that
+// the tests can count the console's polls. It can hold ticket requests back, as a slow
+// network would, and refuse WebSocket handshakes, as some proxies do.
+type gatewayLog struct {
+	mu         sync.Mutex
+	seen       []seenRequest
+	hold       chan struct{} // while set, POST /v1/live/tickets waits for it to close
+	refuseLive bool
+}
+
+type seenRequest struct {
+	method, path string
+	at           time.Time
+}
+
+func (g *gatewayLog) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.seen = append(g.seen, seenRequest{r.Method, r.URL.Path, time.Now()})
+		hold, refuse := g.hold, g.refuseLive
+		g.mu.Unlock()
+		if refuse && r.URL.Path == localgw.PathLive {
+			http.Error(w, "WebSockets are blocked here.", http.StatusForbidden)
+			return
+		}
+		if hold != nil && r.Method == http.MethodPost && r.URL.Path == "/v1/live/tickets" {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// since lists the requests of method to path that arrived at or after from.
+func (g *gatewayLog) since(method, path string, from time.Time) []time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var at []time.Time
+	for _, r := range g.seen {
+		if r.method == method && r.path == path && !r.at.Before(from) {
+			at = append(at, r.at)
+		}
+	}
+	return at
+}
+
+func (g *gatewayLog) count(method, path string, from time.Time) int {
+	return len(g.since(method, path, from))
+}
+
+// waitFirst waits for the first request of method to path at or after from and returns
+// when it arrived.
+func (g *gatewayLog) waitFirst(t *testing.T, method, path string, from time.Time) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if at := g.since(method, path, from); len(at) > 0 {
+			return at[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s %s reached the gateway within 10 s", method, path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// holdTickets makes ticket requests wait until release is called.
+func (g *gatewayLog) holdTickets() (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.hold = ch
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		g.hold = nil
+		g.mu.Unlock()
+		close(ch)
+	}
+}
+
+// stamp notes in the page the moment cond first holds (Date.now()), checking after every
+// change of the DOM, so that a test can tell how fast a change showed without polling the
+// page itself.
+func (b *browser) stamp(name, cond string) {
+	b.t.Helper()
+	n, _ := json.Marshal(name)
+	b.do("watch for "+name, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const stamps = window.testStamps = window.testStamps || {};
+		const check = () => { if (!(%[1]s in stamps) && (%[2]s)) stamps[%[1]s] = Date.now(); };
+		new MutationObserver(check).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+		check();
+	})()`, n, cond)))
+}
+
+// stamped waits up to limit after start for the stamp and returns how long after start it
+// was taken.
+func (b *browser) stamped(name string, start time.Time, limit time.Duration) time.Duration {
+	b.t.Helper()
+	n, _ := json.Marshal(name)
+	for {
+		ms, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](fmt.Sprintf(`(window.testStamps || {})[%s] || 0`, n)))
+		if err != nil {
+			b.t.Fatalf("read the stamp %s: %v", name, err)
+		}
+		if ms > 0 {
+			d := time.UnixMilli(int64(ms)).Sub(start)
+			if d > limit {
+				b.t.Errorf("%s showed %s after the change, want within %s", name, d.Round(time.Millisecond), limit)
+			}
+			return d
+		}
+		if time.Since(start) > limit+time.Second {
+			b.t.Fatalf("%s did not show within %s\npage text:\n%s", name, limit, b.pageText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// techAPI calls the technician API with a token, as another console or a script would.
+func techAPI(t *testing.T, st *devstack.Stack, token, method, path string, body any) map[string]any {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, st.URL+path, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	if res.StatusCode > 299 {
+		t.Fatalf("%s %s: %s %v", method, path, res.Status, out)
+	}
+	return out
+}
+
+func techToken(t *testing.T, st *devstack.Stack, u localgw.DevUser) string {
+	t.Helper()
+	tok, err := st.Issuer.Issue(u)
+	if err != nil {
+		t.Fatalf("token for %s: %v", u.Email, err)
+	}
+	return tok
+}
+
+// prepareOnPage makes an invitation through the Ad-hoc support page and returns its id,
+// the security code shown and the invite token from the mail.
+func prepareOnPage(t *testing.T, b *browser, st *devstack.Stack, user string) (id, code, invite string) {
+	t.Helper()
+	b.typeInto("#email", user)
+	b.click("#generate")
+	since := time.Now()
+	b.click("#create")
+	b.waitFor("the security code", `document.querySelector("#security-code")`)
+	id = b.eval(`document.querySelector("#prepared-details").getAttribute("href").split("/").pop()`)
+	return id, b.text("#security-code"), inviteToken(t, st, user, since)
+}
+
+// wrongCode is a security code of the right shape that is not code.
+func wrongCode(code string) string {
+	last := code[len(code)-1]
+	return code[:len(code)-1] + string(rune('0'+(last-'0'+1)%10))
+}
+
+// setUpSteps plays the app through hello, a wrong code and pairing, and returns how long
+// after each call began the set-up page showed it, failing if that took longer than limit.
+func setUpSteps(t *testing.T, b *browser, st *devstack.Stack, invite, code string, limit time.Duration) map[string]time.Duration {
+	t.Helper()
+	app := protocol.NewClient(st.URL, nil)
+	const host = "PC-LIVE-1"
+	hello := protocol.HelloRequest{InviteToken: invite, Platform: protocol.PlatformWindows, OSVersion: "Windows 11 Pro 24H2",
+		Hostname: host, AgentVersion: "1.0.0", MachineID: "machine-live-1"}
+	pair := func(code, nonce string) error {
+		_, err := app.Pair(t.Context(), protocol.PairRequest{InviteToken: invite, SecurityCode: code, Platform: hello.Platform,
+			OSVersion: hello.OSVersion, Hostname: host, AgentVersion: hello.AgentVersion, MachineID: hello.MachineID, Nonce: nonce})
+		return err
+	}
+	steps := []struct {
+		name, cond string
+		act        func() error
+	}{
+		{"app started", `document.querySelector('#steps li[data-step="app"][data-state="done"]')`, func() error {
+			_, err := app.Hello(t.Context(), hello)
+			return err
+		}},
+		{"wrong code", `(document.querySelector("#prepared-warn") || {textContent: ""}).textContent.includes("4 tries left")`, func() error {
+			if err := pair(wrongCode(code), "nonce-wrong-000000000000000000001"); protocol.ProblemCode(err) != protocol.CodeInvalidCode {
+				return fmt.Errorf("a wrong code answered %v, want %s", err, protocol.CodeInvalidCode)
+			}
+			return nil
+		}},
+		{"active", `document.querySelector('#steps li[data-step="active"][data-state="done"]')`, func() error {
+			return pair(code, "nonce-right-000000000000000000001")
+		}},
+	}
+	took := map[string]time.Duration{}
+	for _, s := range steps {
+		b.stamp(s.name, s.cond)
+		start := time.Now()
+		if err := s.act(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		took[s.name] = b.stamped(s.name, start, limit)
+	}
+	return took
+}
+
+func fmtTook(took map[string]time.Duration) string {
+	var parts []string
+	for _, k := range []string{"app started", "wrong code", "active"} {
+		parts = append(parts, fmt.Sprintf("%s %s", k, took[k].Round(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TestConsoleLiveSetUp follows a set-up on the page through pushes alone: no request for
+// the session reaches the gateway after the page's first load, for longer than the
+// page's polling interval.
+func TestConsoleLiveSetUp(t *testing.T) {
+	reqs := &gatewayLog{}
+	st := startStack(t, console.Local, console.Config{}, stackOptions{wrap: reqs.wrap})
+	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
+	b.do("open the console", chromedp.Navigate(st.URL+"/"))
+	b.signInLocal("lena.live@example.com", "live")
+	b.waitFor("the live channel", `document.querySelector('#live-state[data-state="live"]')`)
+	if got := b.eval(`document.querySelector("#live-state").getAttribute("aria-label")`); !strings.Contains(got, "Live updates") {
+		t.Errorf("the live badge is named %q", got)
+	}
+	b.shot("21-live")
+
+	start := time.Now()
+	id, code, invite := prepareOnPage(t, b, st, "ulla.user@example.com")
+	sessionPath := "/v1/sessions/" + id
+	firstLoad := reqs.waitFirst(t, http.MethodGet, sessionPath, start)
+	took := setUpSteps(t, b, st, invite, code, time.Second)
+	t.Logf("set-up page, push to DOM (from the app's call): %s", fmtTook(took))
+	b.shot("22-live-active")
+
+	// Watch for longer than the polling interval: a timer still running would have asked.
+	time.Sleep(time.Until(firstLoad.Add(setUpPoll + 500*time.Millisecond)))
+	if n := reqs.count(http.MethodGet, sessionPath, firstLoad); n != 1 {
+		t.Errorf("%d requests for the session reached the gateway, want only the page's first load: %v", n, reqs.since(http.MethodGet, sessionPath, firstLoad))
+	}
+	if got := b.eval(`document.querySelector("#live-state").dataset.state`); got != "live" {
+		t.Errorf("the live badge says %q after the set-up", got)
+	}
+	if n := b.receivedOf(protocol.TypeSession); n < 3 {
+		t.Errorf("the page received %d session messages, want one per step at least", n)
+	}
+	// The keep-alive: a ping goes out and its pong comes back (both checked against
+	// api/asyncapi.yaml as every frame is).
+	sent, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`import("/console/live.js").then((m) => m.ping())`, chromedp.EvalAwaitPromise))
+	if err != nil || !sent {
+		t.Errorf("ping() = %v, %v with the connection open", sent, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.receivedOf(protocol.TypePong) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b.receivedOf(protocol.TypePong) == 0 {
+		t.Errorf("no pong came back to the page's ping")
+	}
+
+	// The session page follows too: ended through the API, it shows so; only the audit log
+	// is read again.
+	b.click("#prepared-details")
+	pageStart := time.Now()
+	b.waitText("the session page", "#session-status", "Active")
+	sessionLoad := reqs.waitFirst(t, http.MethodGet, sessionPath, pageStart)
+	// While the session is active a running timer would poll it (it stops once it is over).
+	time.Sleep(time.Until(sessionLoad.Add(setUpPoll + 500*time.Millisecond)))
+	b.stamp("ended", `document.querySelector('#session-status[data-status="ended"]') && document.querySelector('#audit-table tr[data-action="ended"]')`)
+	tok := techToken(t, st, localgw.DevUser{Email: "lena.live@example.com", Account: "live"})
+	endAt := time.Now()
+	techAPI(t, st, tok, http.MethodDelete, sessionPath, nil)
+	t.Logf("session page, push to DOM (from DELETE): ended %s", b.stamped("ended", endAt, time.Second).Round(time.Millisecond))
+	if n := reqs.count(http.MethodGet, sessionPath, sessionLoad); n != 1 {
+		t.Errorf("%d requests for the session reached the gateway from the session page, want only its first load", n)
+	}
+	if n := reqs.count(http.MethodGet, sessionPath+"/audit", sessionLoad); n < 2 {
+		t.Errorf("the audit log was read %d times, want the first load and once after the push", n)
+	}
+	b.shot("23-live-session-ended")
+}
+
+// TestConsolePollsWithoutLive: without a live channel the same set-up completes by polling.
+func TestConsolePollsWithoutLive(t *testing.T) {
+	tests := []struct {
+		name    string
+		noLive  bool // the deployment has none: the ticket route answers 404
+		refuse  bool // a proxy refuses the WebSocket handshake
+		tickets func(n int) bool
+	}{
+		{"no live channel", true, false, func(n int) bool { return n == 1 }},    // asked once, never again
+		{"WebSockets refused", false, true, func(n int) bool { return n >= 2 }}, // tried again later
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reqs := &gatewayLog{refuseLive: tc.refuse}
+			st := startStack(t, console.Local, console.Config{}, stackOptions{wrap: reqs.wrap, noLive: tc.noLive})
+			b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
+			start := time.Now()
+			b.do("open the console", chromedp.Navigate(st.URL+"/"))
+			b.signInLocal("paul.poll@example.com", "polling")
+			b.waitFor("the polling badge", `document.querySelector('#live-state[data-state="polling"]')`)
+			if got := b.text("#live-state"); got != "Updates every few seconds" {
+				t.Errorf("the badge says %q", got)
+			}
+			id, code, invite := prepareOnPage(t, b, st, "pia.user@example.com")
+			sessionPath := "/v1/sessions/" + id
+			firstLoad := reqs.waitFirst(t, http.MethodGet, sessionPath, start)
+			took := setUpSteps(t, b, st, invite, code, 2*setUpPoll)
+			t.Logf("set-up page by polling (from the app's call): %s", fmtTook(took))
+			if n := reqs.count(http.MethodGet, sessionPath, firstLoad); n < 4 {
+				t.Errorf("%d requests for the session, want the first load and a poll for each step", n)
+			}
+			if n := reqs.count(http.MethodPost, "/v1/live/tickets", start); !tc.tickets(n) {
+				t.Errorf("%d ticket requests", n)
+			}
+			// Chromium reports the refused handshakes on its console; they are the point here.
+			for _, p := range b.takeProblems() {
+				if !(tc.refuse && strings.Contains(p, "WebSocket connection to")) {
+					b.problem(p)
+				}
+			}
+		})
+	}
+}
+
+// TestConsoleLiveComputers: the Computers page changes on pushes, its 5 s timer stopped.
+func TestConsoleLiveComputers(t *testing.T) {
+	reqs := &gatewayLog{}
+	st := startStack(t, console.Local, console.Config{}, stackOptions{wrap: reqs.wrap})
+	ctx := t.Context()
+
+	// A colleague's active session, which the administrator sees.
+	tom := techToken(t, st, localgw.DevUser{Email: "tom.tech@example.com", Account: "fleet"})
+	since := time.Now()
+	inv := techAPI(t, st, tom, http.MethodPost, "/v1/sessions", map[string]string{"email": "otto.user@example.com", "password": "Correct-Horse-42", "locale": "en"})
+	tomID, _ := inv["id"].(string)
+	invite := inviteToken(t, st, "otto.user@example.com", since)
+	app := protocol.NewClient(st.URL, nil)
+	if _, err := app.Pair(ctx, protocol.PairRequest{InviteToken: invite, SecurityCode: inv["securityCode"].(string), Platform: protocol.PlatformWindows,
+		OSVersion: "Windows 10 Pro 22H2", Hostname: "PC-OTTO", AgentVersion: "1.0.0", MachineID: "machine-otto", Nonce: "nonce-otto-0000000000000000000001"}); err != nil {
+		t.Fatalf("pair: %v", err)
+	}
+
+	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
+	b.do("open the console", chromedp.Navigate(st.URL+"/"))
+	b.waitFor("the sign-in form", `document.querySelector("#signin-form")`)
+	b.click("#signin-admin")
+	b.signInLocal("ada.admin@example.com", "fleet")
+	b.waitFor("the live channel", `document.querySelector('#live-state[data-state="live"]')`)
+	pageStart := time.Now()
+	b.click("#nav-computers")
+	row := fmt.Sprintf(`#computers-table tr[data-session=%q]`, tomID)
+	b.waitFor("the colleague's computer", fmt.Sprintf(`document.querySelector(%q)`, row))
+	firstLoad := reqs.waitFirst(t, http.MethodGet, "/v1/computers", pageStart)
+
+	// Longer than the list's polling interval, and nothing changes: no request.
+	time.Sleep(time.Until(firstLoad.Add(listPoll + 500*time.Millisecond)))
+	if n := reqs.count(http.MethodGet, "/v1/computers", firstLoad); n != 1 {
+		t.Errorf("the Computers page asked %d times while nothing changed, want only its first load", n)
+	}
+
+	// The administrator's own invitation, made elsewhere, shows up.
+	ada := techToken(t, st, localgw.DevUser{Email: "ada.admin@example.com", Account: "fleet", Admin: true})
+	b.stamp("invited", `document.querySelector("#invites-list li")`)
+	inviteAt := time.Now()
+	adaInv := techAPI(t, st, ada, http.MethodPost, "/v1/sessions", map[string]string{"email": "ida.user@example.com", "password": "Correct-Horse-42", "locale": "en"})
+	tookInvite := b.stamped("invited", inviteAt, time.Second)
+	if got := b.eval(`document.querySelector("#invites-list li").dataset.session`); got != adaInv["id"] {
+		t.Errorf("the invitation listed is %q, want %v", got, adaInv["id"])
+	}
+
+	// The colleague's session, ended through the API, leaves the group.
+	b.stamp("gone", fmt.Sprintf(`!document.querySelector(%q) && document.querySelector("#no-computers")`, row))
+	endAt := time.Now()
+	techAPI(t, st, tom, http.MethodDelete, "/v1/sessions/"+tomID, nil)
+	tookEnd := b.stamped("gone", endAt, time.Second)
+	t.Logf("Computers page, push to DOM: invitation %s, ended %s", tookInvite.Round(time.Millisecond), tookEnd.Round(time.Millisecond))
+	b.shot("24-live-computers")
+	if got := b.eval(`document.querySelector("#live-state").dataset.state`); got != "live" {
+		t.Errorf("the live badge says %q", got)
+	}
+}
+
+// TestConsoleLiveReconnect: a dropped connection comes back with a new ticket, and what
+// changed while it was down shows without a poll.
+func TestConsoleLiveReconnect(t *testing.T) {
+	reqs := &gatewayLog{}
+	st := startStack(t, console.Local, console.Config{}, stackOptions{wrap: reqs.wrap})
+	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
+	start := time.Now()
+	b.do("open the console", chromedp.Navigate(st.URL+"/"))
+	b.signInLocal("rudi.reconnect@example.com", "drops")
+	b.waitFor("the live channel", `document.querySelector('#live-state[data-state="live"]')`)
+	id, code, invite := prepareOnPage(t, b, st, "rosa.user@example.com")
+	sessionPath := "/v1/sessions/" + id
+	reqs.waitFirst(t, http.MethodGet, sessionPath, start)
+	app := protocol.NewClient(st.URL, nil)
+	hello := protocol.HelloRequest{InviteToken: invite, Platform: protocol.PlatformWindows, OSVersion: "Windows 11 Pro 24H2",
+		Hostname: "PC-ROSA", AgentVersion: "1.0.0", MachineID: "machine-rosa"}
+	if _, err := app.Hello(t.Context(), hello); err != nil {
+		t.Fatalf("hello: %v", err)
+	}
+	b.waitFor("app started", `document.querySelector('#steps li[data-step="app"][data-state="done"]')`)
+
+	// The network drops every connection; the page's new ticket is held up for a while.
+	tickets := reqs.count(http.MethodPost, "/v1/live/tickets", start)
+	release := reqs.holdTickets()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	st.Gateway.Live.CloseAll()
+	b.waitFor("the page to notice", `document.querySelector('#live-state[data-state="connecting"]')`)
+	if got := b.text("#live-state"); got != "Connecting…" {
+		t.Errorf("the badge says %q while reconnecting", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st.Gateway.Live.Open() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := st.Gateway.Live.Open(); n != 0 {
+		t.Fatalf("%d live connections still open after the drop", n)
+	}
+
+	// Paired while the console is not connected: no push can reach it.
+	dropAt := time.Now()
+	if _, err := app.Pair(t.Context(), protocol.PairRequest{InviteToken: invite, SecurityCode: code, Platform: hello.Platform, OSVersion: hello.OSVersion,
+		Hostname: hello.Hostname, AgentVersion: hello.AgentVersion, MachineID: hello.MachineID, Nonce: "nonce-rosa-0000000000000000000001"}); err != nil {
+		t.Fatalf("pair: %v", err)
+	}
+	time.Sleep(setUpPoll + 500*time.Millisecond)
+	if n := reqs.count(http.MethodPost, "/v1/live/tickets", start); n != tickets+1 {
+		t.Errorf("%d ticket requests after the drop, want one waiting (a new ticket for the new connection)", n-tickets)
+	}
+	if b.eval(`String(!!document.querySelector('#steps li[data-step="active"][data-state="done"]'))`) != "false" {
+		t.Fatalf("the page shows the pairing before it reconnected: a poll or a push reached it")
+	}
+	if n := reqs.count(http.MethodGet, sessionPath, dropAt); n != 0 {
+		t.Errorf("the page asked for the session %d times while reconnecting, want none", n)
+	}
+
+	// The ticket gets through: the page reconnects and reloads once.
+	b.stamp("caught up", `document.querySelector('#steps li[data-step="active"][data-state="done"]')`)
+	releaseAt := time.Now()
+	release()
+	release = nil
+	took := b.stamped("caught up", releaseAt, time.Second)
+	t.Logf("reconnect and catch-up after the ticket got through: %s", took.Round(time.Millisecond))
+	b.waitFor("live again", `document.querySelector('#live-state[data-state="live"]')`)
+	if n := st.Gateway.Live.Open(); n != 1 {
+		t.Errorf("%d live connections after the reconnect, want 1", n)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := reqs.count(http.MethodGet, sessionPath, dropAt); n != 1 {
+		t.Errorf("the page read the session %d times after the reconnect, want once", n)
+	}
+	b.shot("25-live-reconnected")
 }

@@ -4,7 +4,7 @@
 // every path outside /v1/, so the console and the API share one origin and the API needs
 // no CORS. Every answer carries a strict Content-Security-Policy: scripts only from this
 // origin, no inline script or style, fetches only to this origin (and, in AWS mode, to
-// the Cognito domain for the token exchange).
+// the Cognito domain for the token exchange), WebSockets only to the live channel.
 package console
 
 import (
@@ -70,16 +70,24 @@ type Config struct {
 	// SessionTTL is how long an active session lasts, for the page's texts ("you reach the
 	// PC for 24 hours"). 0 = the product default. Set it to the service's configured length.
 	SessionTTL time.Duration
+	// LiveURL is the live channel (the WebSocket API's stage URL, wss://…; locally
+	// ws://localhost:8080/live), the same URL the service hands out in tickets. Only its
+	// origin matters here: the CSP admits WebSockets to it. "" = no live channel beyond
+	// 'self' (CSP Level 3 lets 'self' match ws: on the page's own host and port); the page
+	// then polls.
+	LiveURL string
 }
 
 // Environment variables ConfigFromEnv reads. The first two are the ones the CDK stack
-// sets on the invitation function; the hidden user name is the service's own variable.
+// sets on the invitation function; the hidden user name and the live URL are the
+// service's own variables (internal/setup reads them for the service).
 const (
 	EnvCognitoDomain  = "AUTH_BASE_URL"
 	EnvClientID       = "USER_POOL_CLIENT_ID"
 	EnvRedirectURI    = "CONSOLE_REDIRECT_URI" // optional
 	EnvLogoutURI      = "CONSOLE_LOGOUT_URI"   // optional
 	EnvHiddenUsername = "HIDDEN_USERNAME"
+	EnvLiveURL        = "LIVE_URL" // optional: without it the console polls
 )
 
 // ConfigFromEnv reads the console's settings from the environment (nil getenv reads
@@ -94,6 +102,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		RedirectURI:    getenv(EnvRedirectURI),
 		LogoutURI:      getenv(EnvLogoutURI),
 		HiddenUsername: getenv(EnvHiddenUsername),
+		LiveURL:        getenv(EnvLiveURL),
 	}
 }
 
@@ -105,6 +114,11 @@ func (c Config) Validate(mode Mode) error {
 	}
 	if strings.ContainsAny(c.HiddenUsername, "\"\\\x00\r\n") || len(c.HiddenUsername) > 20 {
 		return errors.New("console: the hidden user name must have at most 20 plain characters")
+	}
+	if c.LiveURL != "" {
+		if _, err := liveOrigin(mode, c.LiveURL); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
 	}
 	if mode == Local {
 		return nil
@@ -148,6 +162,23 @@ func checkURL(what, raw string, origin bool) error {
 		return fmt.Errorf("%s %q: want only scheme and host, no path", what, raw)
 	}
 	return nil
+}
+
+// liveOrigin is the CSP source of the live channel: scheme, host and port of its URL.
+// wss always; ws only in local mode or on a loopback host (tests), because a WebSocket
+// carries the same data as the API.
+func liveOrigin(mode Mode, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || strings.ContainsAny(raw, " ;,'\"\r\n*") {
+		return "", fmt.Errorf("live URL %q: want an absolute wss:// URL", raw)
+	}
+	switch {
+	case u.Scheme == "wss":
+	case u.Scheme == "ws" && (mode == Local || loopback(u.Hostname())):
+	default:
+		return "", fmt.Errorf("live URL %q: must use wss", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 func loopback(host string) bool {
@@ -217,7 +248,7 @@ func Handler(mode Mode, cfg Config) http.Handler {
 	h := &handler{files: map[string]file{}}
 	if err := cfg.Validate(mode); err != nil {
 		h.broken = err
-		h.headers = securityHeaders(mode, "")
+		h.headers = securityHeaders(mode)
 		return h
 	}
 	if cfg.HiddenUsername == "" {
@@ -227,9 +258,10 @@ func Handler(mode Mode, cfg Config) http.Handler {
 		cfg.SessionTTL = support.Defaults().SessionTTL
 	}
 	pc := pageConfig{Mode: mode.String(), HiddenUsername: cfg.HiddenUsername, SessionSeconds: int64(cfg.SessionTTL / time.Second)}
-	origin := ""
+	var connect []string // origins beyond 'self' that the page may connect to
 	if mode == AWS {
-		origin = strings.TrimRight(cfg.CognitoDomain, "/")
+		origin := strings.TrimRight(cfg.CognitoDomain, "/")
+		connect = append(connect, origin)
 		logout := cfg.LogoutURI
 		if logout == "" {
 			logout = cfg.RedirectURI
@@ -239,7 +271,11 @@ func Handler(mode Mode, cfg Config) http.Handler {
 			LogoutURI: logout, Scopes: "openid email profile",
 		}
 	}
-	h.headers = securityHeaders(mode, origin)
+	if cfg.LiveURL != "" {
+		live, _ := liveOrigin(mode, cfg.LiveURL) // checked by Validate
+		connect = append(connect, live)
+	}
+	h.headers = securityHeaders(mode, connect...)
 
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -268,18 +304,15 @@ func Handler(mode Mode, cfg Config) http.Handler {
 	return h
 }
 
-// securityHeaders go on every answer of the console.
-func securityHeaders(mode Mode, cognito string) map[string]string {
-	connect := "'self'"
-	if cognito != "" {
-		connect += " " + cognito
-	}
+// securityHeaders go on every answer of the console. connect are the origins beyond
+// 'self' the page may reach: the live channel's, and in AWS mode the Cognito domain's.
+func securityHeaders(mode Mode, connect ...string) map[string]string {
 	csp := strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
 		"style-src 'self'",
 		"img-src 'self'",
-		"connect-src " + connect,
+		"connect-src " + strings.Join(append([]string{"'self'"}, connect...), " "),
 		"base-uri 'none'",
 		// The forms are handled by script; without it nothing may be submitted anywhere,
 		// so a password can never end up in a URL.

@@ -14,6 +14,9 @@ var awsConfig = console.Config{
 	ClientID:      "4abcdefghijklmnopqrstuvwxy",
 }
 
+// awsLiveURL is what the stack's WebSocket API stage looks like.
+const awsLiveURL = "wss://k3x9w2abcd.execute-api.eu-central-1.amazonaws.com/live"
+
 func serve(h http.Handler, method, target string, header map[string]string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, target, nil)
 	for k, v := range header {
@@ -90,6 +93,12 @@ func TestSecurityHeaders(t *testing.T) {
 			CognitoDomain: "https://auth.example.com/", ClientID: "abc", RedirectURI: "https://console.example.com/", LogoutURI: "https://example.com/bye",
 		}, "connect-src 'self' https://auth.example.com;", true,
 			[]string{`"domain":"https://auth.example.com"`, `"redirectUri":"https://console.example.com/"`, `"logoutUri":"https://example.com/bye"`}},
+		// The live channel: its origin only (the ticket's path and query do not matter).
+		{"local with live channel", console.Local, console.Config{LiveURL: "ws://localhost:8080/live"}, "connect-src 'self' ws://localhost:8080;", false,
+			[]string{`"mode":"local"`}},
+		{"aws with live channel", console.AWS, console.Config{CognitoDomain: awsConfig.CognitoDomain, ClientID: awsConfig.ClientID, LiveURL: awsLiveURL},
+			"connect-src 'self' https://adhoc-123.auth.eu-central-1.amazoncognito.com wss://k3x9w2abcd.execute-api.eu-central-1.amazonaws.com;", true,
+			[]string{`"mode":"aws"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,8 +110,20 @@ func TestSecurityHeaders(t *testing.T) {
 					t.Errorf("CSP %q lacks %q", csp, want)
 				}
 			}
-			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
-				t.Errorf("CSP allows inline code: %q", csp)
+			if strings.Contains(csp, "unsafe-") {
+				t.Errorf("CSP relaxes a rule with an unsafe- keyword: %q", csp)
+			}
+			// connect-src names origins, never a whole scheme ("ws:", "wss:") or a wildcard.
+			for _, d := range strings.Split(csp, ";") {
+				f := strings.Fields(d)
+				if len(f) == 0 || f[0] != "connect-src" {
+					continue
+				}
+				for _, src := range f[1:] {
+					if src != "'self'" && (!strings.Contains(src, "://") || strings.Contains(src, "*")) {
+						t.Errorf("connect-src admits %q: want 'self' or one origin", src)
+					}
+				}
 			}
 			if got := w.Header().Get("X-Frame-Options"); got != "DENY" {
 				t.Errorf("X-Frame-Options %q", got)
@@ -172,6 +193,15 @@ func TestConfigValidate(t *testing.T) {
 		{"aws bad redirect", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", RedirectURI: "/relative"}, "redirect URI"},
 		{"aws bad logout", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LogoutURI: "http://example.com/"}, "logout URI"},
 		{"long hidden user", console.Local, console.Config{HiddenUsername: strings.Repeat("x", 21)}, "hidden user name"},
+		{"aws live channel", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LiveURL: awsLiveURL}, ""},
+		{"aws live on loopback ws for tests", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LiveURL: "ws://localhost:4567/live"}, ""},
+		{"aws live without tls", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LiveURL: "ws://abc.execute-api.eu-central-1.amazonaws.com/live"}, "must use wss"},
+		{"local live ws", console.Local, console.Config{LiveURL: "ws://devbox.lan:8080/live"}, ""},
+		{"live not a websocket", console.Local, console.Config{LiveURL: "https://localhost:8080/live"}, "must use wss"},
+		{"live relative", console.Local, console.Config{LiveURL: "/live"}, "live URL"},
+		{"live wildcard host", console.AWS, console.Config{CognitoDomain: "https://auth.example.com", ClientID: "x", LiveURL: "wss://*.amazonaws.com/live"}, "live URL"},
+		{"live injecting CSP", console.Local, console.Config{LiveURL: "ws://localhost:8080; script-src *"}, "live URL"},
+		{"live with credentials", console.Local, console.Config{LiveURL: "wss://user:pw@example.com/live"}, "live URL"},
 		{"unknown mode", console.Mode(9), console.Config{}, "unknown mode"},
 	}
 	for _, tc := range tests {
@@ -204,9 +234,10 @@ func TestConfigFromEnv(t *testing.T) {
 		"AUTH_BASE_URL":       "https://auth.example.com",
 		"USER_POOL_CLIENT_ID": "client1",
 		"HIDDEN_USERNAME":     "HelpDeskTemp",
+		"LIVE_URL":            awsLiveURL,
 	}
 	got := console.ConfigFromEnv(func(k string) string { return env[k] })
-	want := console.Config{CognitoDomain: "https://auth.example.com", ClientID: "client1", HiddenUsername: "HelpDeskTemp"}
+	want := console.Config{CognitoDomain: "https://auth.example.com", ClientID: "client1", HiddenUsername: "HelpDeskTemp", LiveURL: awsLiveURL}
 	if got != want {
 		t.Fatalf("ConfigFromEnv = %+v, want %+v", got, want)
 	}

@@ -234,7 +234,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		// The live function's handler behind the stand-in of the WebSocket API; pushes go
 		// through the same @connections client as in AWS, to the gateway's stand-in.
 		live = &localgw.Live{Handler: liveapi.New(svc, log), Limits: o.LiveLimits, Log: log}
-		st.LiveURL = "ws://" + strings.TrimPrefix(st.URL, "http://") + localgw.PathLive
+		st.LiveURL = LiveURLOf(st.URL)
 		if svc.Config.LiveURL == "" {
 			svc.Config.LiveURL = st.LiveURL
 		}
@@ -287,6 +287,12 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		go st.sweepLoop(runCtx, expiry, sweepEvery, log)
 	}
 	return st, nil
+}
+
+// LiveURLOf is where the gateway at gatewayURL (http://host:port) serves the live channel:
+// ws://host:port/live. cmd/adhoc-local needs it for the console's CSP before the stack runs.
+func LiveURLOf(gatewayURL string) string {
+	return "ws://" + strings.TrimPrefix(gatewayURL, "http://") + localgw.PathLive
 }
 
 // sweepLoop is the EventBridge rule "every 5 minutes → expiry {sweep: true}". It sweeps

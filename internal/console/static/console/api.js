@@ -21,14 +21,17 @@ export function configure({ token, unauthorized }) {
   onUnauthorized = unauthorized;
 }
 
-/** api calls method path with an optional JSON body and returns the JSON answer. */
-export async function api(method, path, body, { auth = true } = {}) {
+/**
+ * api calls method path with an optional JSON body and returns the JSON answer. signal
+ * (an AbortSignal) gives up on a call that takes too long; it then fails as "network".
+ */
+export async function api(method, path, body, { auth = true, signal } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
   if (auth) {
     const tok = bearer();
     if (tok) headers.Authorization = `Bearer ${tok}`;
   }
-  const init = { method, headers, cache: "no-store", credentials: "same-origin", redirect: "error" };
+  const init = { method, headers, cache: "no-store", credentials: "same-origin", redirect: "error", signal };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

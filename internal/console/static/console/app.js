@@ -1,15 +1,19 @@
 // The technician console: hash routes #/adhoc, #/computers, #/account, #/sessions/<id>.
 // Secrets (the password and the security code) live only in this module's memory while
 // the technician needs them; they never go into the URL, storage or the browser console.
+// The pages follow changes through the live channel (live.js) and poll only while it is
+// not open.
 
 import { h, replace, confirmDialog } from "./dom.js";
 import { t, lang, setLang, languages, fmtTime, fmtTimeSeconds, fmtLeft, fmtDuration, has } from "./i18n.js";
 import { api, configure } from "./api.js";
 import * as auth from "./auth.js";
 import { checkPassword, generatePassword } from "./password.js";
+import * as live from "./live.js";
 
 const pollMs = 2500; // a session being set up: the technician waits on the page
 const listPollMs = 5000; // the computer group and the account
+const seenMs = 2 * 60 * 1000; // a PC without a live connection is online this long after a poll
 const pendingStates = ["invited", "app_started"];
 const terminalStates = ["cancelled", "invite_expired", "locked", "expired", "ended", "removed"];
 
@@ -39,6 +43,68 @@ function every(ms, fn) {
   cleanups.push(() => clearInterval(id));
 }
 
+/**
+ * follow keeps a page current: load now; then, while the live channel is open, push(view)
+ * for every session pushed and load once after every (re)connect (what a drop lost); and
+ * only while it is not open, tick (default: load) every ms as before.
+ */
+function follow({ ms, load, push, tick = load }) {
+  let timer = 0;
+  const poll = (on) => {
+    if (on && !timer) timer = setInterval(tick, ms);
+    if (!on && timer) {
+      clearInterval(timer);
+      timer = 0;
+    }
+  };
+  const offState = live.onState((state) => {
+    poll(state === live.POLLING);
+    if (state === live.LIVE) load();
+  });
+  const offSession = live.onSession(push);
+  cleanups.push(() => {
+    offState();
+    offSession();
+    poll(false);
+  });
+  poll(live.current() === live.POLLING);
+  load();
+}
+
+/** serial makes fn run once at a time: calls while it runs make it run once more after. */
+function serial(fn) {
+  let busy = false;
+  let again = false;
+  return async () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await fn();
+      } while (again);
+    } finally {
+      busy = false;
+    }
+  };
+}
+
+// How far a session has come; it never goes back.
+const progress = { invited: 0, app_started: 1, active: 2, removed: 4 };
+
+/**
+ * behind reports whether view a is older than view b of the same session: pushes from
+ * separate commits may overtake each other, and a load may answer after a push.
+ */
+function behind(a, b) {
+  const rank = (v) => progress[v.status] ?? 3;
+  if (rank(a) !== rank(b)) return rank(a) < rank(b);
+  return a.attemptsLeft > b.attemptsLeft; // wrong codes only ever add up
+}
+
 function isPending(status) {
   return pendingStates.includes(status);
 }
@@ -63,6 +129,8 @@ function render({ focus = false, focusId = "" } = {}) {
   const alive = () => gen === generation;
   const u = auth.user();
   const r = u ? route() : { page: "signin" };
+  if (u) live.start();
+  else live.stop(); // the next technician connects with a ticket of their own
 
   const main = h("main", { id: "main", tabindex: "-1" });
   const skip = h("a", { class: "skip", href: "#main", text: t("skip") });
@@ -98,8 +166,32 @@ function header(u, page) {
       link("#/account", "navAccount", "account"))) : null,
     h("div", { class: "tools" },
       h("label", { for: "lang", class: "visually-hidden", text: t("language") }), select,
+      u ? liveBadge() : null,
       u ? h("span", { class: "who", id: "who", text: t("signedInAs", { email: u.email }) }) : null,
       u ? h("button", { type: "button", class: "secondary small", id: "sign-out", onclick: signOut, text: t("signOut") }) : null));
+}
+
+/** liveBadge says whether the pages follow changes live or check every few seconds. */
+function liveBadge() {
+  const el = h("span", { id: "live-state", class: "live-state", role: "status" });
+  showLive(el, live.current());
+  return el;
+}
+
+const liveTexts = {
+  [live.LIVE]: ["liveOn", "liveOnLabel"],
+  [live.POLLING]: ["livePolling", "livePollingLabel"],
+  [live.CONNECTING]: ["liveConnecting", "liveConnectingLabel"],
+};
+
+function showLive(el, state) {
+  const keys = liveTexts[state];
+  el.hidden = !keys;
+  if (!keys) return;
+  el.dataset.state = state;
+  el.textContent = t(keys[0]);
+  el.title = t(keys[1]);
+  el.setAttribute("aria-label", t(keys[1]));
 }
 
 function signOut() {
@@ -375,7 +467,7 @@ function preparedView(main, alive) {
     replace(warn, isPending(v.status) && v.attemptsLeft < 5 ? h("p", { class: "warn", text: t("triesLeft", { n: v.attemptsLeft }) }) : null);
     replace(final, isTerminal(v.status) ? h("p", { class: "final", id: "final-text", text: t(`final_${v.status}`) }) : null);
     replace(actions,
-      sessionButton(v, "prepared", () => poll()),
+      sessionButton(v, "prepared", () => load()),
       v.status === "active" ? h("a", { href: "#/computers", class: "button secondary", id: "prepared-computers", "data-key": "computers", text: t("goComputers") }) : null,
       h("a", { href: `#/sessions/${encodeURIComponent(p.id)}`, class: "button secondary", id: "prepared-details", "data-key": "details", text: t("details") }),
       isTerminal(v.status) ? h("button", { type: "button", id: "prepared-new", "data-key": "new", onclick: () => {
@@ -383,21 +475,25 @@ function preparedView(main, alive) {
         render({ focus: true });
       }, text: t("newSession") }) : null);
   };
-  const poll = async () => {
+  const apply = (v) => {
+    if (!alive() || prepared !== p || (p.view && behind(v, p.view))) return;
+    p.view = v;
+    replace(final);
+    show();
+  };
+  const load = async () => {
     try {
-      const v = await api("GET", `/v1/sessions/${encodeURIComponent(p.id)}`);
-      if (!alive() || prepared !== p) return;
-      p.view = v;
-      replace(final);
-      show();
+      apply(await api("GET", `/v1/sessions/${encodeURIComponent(p.id)}`));
     } catch (err) {
       if (alive() && err.code !== "unauthorized") replace(final, problemBox("poll-error", err));
     }
   };
   show();
-  poll();
-  every(pollMs, () => {
-    if (!p.view || !isTerminal(p.view.status)) poll();
+  follow({
+    ms: pollMs, load, push: (v) => v.id === p.id && apply(v),
+    tick: () => {
+      if (!p.view || !isTerminal(p.view.status)) load(); // once it is over, nothing changes that polling must catch
+    },
   });
   // Leaving the page forgets the secrets once they are no longer needed to pair.
   cleanups.push(() => {
@@ -458,31 +554,62 @@ function pageSession(main, { id, user, alive }) {
   const body = h("div", { id: "session", "aria-busy": "true" }, h("p", { text: t("loading") }));
   const auditBox = h("div", { id: "audit" });
   main.append(body, h("h2", { id: "audit-title", text: t("auditTitle") }), auditBox);
-  let last = "";
-  const load = async () => {
-    let v, entries;
-    try {
-      v = await api("GET", `/v1/sessions/${encodeURIComponent(id)}`);
-      ({ entries } = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/audit`));
-    } catch (err) {
-      if (alive()) replace(body, problemBox("session-error", err));
-      return;
-    }
-    if (!alive()) return;
-    const sig = JSON.stringify([v, entries.length]);
-    if (sig === last) return;
-    last = sig;
+  let view = null;
+  let lastView = "";
+  let lastAudit = "";
+  const url = `/v1/sessions/${encodeURIComponent(id)}`;
+  // Redrawn only when something changed, so that the focus stays where it is.
+  const showView = (v) => {
+    if (!alive() || (view && behind(v, view))) return;
+    view = v;
+    const sig = JSON.stringify(v);
+    if (sig === lastView) return;
+    lastView = sig;
     body.removeAttribute("aria-busy");
     replace(body, sessionFacts(v, user), h("ol", { id: "steps", class: "steps", "aria-live": "polite" }, stepItems(v)),
       isTerminal(v.status) ? h("p", { class: "final", id: "final-text", text: t(`final_${v.status}`) }) : null,
       h("div", { class: "actions" }, sessionButton(v, "session", load)));
-    replace(auditBox, auditTable(entries, user));
-    if (isTerminal(v.status)) stop();
   };
-  let timer = setInterval(load, pollMs);
-  const stop = () => clearInterval(timer);
-  cleanups.push(stop);
-  load();
+  const showAudit = (entries) => {
+    const sig = JSON.stringify(entries);
+    if (!alive() || sig === lastAudit) return;
+    lastAudit = sig;
+    replace(auditBox, auditTable(entries, user));
+  };
+  const fail = (err) => {
+    if (!alive()) return;
+    lastView = ""; // the next answer replaces the problem
+    replace(body, problemBox("session-error", err));
+  };
+  const load = serial(async () => {
+    try {
+      const v = await api("GET", url);
+      const { entries } = await api("GET", `${url}/audit`);
+      showView(v);
+      showAudit(entries);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  // A push carries the session itself; only the audit log is read again.
+  const reloadAudit = serial(async () => {
+    try {
+      showAudit((await api("GET", `${url}/audit`)).entries);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  follow({
+    ms: pollMs, load,
+    push: (v) => {
+      if (v.id !== id) return;
+      showView(v);
+      reloadAudit();
+    },
+    tick: () => {
+      if (!view || !isTerminal(view.status)) load();
+    },
+  });
 }
 
 function sessionFacts(v, user) {
@@ -540,8 +667,10 @@ function pageComputers(main, { user, alive }) {
     h("section", { "aria-labelledby": "invites-title" }, h("h2", { id: "invites-title", text: t("myInvites") }), invites));
 
   const deadlines = new Map(); // sessionId → ms, from the server's secondsLeft (no clock skew)
+  const shown = new Set(); // the sessions on the page: a push about one of them changes it
   let lastGroup = "";
   let lastInvites = "";
+  let presence = 0; // the timer of the next "online" that may run out
   const tick = () => {
     for (const el of group.querySelectorAll("[data-left]")) {
       const left = fmtLeft((deadlines.get(el.dataset.left) - Date.now()) / 1000);
@@ -549,7 +678,8 @@ function pageComputers(main, { user, alive }) {
       el.setAttribute("aria-label", left.label);
     }
   };
-  const load = async () => {
+  const mine = (s) => s.technician.toLowerCase() === user.email.toLowerCase();
+  const load = serial(async () => {
     let computers, sessions;
     try {
       ({ computers } = await api("GET", "/v1/computers?group=adhoc"));
@@ -562,6 +692,8 @@ function pageComputers(main, { user, alive }) {
     if (!alive()) return;
     const now = Date.now();
     for (const c of computers) deadlines.set(c.sessionId, now + c.secondsLeft * 1000);
+    clearTimeout(presence);
+    presence = presenceCheck(computers, now, load);
     const sigGroup = JSON.stringify(computers.map((c) => [c.sessionId, c.hostname, c.osVersion, c.technician, c.online]));
     if (sigGroup !== lastGroup) {
       lastGroup = sigGroup;
@@ -569,16 +701,42 @@ function pageComputers(main, { user, alive }) {
       replace(group, computersTable(computers, load));
     }
     tick();
-    const mine = sessions.filter((s) => isPending(s.status) && s.technician.toLowerCase() === user.email.toLowerCase());
-    const sigInv = JSON.stringify(mine.map((s) => [s.id, s.status, s.computer && s.computer.hostname]));
+    const invitations = sessions.filter((s) => isPending(s.status) && mine(s));
+    const sigInv = JSON.stringify(invitations.map((s) => [s.id, s.status, s.computer && s.computer.hostname]));
     if (sigInv !== lastInvites) {
       lastInvites = sigInv;
-      replace(invites, invitesList(mine, load));
+      replace(invites, invitesList(invitations, load));
     }
-  };
-  load();
-  every(listPollMs, load);
+    shown.clear();
+    for (const c of computers) shown.add(c.sessionId);
+    for (const s of invitations) shown.add(s.id);
+  });
+  cleanups.push(() => clearTimeout(presence));
+  follow({
+    ms: listPollMs, load,
+    // One of the page's sessions changed, a PC joined the group, or an invitation was made.
+    push: (v) => {
+      if (shown.has(v.id) || v.status === "active" || (isPending(v.status) && mine(v))) load();
+    },
+  });
   every(1000, tick);
+}
+
+/**
+ * presenceCheck arranges a reload for when the first PC shown online may turn offline:
+ * without a live connection of its own a PC is online for two minutes after its last poll,
+ * and running out is no change that anybody pushes. A PC whose time is up but still online
+ * holds a live connection, whose end is pushed. The server's clock comes from secondsLeft.
+ */
+function presenceCheck(computers, now, reload) {
+  let due = Infinity;
+  for (const c of computers) {
+    if (!c.online || !c.lastSeenAt) continue;
+    const serverNow = Date.parse(c.expiresAt) - c.secondsLeft * 1000;
+    const at = Date.parse(c.lastSeenAt) + seenMs + 2000 - (serverNow - now);
+    if (at > now) due = Math.min(due, at);
+  }
+  return due === Infinity ? 0 : setTimeout(reload, due - now);
 }
 
 function computersTable(computers, reload) {
@@ -652,7 +810,7 @@ function pageAccount(main, { user, alive }) {
   const facts = h("div", { id: "account", "aria-busy": "true" }, h("p", { text: t("loading") }));
   main.append(facts);
   let limitsForm = null;
-  const load = async () => {
+  const load = serial(async () => {
     let a;
     try {
       a = await api("GET", "/v1/account");
@@ -672,9 +830,13 @@ function pageAccount(main, { user, alive }) {
       limitsForm = localLimits(user, a, load);
       main.append(limitsForm);
     }
-  };
+  });
   load();
+  // The counts cover the whole account, and nobody pushes a colleague's session (or a
+  // change of the limits) to this technician: the page keeps polling. A push of one's own
+  // session shows at once.
   every(listPollMs, load);
+  cleanups.push(live.onSession(() => load()));
 }
 
 /** localLimits is local mode's form for PUT /v1/dev/accounts/{account}. */
@@ -711,6 +873,11 @@ async function boot() {
     noticeText = r.error === "state" ? "" : t("signinFailed", { detail: r.error });
   }
   window.addEventListener("hashchange", () => render({ focus: true }));
+  // The badge follows the channel in place: a page is not redrawn for it.
+  live.onState((state) => {
+    const el = document.getElementById("live-state");
+    if (el) showLive(el, state);
+  });
   render();
 }
 

@@ -1,0 +1,210 @@
+// The live channel (DESIGN.md, "Live channel"): one WebSocket per console tab, opened with
+// a one-use ticket from POST /v1/live/tickets. The server pushes {"type":"session", …} within
+// a second of every change of a session this technician may see, so the pages need not
+// poll. When there is no channel (a deployment without one answers the ticket route with
+// 404; a proxy may refuse WebSockets), the pages poll as they always did. Every (re)connect
+// tells them to reload once: a push that went out during a drop is caught up that way.
+
+import { api } from "./api.js";
+
+// States as the pages see them.
+export const OFF = "off"; // signed out
+export const CONNECTING = "connecting"; // a first attempt, or a quick one after a drop: pages wait
+export const LIVE = "live"; // pushes arrive: pages do not poll
+export const POLLING = "polling"; // no channel for now (or for good): pages poll
+
+const pingMs = 5 * 60 * 1000; // API Gateway closes a connection after 10 idle minutes
+const pongWaitMs = 20 * 1000; // no answer to a ping: the connection died without a close
+const attemptMs = 5000; // a ticket and a handshake that take longer count as failed
+const retryMinMs = 1000;
+const retryMaxMs = 60 * 1000;
+const steadyMs = 60 * 1000; // a connection that held this long was no flap: retry fast again
+
+/** pingMessage is the one message the console sends (api/asyncapi.yaml, "ping"). */
+export const pingMessage = JSON.stringify({ action: "ping" });
+
+let state = OFF;
+let run = 0; // bumped by start and stop: callbacks of an earlier run do nothing
+let socket = null; // the open connection
+let tries = 0; // drops and failed attempts since the last steady connection: the backoff
+let unavailable = false; // the deployment has no live channel: do not ask again
+let attempting = false; // a ticket or a handshake is under way
+const timers = { retry: 0, ping: 0, pong: 0, steady: 0 };
+const stateListeners = new Set();
+const sessionListeners = new Set();
+
+/** current is the state: OFF, CONNECTING, LIVE or POLLING. */
+export function current() {
+  return state;
+}
+
+/** onState calls fn(state) on every change; it returns the function that stops that. */
+export function onState(fn) {
+  stateListeners.add(fn);
+  return () => stateListeners.delete(fn);
+}
+
+/** onSession calls fn(view) with every session pushed (the view of GET /v1/sessions/{id}). */
+export function onSession(fn) {
+  sessionListeners.add(fn);
+  return () => sessionListeners.delete(fn);
+}
+
+/** start connects for the signed-in technician; it does nothing while already started. */
+export function start() {
+  if (state !== OFF) return;
+  const my = ++run;
+  tries = 0;
+  if (unavailable) {
+    setState(POLLING);
+    return;
+  }
+  setState(CONNECTING);
+  attempt(my);
+}
+
+/** stop closes the connection (sign-out: the next technician gets a ticket of their own). */
+export function stop() {
+  run++;
+  attempting = false; // an attempt of the earlier run ends on its own, unheard
+  hangUp();
+  clearTimeout(timers.retry);
+  setState(OFF);
+}
+
+/** ping sends a ping now; it reports whether a connection was open to send it on. */
+export function ping() {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(pingMessage);
+  clearTimeout(timers.pong);
+  const ws = socket;
+  timers.pong = setTimeout(() => dropped(run, ws), pongWaitMs);
+  return true;
+}
+
+function setState(s) {
+  if (s === state) return;
+  state = s;
+  for (const fn of [...stateListeners]) fn(s);
+}
+
+/** backoff is the wait before the next attempt: doubling, capped, with jitter so that the
+ * tabs of a whole office do not all come back in the same second after an outage. */
+function backoff(n) {
+  const ms = Math.min(retryMaxMs, retryMinMs * 2 ** n);
+  return ms / 2 + Math.random() * (ms / 2);
+}
+
+function retryLater(my) {
+  clearTimeout(timers.retry);
+  timers.retry = setTimeout(() => {
+    if (my === run) attempt(my);
+  }, backoff(tries++));
+}
+
+/** attempt asks for a ticket and opens the WebSocket; a failure falls back to polling. */
+async function attempt(my) {
+  const abort = new AbortController();
+  let ws = null;
+  let settled = false;
+  attempting = true;
+  const fail = (retry) => {
+    if (settled || my !== run) return;
+    settled = true;
+    attempting = false;
+    clearTimeout(deadline);
+    abort.abort();
+    if (ws) {
+      ws.onclose = null;
+      ws.close();
+    }
+    setState(POLLING);
+    if (retry) retryLater(my);
+  };
+  const deadline = setTimeout(() => fail(true), attemptMs);
+  let ticket;
+  try {
+    ticket = await api("POST", "/v1/live/tickets", undefined, { signal: abort.signal });
+  } catch (err) {
+    // 404: this deployment has no live channel, polling is how it works. 401: api.js has
+    // sent the technician to the sign-in page, which stops this run.
+    if (err.status === 404) unavailable = true;
+    fail(err.status !== 404 && err.status !== 401);
+    return;
+  }
+  if (settled || my !== run) return;
+  try {
+    ws = new WebSocket(ticket.url);
+  } catch {
+    fail(true); // a URL the browser refuses (the CSP, for one)
+    return;
+  }
+  ws.onclose = () => fail(true); // refused or failed before it opened
+  ws.onopen = () => {
+    if (settled || my !== run) {
+      ws.onclose = null;
+      ws.close();
+      return;
+    }
+    settled = true;
+    attempting = false;
+    clearTimeout(deadline);
+    opened(my, ws);
+  };
+}
+
+function opened(my, ws) {
+  socket = ws;
+  ws.onmessage = (e) => received(e.data);
+  ws.onclose = () => dropped(my, ws);
+  timers.ping = setInterval(ping, pingMs);
+  timers.steady = setTimeout(() => {
+    tries = 0;
+  }, steadyMs);
+  setState(LIVE);
+}
+
+/** dropped handles the end of an open connection: API Gateway closes every one after two
+ * hours, networks fail. The first retry comes quickly and the pages wait for it; after
+ * that they poll until a connection holds again. */
+function dropped(my, ws) {
+  if (my !== run || socket !== ws) return;
+  hangUp();
+  setState(tries === 0 ? CONNECTING : POLLING);
+  retryLater(my);
+}
+
+function hangUp() {
+  clearInterval(timers.ping);
+  clearTimeout(timers.pong);
+  clearTimeout(timers.steady);
+  if (!socket) return;
+  const ws = socket;
+  socket = null;
+  ws.onclose = null;
+  ws.onmessage = null;
+  ws.close();
+}
+
+function received(data) {
+  clearTimeout(timers.pong); // any message shows that the connection is alive
+  let m;
+  try {
+    m = JSON.parse(data);
+  } catch {
+    return; // not ours to act on; the server's messages are JSON objects
+  }
+  if (!m || m.type !== "session" || typeof m.id !== "string") return;
+  const view = { ...m };
+  delete view.type;
+  for (const fn of [...sessionListeners]) fn(view);
+}
+
+// Back on the network: try now instead of at the end of a long backoff.
+window.addEventListener("online", () => {
+  if (state === POLLING && !unavailable && !socket && !attempting) {
+    tries = 0;
+    clearTimeout(timers.retry);
+    attempt(run);
+  }
+});
