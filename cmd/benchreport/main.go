@@ -10,6 +10,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -68,8 +70,11 @@ type Report struct {
 	LiveSession bench.Bill        `json:"liveSession"`
 	LiveAlone   bench.Bill        `json:"liveAloneDay"`
 	LiveScale   bench.ScaleResult `json:"liveScale"`
-	Prices      []bench.Price     `json:"prices"`
-	PricesDated string            `json:"pricesChecked"`
+	// LiveConsoleHour is the technician's page left open on its live connection: an
+	// hour's connection minutes and a ping every protocol.LivePingInterval.
+	LiveConsoleHour float64       `json:"liveConsolePageHour"`
+	Prices          []bench.Price `json:"prices"`
+	PricesDated     string        `json:"pricesChecked"`
 }
 
 func main() {
@@ -232,6 +237,14 @@ func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template
 		Sessions: sessions, SessionDay: rep.Lifecycle.Usage, PollsPerDay: float64(rep.Lifecycle.Polls),
 		SchedulesPerSession: 1, Fixed: fixed,
 	})
+	for _, s := range rep.LiveDay.Steps {
+		if s.Name == bench.LivePing && s.Count > 0 {
+			perHour := float64(time.Hour) / float64(protocol.LivePingInterval)
+			u := s.Usage.Times(perHour / float64(s.Count))
+			u.WSConnectionMinutes += 60
+			rep.LiveConsoleHour = pl.Bill(u).Total
+		}
+	}
 	rep.LiveSession = pl.Bill(rep.LiveDay.Usage)
 	rep.LiveAlone = pl.Bill(bench.Alone(rep.LiveDay.Usage, fixed))
 	rep.LiveScale = pl.Scale(bench.ScaleInput{
@@ -271,6 +284,7 @@ func printReport(w io.Writer, rep *Report) {
 	left.Flush()
 	fmt.Fprintf(w, "API requests %.0f, Lambda invocations %.0f (%.2f GB-s billed), events %.0f, scheduler invocations %.0f, KMS requests %.0f, mails %.0f\n",
 		u.APIRequests, u.Invocations, u.GBSeconds, u.Events, u.SchedulerInvocations, u.KMSRequests, u.Mails)
+	fmt.Fprintf(w, "the session item while active: %d bytes (a write costs a WRU per started KB, and one more for its byAccount entry)\n", l.ActiveItemBytes)
 	fmt.Fprintf(w, "sweep (every 5 min, fixed per deployment): %d round trip(s) %s, %.1f RRU, %.1f ms\n", rep.Sweep.RoundTrips, rep.Sweep.Ops, rep.Sweep.RRU, float64(rep.Sweep.Duration)/1e6)
 
 	section(w, fmt.Sprintf("4. Cost of one 24 h session at %s list prices (checked %s)", rep.Region, rep.PricesDated))
@@ -357,6 +371,7 @@ func printReport(w io.Writer, rep *Report) {
 	left.Flush()
 	fmt.Fprintf(w, "API requests %.0f, Lambda invocations %.0f (%.2f GB-s billed), WebSocket messages %.0f, connection minutes %.0f, new connections %.0f\n",
 		lu.APIRequests, lu.Invocations, lu.GBSeconds, lu.WSMessages, lu.WSConnectionMinutes, lu.WSConnects)
+	fmt.Fprintf(w, "the session item while active with its live connection on record: %d bytes\n", d.ActiveItemBytes)
 	fmt.Fprintln(w)
 	fmt.Fprintln(left, "item\tpolling only\tUSD\twith the live channel\tUSD\tshare of the live day")
 	for i, pl := range rep.Session.Lines {
@@ -368,9 +383,22 @@ func printReport(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(left, "total\t\t%.6f\t\t%.6f\t\n", rep.Session.Total, rep.LiveSession.Total)
 	left.Flush()
+	fmt.Fprintf(w, "largest lines: polling %s; live %s\n", topLines(rep.Session, 3), topLines(rep.LiveSession, 3))
 	fmt.Fprintf(w, "one session alone in a deployment (every request traced, the fixed $%.4f included): polling $%.4f, live $%.4f a day\n", rep.Fixed.Total, rep.Alone.Total, rep.LiveAlone.Total)
+	fmt.Fprintf(w, "the technician's page left open: polling every 2.5 s $%.5f an hour; on its live connection, pinging every %s, $%.6f an hour\n", rep.ConsoleHour, protocol.LivePingInterval, rep.LiveConsoleHour)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Not in the figures: S3 storage, CloudWatch alarms and log storage, the app download's own transfer (docs/cost.md), free tiers.")
+}
+
+// topLines names a bill's n dearest lines with their shares.
+func topLines(b bench.Bill, n int) string {
+	lines := slices.Clone(b.Lines)
+	slices.SortStableFunc(lines, func(x, y bench.Line) int { return cmp.Compare(y.USD, x.USD) })
+	var out []string
+	for _, l := range lines[:min(n, len(lines))] {
+		out = append(out, fmt.Sprintf("%s %.0f %%", l.Name, 100*l.USD/b.Total))
+	}
+	return strings.Join(out, ", ")
 }
 
 // verdict says whether a quota's default holds the load.

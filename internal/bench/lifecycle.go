@@ -11,8 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/store"
 )
 
 // DefaultMemoryMB are the functions' memory sizes as infra/stack/stack.go sets them;
@@ -222,6 +227,26 @@ type Lifecycle struct {
 	// The live day's: the app's pings and live connections.
 	Pings       int `json:"pings,omitempty"`
 	Connections int `json:"connections,omitempty"`
+	// ActiveItemBytes is the session item's size while active (on the live day: with
+	// its connection on record), read after the first poll: every later write of it
+	// costs a WRU per started KB.
+	ActiveItemBytes int `json:"activeItemBytes"`
+}
+
+// sessionItemBytes reads a session item back and sizes it as DynamoDB bills it.
+func (r *Rig) sessionItemBytes(ctx context.Context, id string) (int, error) {
+	out, err := r.Raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			store.KeyPK: &types.AttributeValueMemberS{Value: "SESSION#" + id},
+			store.KeySK: &types.AttributeValueMemberS{Value: "SESSION"},
+		}})
+	if err != nil {
+		return 0, fmt.Errorf("read the session item: %w", err)
+	}
+	if out.Item == nil {
+		return 0, fmt.Errorf("read the session item: %s not found", id)
+	}
+	return ItemSize(out.Item), nil
 }
 
 func (l *Lifecycle) add(name string, f Figures, mem map[string]int) {
@@ -323,6 +348,11 @@ func (r *Rig) Lifecycle(ctx context.Context, o LifecycleOptions) (Lifecycle, err
 		pollTime += f.Duration
 		if f.WRU > 0 {
 			l.PollWrites++
+		}
+		if l.Polls == 1 {
+			if l.ActiveItemBytes, err = r.sessionItemBytes(ctx, s.ID); err != nil {
+				return l, err
+			}
 		}
 	}
 	if _, err := step("removed", r.RemovedRequest(s)); err != nil {

@@ -82,6 +82,9 @@ func TestLiveDay(t *testing.T) {
 	if r.Schedules.Pending() != 0 {
 		t.Errorf("%d schedules left after the session ended", r.Schedules.Pending())
 	}
+	if l.ActiveItemBytes < 500 || l.ActiveItemBytes > 4096 {
+		t.Errorf("the active session item is %d bytes; a session item is about 1 KB", l.ActiveItemBytes)
+	}
 }
 
 // TestLiveCalls checks the live function's round trips against internal/store/doc.go: an

@@ -188,6 +188,9 @@ func (r *Rig) LiveDay(ctx context.Context, o LiveDayOptions) (Lifecycle, error) 
 	if err := connect(); err != nil {
 		return l, err
 	}
+	if l.ActiveItemBytes, err = r.sessionItemBytes(ctx, s.ID); err != nil {
+		return l, err
+	}
 	for {
 		// The next of the three timers; on a tie the reconnect goes first (its catch-up
 		// poll and fresh connection make the others moot), then the poll.
