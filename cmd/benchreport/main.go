@@ -1,9 +1,11 @@
 // Command benchreport measures what the product costs and prints one table: the handlers'
 // overhead over raw DynamoDB round trips, round trips and capacity per API call and per
 // 24-hour session, the price of such a session at AWS list prices, the bootstraps' size
-// and init time against a hello-world function, and a model of a million concurrent
-// sessions. `make bench` runs it; docs/cost.md explains the figures. Nothing here passes
-// or fails on timing.
+// and init time against a hello-world function, a model of a million concurrent
+// sessions, and the live channel's figures: the push latency on the local stack, the live
+// function's calls, and a session's day with the live channel beside the polling day.
+// `make bench` runs it; docs/cost.md explains the figures. Nothing here passes or fails on
+// timing.
 //
 // It starts its own DynamoDB Local and aws-ses-v2-local (`make tools` installs them) and
 // stops them when done.

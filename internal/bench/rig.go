@@ -6,7 +6,11 @@
 // A Rig runs the Lambda handlers of internal/httpapi, called with API Gateway events,
 // against DynamoDB Local and aws-ses-v2-local. KMS, EventBridge and EventBridge Scheduler
 // cannot run here: the rig puts counting stand-ins behind the same interfaces (local key
-// files for KMS), so their calls are counted and priced but cost no time. cmd/benchreport
+// files for KMS), so their calls are counted and priced but cost no time. With
+// RigOptions.Live the rig also runs the live function (the WebSocket API's authorizer and
+// routes) with the events API Gateway sends, and counts what it pushes through a stand-in
+// for @connections. PushLatency instead runs the whole local stack (internal/devstack)
+// with real WebSocket clients, to time pushes from commit to receipt. cmd/benchreport
 // prints the figures; the Go benchmarks of this package show the overhead ratios in
 // `go test -bench` form.
 package bench

@@ -24,8 +24,12 @@ const (
 	QuotaWSConcurrent      = "apigw.websocket-concurrent"
 )
 
-// wsConnectionCap is API Gateway's cap on one WebSocket connection: 2 hours.
-const wsConnectionCap = 2 * 3600
+// wsConnectionCap is API Gateway's cap on one WebSocket connection, 2 hours, and
+// wsConnectRate its default rate of new connections per account and Region.
+const (
+	wsConnectionCap = 2 * 3600 // seconds
+	wsConnectRate   = 500      // connections/s
+)
 
 // MassReconnect is the window the scale model gives every live connection to come back
 // after all of them dropped at once (a network or service event): the apps reconnect with
@@ -49,10 +53,10 @@ var Quotas = []Quota{
 	{QuotaSESDaily, "SES sending quota (sandbox; production is set per account)", 200, "emails/24 h", "Amazon SES developer guide, Service quotas in Amazon SES"},
 	{QuotaSchedules, "EventBridge Scheduler schedules per Region", 10_000_000, "schedules", "EventBridge Scheduler user guide, Quotas"},
 	// Per account and Region across all WebSocket APIs: a second API does not add to it.
-	{QuotaWSConnectRate, "API Gateway new WebSocket connections per account and Region (all WebSocket APIs together)", 500, "connections/s", "Amazon API Gateway developer guide, Quotas for configuring and running a WebSocket API (can be increased)"},
+	{QuotaWSConnectRate, "API Gateway new WebSocket connections per account and Region (all WebSocket APIs together)", wsConnectRate, "connections/s", "Amazon API Gateway developer guide, Quotas for configuring and running a WebSocket API (can be increased)"},
 	// There is no quota on open connections: a connection lives at most 2 hours, so the
 	// connection rate bounds them (500/s × 7,200 s).
-	{QuotaWSConcurrent, "API Gateway concurrent WebSocket connections (no quota of its own: the connection rate × 2 hours)", 500 * wsConnectionCap, "connections", "Amazon API Gateway developer guide, Quotas for configuring and running a WebSocket API (\"API Gateway doesn't enforce a quota on concurrent connections\")"},
+	{QuotaWSConcurrent, "API Gateway concurrent WebSocket connections (no quota of its own: the connection rate × 2 hours)", wsConnectRate * wsConnectionCap, "connections", "Amazon API Gateway developer guide, Quotas for configuring and running a WebSocket API (\"API Gateway doesn't enforce a quota on concurrent connections\")"},
 }
 
 // ScaleInput is what the scale model starts from.
