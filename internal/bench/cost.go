@@ -8,7 +8,14 @@ import (
 // Usage is what a stretch of work consumes, in the units AWS bills. The zero value is
 // nothing used.
 type Usage struct {
-	APIRequests          float64 // API Gateway HTTP API requests
+	APIRequests float64 // API Gateway HTTP API requests
+	// The live channel (API Gateway WebSocket API).
+	WSMessages          float64 // messages billed, both ways, each counted in 32 KB steps
+	WSConnectionMinutes float64 // minutes the connections were open
+	WSConnects          float64 // connections opened (the new-connection rate quota)
+	// WSRequests are what the live channel adds to the account's request throttle: the
+	// clients' messages ($connect, $disconnect, pings) and the @connections calls.
+	WSRequests           float64
 	Invocations          float64 // Lambda requests
 	LambdaSeconds        float64 // measured run time of those invocations, for Little's law
 	GBSeconds            float64 // billed duration (rounded up to 1 ms) × configured memory
@@ -29,6 +36,10 @@ type Usage struct {
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
 		APIRequests:          u.APIRequests + v.APIRequests,
+		WSMessages:           u.WSMessages + v.WSMessages,
+		WSConnectionMinutes:  u.WSConnectionMinutes + v.WSConnectionMinutes,
+		WSConnects:           u.WSConnects + v.WSConnects,
+		WSRequests:           u.WSRequests + v.WSRequests,
 		Invocations:          u.Invocations + v.Invocations,
 		LambdaSeconds:        u.LambdaSeconds + v.LambdaSeconds,
 		GBSeconds:            u.GBSeconds + v.GBSeconds,
@@ -50,6 +61,10 @@ func (u Usage) Add(v Usage) Usage {
 func (u Usage) Times(f float64) Usage {
 	return Usage{
 		APIRequests:          u.APIRequests * f,
+		WSMessages:           u.WSMessages * f,
+		WSConnectionMinutes:  u.WSConnectionMinutes * f,
+		WSConnects:           u.WSConnects * f,
+		WSRequests:           u.WSRequests * f,
 		Invocations:          u.Invocations * f,
 		LambdaSeconds:        u.LambdaSeconds * f,
 		GBSeconds:            u.GBSeconds * f,
@@ -121,6 +136,8 @@ const GiB = 1 << 30
 func (pl PriceList) Bill(u Usage) Bill {
 	qty := map[string]float64{
 		PriceAPIRequest:  u.APIRequests,
+		PriceWSMessage:   u.WSMessages,
+		PriceWSMinute:    u.WSConnectionMinutes,
 		PriceLambdaReq:   u.Invocations,
 		PriceLambdaGBs:   u.GBSeconds,
 		PriceDynamoRRU:   u.RRU,

@@ -35,7 +35,8 @@ func TestBilledMillis(t *testing.T) {
 }
 
 // TestBill prices usages whose cost is worked out by hand from the us-east-1 list prices
-// of the table (per million: API $1, Lambda requests $0.20, RRU $0.125, WRU $0.625,
+// of the table (per million: API $1, WebSocket messages $1 and connection minutes $0.25,
+// Lambda requests $0.20, RRU $0.125, WRU $0.625,
 // events $1, scheduler $1, traces $5; per GB-s $0.0000133334; per 1,000 mails $0.10; per
 // 10,000 KMS requests $0.03; per 1,000 S3 requests $0.0004; per GB logs $0.50, transfer
 // $0.09; per key-month $1).
@@ -53,6 +54,10 @@ func TestBill(t *testing.T) {
 	}{
 		{"nothing", bench.Usage{}, 0, nil},
 		{"two million API requests", bench.Usage{APIRequests: 2e6}, 2.00, map[string]float64{bench.PriceAPIRequest: 2.00}},
+		// $1 per million messages, $0.25 per million connection minutes; connects and
+		// requests against the throttle are not billed lines of their own.
+		{"WebSocket", bench.Usage{WSMessages: 2e6, WSConnectionMinutes: 4e6, WSConnects: 1e6, WSRequests: 3e6}, 2.00 + 1.00,
+			map[string]float64{bench.PriceWSMessage: 2.00, bench.PriceWSMinute: 1.00}},
 		{"DynamoDB", bench.Usage{RRU: 8e6, WRU: 1.6e6}, 2.00, map[string]float64{bench.PriceDynamoRRU: 1.00, bench.PriceDynamoWRU: 1.00}},
 		// 1,000 × $0.20/M = $0.0002; 1,000 × 0.5 GB × 0.003 s = 1.5 GB-s × $0.0000133334
 		// = $0.0000200001; 1,000 × 5 % = 50 traces × $5/M = $0.00025.
@@ -146,6 +151,8 @@ func TestScale(t *testing.T) {
 		bench.QuotaDynamoWrite:       true,  // 52,083 > 40,000
 		bench.QuotaSESDaily:          true,  // 1,000,000 > 200
 		bench.QuotaSchedules:         false, // 1,000,000 < 10,000,000
+		bench.QuotaWSConnectRate:     false, // no live channel in this day
+		bench.QuotaWSConcurrent:      false,
 	}
 	if len(raise) != len(wantRaise) {
 		t.Errorf("%d quotas checked, want %d", len(raise), len(wantRaise))
@@ -153,6 +160,54 @@ func TestScale(t *testing.T) {
 	for k, want := range wantRaise {
 		if raise[k] != want {
 			t.Errorf("quota %s: raise %v, want %v", k, raise[k], want)
+		}
+	}
+}
+
+// TestScaleLive runs the scale model on a live session-day worked out by hand: 100 HTTP
+// requests, 13 connections open 1,443 minutes in all, 380 messages billed and 400
+// requests (messages in and @connections calls) against the account's throttle.
+func TestScaleLive(t *testing.T) {
+	day := bench.Usage{APIRequests: 100, Invocations: 400, WSMessages: 380, WSRequests: 400, WSConnects: 13, WSConnectionMinutes: 1443}
+	r := bench.DefaultPrices().Scale(bench.ScaleInput{Sessions: 1e6, SessionDay: day, PollsPerDay: 96, SchedulesPerSession: 1})
+	figures := []struct {
+		name      string
+		got, want float64
+	}{
+		{"HTTP requests/s", r.RequestsPerSecond, 1e8 / 86400},           // 1,157
+		{"WebSocket requests/s", r.WSRequestsPerSecond, 4e8 / 86400},    // 4,630
+		{"messages/s", r.WSMessagesPerSecond, 3.8e8 / 86400},            // 4,398
+		{"new connections/s", r.NewConnectionsPerSecond, 1.3e7 / 86400}, // 150.5
+		{"open connections", r.ConcurrentConnections, 1443e6 / 1440},    // 1,002,083
+		{"reconnecting them all at 500/s", r.ReconnectAllSeconds, 1443e6 / 1440 / 500},
+		// $1 per million messages, $0.25 per million connection minutes
+		{"message line", lineUSD(r.Bill, bench.PriceWSMessage), 380},
+		{"connection-minute line", lineUSD(r.Bill, bench.PriceWSMinute), 1443 * 0.25},
+	}
+	for _, f := range figures {
+		if !near(f.got, f.want) {
+			t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
+		}
+	}
+	checks := map[string]bench.QuotaCheck{}
+	for _, q := range r.Quotas {
+		checks[q.Key] = q
+	}
+	tests := []struct {
+		key         string
+		needed      float64
+		raise, peak bool
+	}{
+		{bench.QuotaAPIRate, 5e8 / 86400, false, false},          // 5,787 of 10,000
+		{bench.QuotaWSConnectRate, 1.3e7 / 86400, false, true},   // 150/s, but 1,670/s to bring them all back in 10 minutes
+		{bench.QuotaWSConcurrent, 1443e6 / 1440, false, false},   // 1,002,083 of 3,600,000
+		{bench.QuotaStageRate, 1e8 / 86400, true, false},         // the HTTP stage alone
+		{bench.QuotaLambdaInvokeRate, 4e8 / 86400, false, false}, // 4,630 of 10,000
+	}
+	for _, tt := range tests {
+		c := checks[tt.key]
+		if !near(c.Needed, tt.needed) || c.Raise != tt.raise || c.RaiseForPeak != tt.peak {
+			t.Errorf("quota %s: needed %v, raise %v, for a peak %v (peak %v); want %v, %v, %v", tt.key, c.Needed, c.Raise, c.RaiseForPeak, c.Peak, tt.needed, tt.raise, tt.peak)
 		}
 	}
 }

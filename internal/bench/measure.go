@@ -29,6 +29,12 @@ type Figures struct {
 	LogBytes   int64         `json:"logBytes"`  // what the function logged
 	RespBytes  int           `json:"respBytes"` // the answer, headers and body, as sent to the client
 	ReqRoute   string        `json:"route,omitempty"`
+	// The live channel's events: the messages the client sent that API Gateway bills
+	// with this event (1 for $connect, $disconnect and a client message, 0 for the
+	// authorizer), connections it opened, and the minutes of the connection it closed.
+	WSIn        int     `json:"wsIn,omitempty"`
+	Connects    int     `json:"connects,omitempty"`
+	ConnMinutes float64 `json:"connectionMinutes,omitempty"`
 }
 
 // Triggers.
@@ -36,6 +42,9 @@ const (
 	TriggerAPI      = "api"
 	TriggerSchedule = "schedule"
 	TriggerRule     = "rule"
+	// TriggerWebSocket is an event of the WebSocket API: its authorizer, $connect,
+	// $disconnect or a client's message.
+	TriggerWebSocket = "websocket"
 )
 
 // logCounter counts what the handlers log, for the CloudWatch Logs line.
@@ -146,13 +155,29 @@ func (f Figures) Usage(memoryMB map[string]int) Usage {
 		LogBytes:    float64(f.LogBytes),
 	}
 	u.AddInvocation(memoryMB[f.Function], f.Duration)
+	// Whatever triggered it, an invocation may push to live connections: each POST to
+	// @connections counts against the account's throttle (no invocation of its own), and
+	// what it delivered is billed as messages and sent out to the internet.
+	u.WSMessages = float64(f.Counts.PushUnits)
+	u.WSRequests = float64(f.Counts.Pushes)
+	u.TransferBytes = float64(f.Counts.PushBytes)
 	switch f.Trigger {
 	case TriggerAPI:
 		u.APIRequests = 1
-		u.TransferBytes = float64(f.RespBytes)
+		u.TransferBytes += float64(f.RespBytes)
 		u.LogBytes += float64(AccessLogBytes(f))
 	case TriggerSchedule:
 		u.SchedulerInvocations = 1
+	case TriggerWebSocket:
+		u.WSMessages += float64(f.WSIn)
+		u.WSRequests += float64(f.WSIn)
+		u.WSConnects = float64(f.Connects)
+		u.WSConnectionMinutes = f.ConnMinutes
+		if f.WSIn > 0 {
+			// The WebSocket stage's access log line, as the HTTP API's (the authorizer
+			// runs inside the $connect request and has no line of its own).
+			u.LogBytes += float64(AccessLogBytes(f))
+		}
 	}
 	return u
 }

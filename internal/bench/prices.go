@@ -15,6 +15,10 @@ const Region = "us-east-1"
 // as a whole.
 const PricesChecked = "2026-11-25"
 
+// WebSocketPricesChecked is when the WebSocket API's two lines were compared with the
+// pricing page (added with the live channel, after the rest of the table).
+const WebSocketPricesChecked = "2026-12-03"
+
 // Price is one line of an AWS price list.
 type Price struct {
 	Key    string  // what the cost model refers to
@@ -34,6 +38,8 @@ func (p Price) PerUnit() float64 { return p.USD / p.Per }
 // Price keys.
 const (
 	PriceAPIRequest  = "apigw.http.request"
+	PriceWSMessage   = "apigw.websocket.message"
+	PriceWSMinute    = "apigw.websocket.connection-minute"
 	PriceLambdaReq   = "lambda.request"
 	PriceLambdaGBs   = "lambda.arm64.gb-second"
 	PriceDynamoRRU   = "dynamodb.ondemand.rru"
@@ -54,6 +60,8 @@ const (
 // the same.
 var Prices = []Price{
 	{PriceAPIRequest, "API Gateway HTTP API requests", "request", 1.00, 1e6, "Amazon API Gateway pricing (HTTP APIs)", "first 300 million a month; requests are metered in 512 KB steps", PricesChecked},
+	{PriceWSMessage, "API Gateway WebSocket messages", "message", 1.00, 1e6, "Amazon API Gateway pricing (WebSocket APIs)", "first billion a month; sent and received, metered in 32 KB steps; the model counts $connect and $disconnect as a message each", WebSocketPricesChecked},
+	{PriceWSMinute, "API Gateway WebSocket connection minutes", "connection-minute", 0.25, 1e6, "Amazon API Gateway pricing (WebSocket APIs)", "minutes each connection was open; the model does not round a started minute up", WebSocketPricesChecked},
 	{PriceLambdaReq, "Lambda requests", "request", 0.20, 1e6, "AWS Lambda pricing", "same for x86 and Arm", PricesChecked},
 	{PriceLambdaGBs, "Lambda duration, Arm", "GB-second", 0.0000133334, 1, "AWS Lambda pricing", "first 7.5 billion GB-s a month; duration rounded up to 1 ms", PricesChecked},
 	{PriceDynamoRRU, "DynamoDB on-demand read request units", "RRU", 0.125, 1e6, "Amazon DynamoDB pricing (on-demand, Standard table class)", "strongly consistent read up to 4 KB = 1 RRU", PricesChecked},

@@ -6,7 +6,11 @@
 // A Rig runs the Lambda handlers of internal/httpapi, called with API Gateway events,
 // against DynamoDB Local and aws-ses-v2-local. KMS, EventBridge and EventBridge Scheduler
 // cannot run here: the rig puts counting stand-ins behind the same interfaces (local key
-// files for KMS), so their calls are counted and priced but cost no time. cmd/benchreport
+// files for KMS), so their calls are counted and priced but cost no time. With
+// RigOptions.Live the rig also runs the live function (the WebSocket API's authorizer and
+// routes) with the events API Gateway sends, and counts what it pushes through a stand-in
+// for @connections. PushLatency instead runs the whole local stack (internal/devstack)
+// with real WebSocket clients, to time pushes from commit to receipt. cmd/benchreport
 // prints the figures; the Go benchmarks of this package show the overhead ratios in
 // `go test -bench` form.
 package bench
@@ -34,6 +38,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/ddbmeter"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/localenv"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -60,19 +65,28 @@ type Counts struct {
 	SchedulesDeleted atomic.Int64
 	Mails            atomic.Int64
 	S3               atomic.Int64 // HeadObject of the app download
+	// The @connections stand-in (Pusher): every POST, the messages they delivered in
+	// billed 32 KB units and bytes, and the POSTs that found the connection gone (410).
+	Pushes     atomic.Int64
+	PushUnits  atomic.Int64
+	PushBytes  atomic.Int64
+	PushesGone atomic.Int64
 }
 
 // CountSnapshot is Counts at one moment.
 type CountSnapshot struct {
 	KMS, Events, SchedulesCreated, SchedulesDeleted, Mails, S3 int64
+	Pushes, PushUnits, PushBytes, PushesGone                   int64
 }
 
 func (c *Counts) snapshot() CountSnapshot {
-	return CountSnapshot{c.KMS.Load(), c.Events.Load(), c.SchedulesCreated.Load(), c.SchedulesDeleted.Load(), c.Mails.Load(), c.S3.Load()}
+	return CountSnapshot{c.KMS.Load(), c.Events.Load(), c.SchedulesCreated.Load(), c.SchedulesDeleted.Load(), c.Mails.Load(), c.S3.Load(),
+		c.Pushes.Load(), c.PushUnits.Load(), c.PushBytes.Load(), c.PushesGone.Load()}
 }
 
 func (a CountSnapshot) minus(b CountSnapshot) CountSnapshot {
-	return CountSnapshot{a.KMS - b.KMS, a.Events - b.Events, a.SchedulesCreated - b.SchedulesCreated, a.SchedulesDeleted - b.SchedulesDeleted, a.Mails - b.Mails, a.S3 - b.S3}
+	return CountSnapshot{a.KMS - b.KMS, a.Events - b.Events, a.SchedulesCreated - b.SchedulesCreated, a.SchedulesDeleted - b.SchedulesDeleted, a.Mails - b.Mails, a.S3 - b.S3,
+		a.Pushes - b.Pushes, a.PushUnits - b.PushUnits, a.PushBytes - b.PushBytes, a.PushesGone - b.PushesGone}
 }
 
 type countingSealer struct {
@@ -150,6 +164,19 @@ func (s *Schedules) TakeDue(now time.Time) []adhocevents.ExpiryDue {
 	return out
 }
 
+// NextDue is when the earliest pending schedule is due.
+func (s *Schedules) NextDue() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first time.Time
+	for _, d := range s.pending {
+		if first.IsZero() || d.DueAt.Before(first) {
+			first = d.DueAt
+		}
+	}
+	return first, !first.IsZero()
+}
+
 // Pending is how many schedules wait.
 func (s *Schedules) Pending() int {
 	s.mu.Lock()
@@ -217,6 +244,10 @@ type RigOptions struct {
 	// Log also receives the handlers' logs (JSON lines, as in Lambda); they are counted
 	// in any case.
 	Log io.Writer
+	// Live wires the live channel: the live function's handler (Rig.Live) and a counting
+	// stand-in for @connections (Rig.Pusher). Without it the service runs as a deployment
+	// without a live channel, where the app and the console only poll.
+	Live bool
 }
 
 // Rig is the product's handlers on DynamoDB Local and aws-ses-v2-local.
@@ -225,6 +256,8 @@ type Rig struct {
 	Invitation httpapi.Handler
 	Pairing    httpapi.Handler
 	Expiry     func(context.Context, json.RawMessage) (httpapi.ExpiryResult, error)
+	Live       liveapi.Handler // nil without RigOptions.Live
+	Pusher     *Pusher         // @connections; nil without RigOptions.Live
 
 	Clock     *Clock
 	Table     string
@@ -289,6 +322,12 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 	r.Invitation = httpapi.Invitation(r.Service, http.NotFoundHandler(), log)
 	r.Pairing = httpapi.Pairing(r.Service, downloads{n: &r.Counts.S3}, log)
 	r.Expiry = httpapi.Expiry(r.Service, log)
+	if o.Live {
+		r.Pusher = &Pusher{counts: r.Counts, open: map[string]time.Time{}, got: map[string][][]byte{}}
+		r.Service.Live = r.Pusher
+		r.Service.Config.LiveURL = rigLiveURL
+		r.Live = liveapi.New(r.Service, log)
+	}
 	r.run = secrets.NewSessionID()[:8]
 	return r, nil
 }

@@ -198,8 +198,12 @@ func TestMemoryFromTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["invitation"] != 1024 || got["pairing"] != 512 || got["expiry"] != 128 {
-		t.Errorf("memory %v", got)
+	if got["invitation"] != 1024 || got["pairing"] != 512 || got["expiry"] != 128 || got[bench.FnLive] != bench.DefaultMemoryMB[bench.FnLive] {
+		t.Errorf("memory %v (the live function absent: its default)", got)
+	}
+	withLive := `{"Resources":{` + fn("invitation", 1024) + `,` + fn("pairing", 512) + `,` + fn("expiry", 128) + `,` + fn("live", 256) + `}}`
+	if got, err := bench.MemoryFromTemplate(write(withLive)); err != nil || got[bench.FnLive] != 256 {
+		t.Errorf("memory %v, %v; want the live function's 256 MB from the template", got, err)
 	}
 	if _, err := bench.MemoryFromTemplate(write(`{"Resources":{` + fn("pairing", 512) + `}}`)); err == nil {
 		t.Error("a template without all three functions was accepted")

@@ -33,6 +33,14 @@ const (
 	LiveTicketLifetime = 60 * time.Second
 )
 
+// LivePingInterval is how often a client with nothing else to send pings its live
+// connection. API Gateway closes a connection that carried no message for LiveIdleTimeout
+// (10 minutes); 8 minutes stays inside it with 2 minutes to spare for a timer that fires
+// late (a PC waking from sleep, a busy service) and for the ping's way there, while
+// sending as few billed messages as that allows. The app and the cost model
+// (internal/bench) use this one value.
+const LivePingInterval = 8 * time.Minute
+
 // LiveAction is what every client message carries; the rest depends on the action.
 type LiveAction struct {
 	Action string `json:"action"`
