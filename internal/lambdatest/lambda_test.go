@@ -158,6 +158,17 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		t.Errorf("the console's authorizer context %v, want kind console, technician tech-1, admin", consoleCtx)
 	}
 	live.refuse("a used ticket", LiveAuthorizerRequest("conn-again", nil, map[string]string{"ticket": tk}))
+	// Each refusal is one JSON line with this "msg": the stack's metric filter counts them
+	// to keep refusals out of the live function's errors alarm (infra/stack).
+	refusal, _ := json.Marshal(map[string]string{"msg": liveapi.LogHandshakeRefused})
+	refusals := func() int { return strings.Count(emus["live"].Output(), strings.Trim(string(refusal), "{}")) }
+	// The emulator may pass the function's output on a moment after the answer.
+	for deadline := time.Now().Add(5 * time.Second); refusals() < 3 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := refusals(); n != 3 {
+		t.Errorf("the live function logged %d refused handshakes, want 3 (garbage, none, a used ticket)", n)
+	}
 
 	live.route(LiveRequest(liveapi.RouteConnect, consoleConn, consoleCtx, ""), http.StatusOK)
 	// A second console tab whose connection dropped without its $disconnect.
