@@ -75,7 +75,7 @@ clean-local: ## forget the local data in .local/
 # --- AWS: Lambda bootstraps and the CDK app ------------------------------------------------
 
 # The functions the stack deploys (infra/stack.Functions), each built from functions/<name>.
-FUNCTIONS     := invitation pairing expiry
+FUNCTIONS     := invitation pairing expiry live
 FUNCTIONS_DIR := $(DIST)/functions
 
 .PHONY: build

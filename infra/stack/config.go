@@ -26,6 +26,8 @@ const (
 	CtxAlarmEmail          = "alarmEmail"          // subscribed to the alarm topic when set
 	CtxAPIRateLimit        = "apiRateLimit"        // the HTTP API stage's steady requests per second
 	CtxAPIBurstLimit       = "apiBurstLimit"       // and its burst
+	CtxLiveRateLimit       = "liveRateLimit"       // the live channel's stage: steady messages and handshakes per second
+	CtxLiveBurstLimit      = "liveBurstLimit"      // and its burst
 	CtxPollSeconds         = "pollIntervalSeconds" // how often an active session's app polls
 	CtxHiddenUsername      = "hiddenUsername"      // the hidden administrator account's name on the PC
 )
@@ -64,6 +66,14 @@ type Config struct {
 	APIRateLimit  int
 	APIBurstLimit int
 
+	// LiveRateLimit and LiveBurstLimit throttle the live channel's WebSocket stage (its
+	// default route settings: handshakes and messages). A connection sends a ping at most
+	// every few minutes to stay inside the 10-minute idle timeout and reconnects every 2
+	// hours, so 100 per second carry tens of thousands of open connections; like the HTTP
+	// API's, the throttle bounds the bill under a flood, not normal use.
+	LiveRateLimit  int
+	LiveBurstLimit int
+
 	// PollSeconds is how often the app of an active session polls (DESIGN.md: 30 s). It
 	// sets how soon an ended session is cleaned up and, with the sessions, the request rate.
 	PollSeconds int
@@ -88,6 +98,8 @@ func DefaultConfig() Config {
 		EventBusName:       "adhoc-support",
 		APIRateLimit:       100,
 		APIBurstLimit:      200,
+		LiveRateLimit:      100,
+		LiveBurstLimit:     200,
 		PollSeconds:        30,
 		HiddenUsername:     session.DefaultUsername,
 	}
@@ -202,6 +214,8 @@ func ConfigFrom(lookup func(key string) any) (Config, error) {
 	num(CtxAdhocCap, &c.AdhocCap, 0, 100000)
 	num(CtxAPIRateLimit, &c.APIRateLimit, 1, 100000)
 	num(CtxAPIBurstLimit, &c.APIBurstLimit, 1, 100000)
+	num(CtxLiveRateLimit, &c.LiveRateLimit, 1, 100000)
+	num(CtxLiveBurstLimit, &c.LiveBurstLimit, 1, 100000)
 	// Faster than 5 s multiplies the requests for little; slower than 5 minutes leaves a
 	// PC reachable that long after its session ended (the app also ends on its own clock).
 	num(CtxPollSeconds, &c.PollSeconds, 5, 300)

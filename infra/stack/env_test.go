@@ -31,6 +31,8 @@ func TestEnvNamesMatchSetup(t *testing.T) {
 		{stack.EnvExpiryFunctionARN, setup.EnvExpiryFunction},
 		{stack.EnvExpiryDLQARN, setup.EnvExpiryDLQ},
 		{stack.EnvAppBucket, setup.EnvAppBucket},
+		{stack.EnvLiveEndpoint, setup.EnvLiveEndpoint},
+		{stack.EnvLiveURL, setup.EnvLiveURL},
 	}
 	for _, c := range cases {
 		if c.stack != c.setup {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/grants"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 )
@@ -66,6 +67,7 @@ func (s *AdhocSupportStack) newFunction(assetDir, name string, spec functionSpec
 	})
 	s.Functions[name] = fn
 	s.Roles[name] = role
+	s.LogGroups[name] = logs
 	return fn
 }
 
@@ -115,14 +117,21 @@ var itemActions = []string{
 
 // grant gives each function exactly the calls its code path makes (internal/support):
 //
-//	invitation  items + Query (audit on the table, sessions of an account on byAccount),
-//	            ses:SendEmail as MAIL_FROM, PutEvents, schedules create/update/delete,
-//	            PassRole of the scheduler role, GenerateDataKey on the password key,
-//	            GenerateMac on the MAC key
-//	pairing     items (all its reads are by key), PutEvents, schedules, PassRole,
-//	            Decrypt on the password key, GenerateMac, GetObject on the app bucket;
-//	            no SES: it never sends mail
-//	expiry      items + Query on byDue, PutEvents, schedule delete; no KMS, no SES
+//	invitation  items + Query (audit and console connections on the table, sessions of an
+//	            account on byAccount), ses:SendEmail as MAIL_FROM, PutEvents, schedules
+//	            create/update/delete, PassRole of the scheduler role, GenerateDataKey on
+//	            the password key, GenerateMac on the MAC key
+//	pairing     items (all its other reads are by key), Query of console connections,
+//	            PutEvents, schedules, PassRole, Decrypt on the password key, GenerateMac,
+//	            GetObject on the app bucket; no SES: it never sends mail
+//	expiry      items + Query on byDue and of console connections, PutEvents, schedule
+//	            delete; no KMS, no SES
+//	live        items (tickets, console connections, the session's connection), Query of
+//	            console connections, PutEvents and schedule delete (a $connect may expire
+//	            an overdue session); no KMS, no SES
+//
+// and all four ManageConnections on the live stage's @connections: each pushes what it
+// commits.
 func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet, identity awsses.EmailIdentity) {
 	st := s.Stack
 	table := s.Table.TableArn()
@@ -147,6 +156,26 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	add(Pairing, "Items", itemActions, []*string{table}, nil)
 	add(Expiry, "Items", itemActions, []*string{table}, nil)
 	add(Expiry, "DueSessions", []string{"dynamodb:Query"}, []*string{index(store.IndexByDue)}, nil)
+	add(Live, "Items", itemActions, []*string{table}, nil)
+	// The pushes after a commit list the account's console connections (store.Consoles):
+	// one Query of its LIVE#<account> partition. The functions that need the table's Query
+	// for nothing else may query only those partitions; invitation reads audit trails too.
+	for _, fn := range []string{Pairing, Expiry, Live} {
+		add(fn, "ConsoleConnections", []string{"dynamodb:Query"}, []*string{table},
+			map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{store.LivePartitionPrefix + "*"}}})
+	}
+
+	// Pushes: @connections of the live stage only (POST, DELETE and GET /@connections/{id}
+	// are all this one action). Connection ids are made per connection, hence the wildcard.
+	connections := st.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("execute-api"),
+		Resource:     s.LiveAPI.ApiId(),
+		ResourceName: jsii.String(LiveStageName + "/*/@connections/*"),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	for _, fn := range Functions {
+		add(fn, "PushLive", []string{grants.ManageConnections}, []*string{connections}, nil)
+	}
 
 	// Events: only on the product's bus, and only with the product's source.
 	for _, fn := range Functions {
@@ -167,7 +196,9 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 		add(fn, "PassSchedulerRole", []string{"iam:PassRole"}, []*string{s.Scheduler.RoleArn()},
 			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}})
 	}
-	add(Expiry, "ExpirySchedules", []string{"scheduler:DeleteSchedule"}, []*string{schedules}, nil)
+	for _, fn := range []string{Expiry, Live} {
+		add(fn, "ExpirySchedules", []string{"scheduler:DeleteSchedule"}, []*string{schedules}, nil)
+	}
 
 	// KMS: the password is sealed at invitation and opened at pairing, where the agent
 	// token is sealed too (kept for a retried pairing until the first poll); the encryption

@@ -67,8 +67,13 @@ func suppress(s *AdhocSupportStack) {
 		"One-time expiry schedules are named per session at run time, so the statement allows the schedules inside the product's own schedule group "+
 			"(schedule/<group>/*) and nothing outside it; the group holds nothing else.",
 		regex(`/^Resource::arn:.+:scheduler:.+:schedule\/.+\/\*$/`))
-	for _, name := range []string{Invitation, Pairing, Expiry} {
-		list := []*suppression{xray, schedules}
+	pushes := rule("AwsSolutions-IAM5",
+		"execute-api:ManageConnections on the live stage's @connections (<api>/"+LiveStageName+"/*/@connections/*): "+
+			"the connection ids are made by API Gateway per connection at run time, and the function pushes to whichever connections of a session "+
+			"or account the table names; nothing outside the product's own WebSocket API and stage is covered.",
+		regex(`/^Resource::arn:.+:execute-api:.+:<LiveApi[0-9A-F]+>\/`+LiveStageName+`\/\*\/@connections\/\*$/`))
+	for _, name := range Functions {
+		list := []*suppression{xray, schedules, pushes}
 		if name == Pairing {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"s3:GetObject on the app builds under agent/ in the app bucket: the join route presigns whichever build of the Windows app is uploaded "+
@@ -77,6 +82,20 @@ func suppress(s *AdhocSupportStack) {
 		}
 		on(s.Roles[name], true, list...)
 	}
+
+	// The live channel: a WebSocket API authorizes the handshake only ($connect, with the
+	// live function as REQUEST authorizer); API Gateway has no authorizer for the routes
+	// after it, and delivers their messages only on a connection the authorizer let in.
+	for _, r := range s.liveMessageRoutes {
+		on(r, true, rule("AwsSolutions-APIG4",
+			"A route of the live channel's WebSocket API after the handshake ($disconnect, $default and the message routes): "+
+				"WebSocket APIs authorize only $connect, where the live function checks the app's agent token or the console's one-use ticket; "+
+				"API Gateway delivers these events only for a connection it let in, with the authorizer's context naming the peer, and the function refuses an event without it."))
+	}
+	on(s.Stack.Node().FindChild(jsii.String("ApiGatewayLogsRole")), true, rule("AwsSolutions-IAM4",
+		"The account's API Gateway logging role (AWS::ApiGateway::Account), which WebSocket and REST APIs need to write access logs at all. "+
+			"It is one setting for every such API of the account and region, not only this stack's, so it carries AWS's own policy for exactly that purpose "+
+			"(AmazonAPIGatewayPushToCloudWatchLogs), which AWS keeps current, and only API Gateway may assume it."))
 
 	// CDK's own BucketDeployment handler (a singleton Lambda function at the stack's
 	// root) exists only when the app build is uploaded.

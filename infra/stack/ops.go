@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 )
 
 // SweepRate is how often the rule sweeps overdue sessions, the second of DESIGN.md's
@@ -120,8 +122,12 @@ func newAlarms(st awscdk.Stack, cfg Config, s *AdhocSupportStack) awssns.Topic {
 	for _, name := range Functions {
 		fn := s.Functions[name]
 		id := exportedName(name)
+		var failures awscloudwatch.IMetric = fn.MetricErrors(sum)
+		if name == Live {
+			failures = liveFailures(st, s, fn, sum)
+		}
 		alarm(id+"Errors", "The "+name+" function failed (Errors ≥ 1 in 5 minutes); see its log group.",
-			fn.MetricErrors(sum), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+			failures, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 		alarm(id+"Throttles", "The "+name+" function was throttled: the account's Lambda concurrency is exhausted.",
 			fn.MetricThrottles(sum), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 	}
@@ -139,6 +145,38 @@ func newAlarms(st awscdk.Stack, cfg Config, s *AdhocSupportStack) awssns.Topic {
 	return topic
 }
 
+// LiveRefusedMetric is the custom metric of the handshakes the live function refused, in
+// the namespace MetricNamespace(stack).
+const LiveRefusedMetric = "LiveHandshakesRefused"
+
+// MetricNamespace holds the stack's own metrics; the stack's name keeps two deployments in
+// one account (staging, production) apart.
+func MetricNamespace(st awscdk.Stack) string { return "AdhocSupport/" + *st.StackName() }
+
+// liveFailures is the live function's Errors without its refused handshakes. A Lambda
+// authorizer refuses by failing with "Unauthorized", so every refusal (a scanner of the
+// public endpoint, an app whose session is over) counts in Errors; the function logs each
+// one as liveapi.LogHandshakeRefused, which a metric filter counts. What remains is a real
+// failure, including an authorizer that could not decide (logged as an error).
+func liveFailures(st awscdk.Stack, s *AdhocSupportStack, fn awslambda.Function, sum *awscloudwatch.MetricOptions) awscloudwatch.IMetric {
+	refused := awslogs.NewMetricFilter(st, jsii.String("LiveRefusedFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        s.LogGroups[Live],
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(liveapi.LogHandshakeRefused)),
+		MetricNamespace: jsii.String(MetricNamespace(st)),
+		MetricName:      jsii.String(LiveRefusedMetric),
+		MetricValue:     jsii.String("1"),
+	})
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String("FILL(errors, 0) - FILL(refused, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"errors":  fn.MetricErrors(sum),
+			"refused": refused.Metric(sum),
+		},
+		Label:  jsii.String("live errors other than refused handshakes"),
+		Period: sum.Period,
+	})
+}
+
 func (s *AdhocSupportStack) outputs(apiURL *string, domain awscognito.UserPoolDomain) {
 	out := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
@@ -151,4 +189,5 @@ func (s *AdhocSupportStack) outputs(apiURL *string, domain awscognito.UserPoolDo
 	out("EventBusName", "EventBridge bus of the session events", s.Bus.EventBusName())
 	out("TableName", "DynamoDB table", s.Table.TableName())
 	out("AppBucketName", "S3 bucket of the Windows app", s.AppBucket.BucketName())
+	out("LiveUrl", "The live channel's WebSocket URL (the app and the console learn it from the API)", s.LiveStage.Url())
 }

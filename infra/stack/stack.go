@@ -1,8 +1,8 @@
 // Package stack is the whole product as one CloudFormation stack (DESIGN.md, "Runtime
-// pieces"): the table, the three functions, the HTTP API with its Cognito sign-in, the
-// EventBridge bus and sweep rule, the Scheduler group, SES, KMS, the app bucket, and the
-// alarms. The functions' binaries are built beforehand (`make build`); the stack only
-// points at them, so synthesizing never compiles anything.
+// pieces"): the table, the four functions, the HTTP API with its Cognito sign-in, the live
+// channel's WebSocket API, the EventBridge bus and sweep rule, the Scheduler group, SES,
+// KMS, the app bucket, and the alarms. The functions' binaries are built beforehand
+// (`make build`); the stack only points at them, so synthesizing never compiles anything.
 package stack
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
@@ -33,37 +34,40 @@ const (
 	Invitation = "invitation" // technician routes and the console
 	Pairing    = "pairing"    // agent routes and the join page
 	Expiry     = "expiry"     // one-time schedules and the 5-minute sweep
+	Live       = "live"       // the live channel: WebSocket authorizer, routes and messages
 )
 
 // Functions lists every function the stack deploys; `make build` builds the same list.
-var Functions = []string{Invitation, Pairing, Expiry}
+var Functions = []string{Invitation, Pairing, Expiry, Live}
 
 // Environment variables the stack sets on the functions; internal/setup reads the same
 // names (TestEnvNamesMatchSetup keeps them equal). Which function gets which:
 //
-//	name                   invitation pairing expiry  value
-//	TABLE_NAME                  x        x       x    the DynamoDB table
-//	EVENT_BUS_NAME              x        x       x    the custom bus (events.Source events)
-//	SCHEDULE_GROUP              x        x       x    the Scheduler group of the one-time expiry schedules
-//	SESSION_TTL, INVITE_TTL     x        x       x    Go durations, e.g. "24h"
-//	DEFAULT_SLOTS, ..._CAP      x        x       x    limits of an account never configured
-//	POLL_INTERVAL_ACTIVE        x        x       x    how often an active session's app polls, e.g. "30s"
-//	HIDDEN_USERNAME             x        x       x    the hidden administrator account's name
-//	SCHEDULER_ROLE_ARN          x        x            role the schedules run as (may only invoke expiry)
-//	EXPIRY_FUNCTION_ARN         x        x            target of the schedules
-//	EXPIRY_DLQ_ARN              x        x            dead-letter queue of the schedules
-//	KMS_KEY_ID                  x        x       x    password key (ARN): GenerateDataKey / Decrypt (*)
-//	MAC_KEY_ID                  x        x       x    HMAC_256 key (ARN) for the security code (*)
-//	PUBLIC_BASE_URL             x        x            the API's URL, no trailing slash (join links)
-//	MAIL_FROM                   x                     sender address (an SES identity)
-//	SES_CONFIGURATION_SET       x                     configuration set of every mail
-//	USER_POOL_ID                x                     for the console's sign-in
-//	USER_POOL_CLIENT_ID         x                     the console's public OAuth client (code + PKCE)
-//	AUTH_BASE_URL               x                     Cognito hosted sign-in, e.g. https://p.auth.r.amazoncognito.com
-//	APP_BUCKET                           x            bucket of the Windows app (dist/agent/ under agent/)
+//	name                   invitation pairing expiry live  value
+//	TABLE_NAME                  x        x       x     x   the DynamoDB table
+//	EVENT_BUS_NAME              x        x       x     x   the custom bus (events.Source events)
+//	SCHEDULE_GROUP              x        x       x     x   the Scheduler group of the one-time expiry schedules
+//	SESSION_TTL, INVITE_TTL     x        x       x     x   Go durations, e.g. "24h"
+//	DEFAULT_SLOTS, ..._CAP      x        x       x     x   limits of an account never configured
+//	POLL_INTERVAL_ACTIVE        x        x       x     x   how often an active session's app polls, e.g. "30s"
+//	HIDDEN_USERNAME             x        x       x     x   the hidden administrator account's name
+//	LIVE_ENDPOINT               x        x       x     x   the live stage's https:// URL: @connections
+//	LIVE_URL                    x        x       x     x   the live stage's wss:// URL, told to the app and consoles
+//	SCHEDULER_ROLE_ARN          x        x                 role the schedules run as (may only invoke expiry)
+//	EXPIRY_FUNCTION_ARN         x        x                 target of the schedules
+//	EXPIRY_DLQ_ARN              x        x                 dead-letter queue of the schedules
+//	KMS_KEY_ID                  x        x       x     x   password key (ARN): GenerateDataKey / Decrypt (*)
+//	MAC_KEY_ID                  x        x       x     x   HMAC_256 key (ARN) for the security code (*)
+//	PUBLIC_BASE_URL             x        x                 the API's URL, no trailing slash (join links)
+//	MAIL_FROM                   x                          sender address (an SES identity)
+//	SES_CONFIGURATION_SET       x                          configuration set of every mail
+//	USER_POOL_ID                x                          for the console's sign-in
+//	USER_POOL_CLIENT_ID         x                          the console's public OAuth client (code + PKCE)
+//	AUTH_BASE_URL               x                          Cognito hosted sign-in, e.g. https://p.auth.r.amazoncognito.com
+//	APP_BUCKET                           x                 bucket of the Windows app (dist/agent/ under agent/)
 //
-// (*) expiry gets the key ids only because internal/setup requires them at start; its
-// role has no KMS permission.
+// (*) expiry and live get the key ids only because internal/setup requires them at start;
+// their roles have no KMS permission.
 const (
 	EnvSessionTTL    = "SESSION_TTL"
 	EnvInviteTTL     = "INVITE_TTL"
@@ -72,6 +76,8 @@ const (
 	EnvPublicBaseURL = "PUBLIC_BASE_URL"
 	EnvPollActive    = "POLL_INTERVAL_ACTIVE"
 	EnvHiddenUser    = "HIDDEN_USERNAME"
+	EnvLiveEndpoint  = "LIVE_ENDPOINT"
+	EnvLiveURL       = "LIVE_URL"
 
 	EnvTableName           = "TABLE_NAME"
 	EnvEventBusName        = "EVENT_BUS_NAME"
@@ -120,9 +126,12 @@ type AdhocSupportStack struct {
 	// a jsii object where the object is expected, so callers pass s.Stack explicitly.
 	Stack       awscdk.Stack
 	Table       awsdynamodb.Table
-	Functions   map[string]awslambda.Function // by name: Invitation, Pairing, Expiry
+	Functions   map[string]awslambda.Function // by name: Invitation, Pairing, Expiry, Live
 	Roles       map[string]awsiam.Role        // each function's own role
+	LogGroups   map[string]awslogs.LogGroup   // each function's own log group
 	API         awsapigatewayv2.HttpApi
+	LiveAPI     awsapigatewayv2.WebSocketApi // the live channel
+	LiveStage   awsapigatewayv2.WebSocketStage
 	UserPool    awscognito.UserPool
 	Client      awscognito.UserPoolClient
 	Bus         awsevents.EventBus
@@ -136,7 +145,8 @@ type AdhocSupportStack struct {
 	// after Lambda's own retries.
 	SweepDLQ, ScheduleDLQ, ExpiryFailures awssqs.Queue
 
-	publicRoutes []publicRoute // routes without the JWT authorizer, for their nag suppressions
+	publicRoutes      []publicRoute                    // routes without the JWT authorizer, for their nag suppressions
+	liveMessageRoutes []awsapigatewayv2.WebSocketRoute // the live routes after the handshake, for theirs
 }
 
 // CheckAssets reports a missing bootstrap before CloudFormation would deploy a function
@@ -169,7 +179,7 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		panic(fmt.Sprintf("stack: %v", err))
 	}
 	st := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	s := &AdhocSupportStack{Stack: st, Functions: map[string]awslambda.Function{}, Roles: map[string]awsiam.Role{}}
+	s := &AdhocSupportStack{Stack: st, Functions: map[string]awslambda.Function{}, Roles: map[string]awsiam.Role{}, LogGroups: map[string]awslogs.LogGroup{}}
 
 	s.Table = newTable(st)
 	s.PasswordKey, s.MACKey = newKeys(st)
@@ -187,6 +197,8 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	s.UserPool = newUserPool(st)
 	s.API = newAPI(st, cfg)
 	apiURL := s.API.ApiEndpoint() // https://<id>.execute-api.<region>.amazonaws.com, no slash
+	// Before the functions: they all push through it (see live.go for the dependencies).
+	s.LiveAPI, s.LiveStage = newLiveAPI(st, cfg)
 
 	// The console's OAuth client redirects back to the API by default; it needs the API's
 	// URL, and the authorizer needs the client: API → client → authorizer, no cycle.
@@ -212,9 +224,12 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		// no KMS permission, as it never seals, opens or MACs anything.
 		EnvKMSKeyID: s.PasswordKey.KeyArn(),
 		EnvMACKeyID: s.MACKey.KeyArn(),
+		// Every function commits session changes and pushes them right after.
+		EnvLiveEndpoint: s.LiveStage.CallbackUrl(), // https://<id>.execute-api.<region>.amazonaws.com/live
+		EnvLiveURL:      s.LiveStage.Url(),         // wss://<id>.execute-api.<region>.amazonaws.com/live
 	}
 
-	// expiry first: the other two hand its ARN to the schedules they create.
+	// expiry first: invitation and pairing hand its ARN to the schedules they create.
 	expiry := s.newFunction(props.AssetDir, Expiry, functionSpec{
 		// A sweep reads one index page and commits each overdue session; 256 MB is ample
 		// for Go, and latency does not matter here.
@@ -266,8 +281,20 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		env:            merge(scheduling, map[string]*string{EnvAppBucket: s.AppBucket.BucketName()}),
 	})
 
+	live := s.newFunction(props.AssetDir, Live, functionSpec{
+		// One DynamoDB round trip or two and an @connections call per event, all waiting
+		// on the network: 256 MB is ample, as for expiry.
+		memoryMB: 256,
+		// The handshake waits on the authorizer and on $connect, and a WebSocket
+		// integration may take at most 29 s; a stuck call is cut off well before.
+		timeoutSeconds: 10,
+		// No scheduling: an overdue session its $connect expires only loses its schedules.
+		env: common,
+	})
+
 	s.grant(cfg, mailConfig, identity)
 	s.routes(newRouteIntegrations(invitation, pairing), s.UserPool, s.Client)
+	s.liveRoutes(live)
 	newSweepRule(st, expiry, s.SweepDLQ)
 	newAlarms(st, cfg, s)
 	s.outputs(apiURL, authDomain)

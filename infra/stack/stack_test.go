@@ -43,6 +43,7 @@ type resource struct {
 	DeletionPolicy string         `json:"DeletionPolicy"`
 	UpdatePolicy   string         `json:"UpdateReplacePolicy"`
 	Metadata       map[string]any `json:"Metadata"`
+	DependsOn      any            `json:"DependsOn"` // a logical id or a list of them
 }
 
 const alarmEmail = "ops@example.com"
@@ -178,6 +179,17 @@ func ofType(typ string) map[string]resource {
 	return out
 }
 
+// ofAPI is the resources of a type that belong to one API (their ApiId).
+func ofAPI(typ string, api constructs.IConstruct) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range ofType(typ) {
+		if js(r.Properties["ApiId"]) == js(ref(api)) {
+			out[id] = r
+		}
+	}
+	return out
+}
+
 type statement struct {
 	Sid       string
 	Effect    string
@@ -280,7 +292,8 @@ func TestTable(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME"}
+	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME",
+		"LIVE_ENDPOINT", "LIVE_URL"}
 	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL"}
 	cases := []struct {
 		name     string
@@ -291,6 +304,7 @@ func TestFunctions(t *testing.T) {
 		{stack.Invitation, 512, 20, append(slices.Clone(scheduling), "MAIL_FROM", "SES_CONFIGURATION_SET", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "AUTH_BASE_URL")},
 		{stack.Pairing, 512, 10, append(slices.Clone(scheduling), "APP_BUCKET")},
 		{stack.Expiry, 256, 60, nil},
+		{stack.Live, 256, 10, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -338,6 +352,14 @@ func TestFunctions(t *testing.T) {
 					t.Errorf("%s %s = %v, want %q (cdk.json defaults)", c.name, k, vars[k], v)
 				}
 			}
+			// ... it pushes through the live stage's @connections endpoint and tells its
+			// wss:// URL.
+			for k, want := range map[string]string{"LIVE_ENDPOINT": "https://", "LIVE_URL": "wss://"} {
+				got := js(vars[k])
+				if !strings.Contains(got, want) || !strings.Contains(got, js(ref(fx.s.LiveAPI))) || !strings.HasSuffix(got, `"/`+stack.LiveStageName+`"]]}`) {
+					t.Errorf("%s %s = %s, want %s<the WebSocket API>…/%s", c.name, k, got, want, stack.LiveStageName)
+				}
+			}
 			// ... and its code is the bootstrap of its own folder.
 			key := r.Properties["Code"].(map[string]any)["S3Key"].(string)
 			staged := filepath.Join(fx.cloudDir, "asset."+strings.TrimSuffix(key, ".zip"), "bootstrap")
@@ -360,8 +382,8 @@ func TestFunctions(t *testing.T) {
 	})
 }
 
-// TestGrants: each function's role allows exactly the KMS, EventBridge, Scheduler, SES and
-// S3 actions internal/grants lists for its code, the table the emulator test enforces
+// TestGrants: each function's role allows exactly the KMS, EventBridge, Scheduler, SES, S3
+// and @connections actions internal/grants lists for its code, the table the emulator test enforces
 // against the real bootstraps. A call the code makes without a grant fails there; a grant
 // without a call fails here.
 func TestGrants(t *testing.T) {
@@ -369,10 +391,13 @@ func TestGrants(t *testing.T) {
 		t.Run(fn, func(t *testing.T) {
 			// GIVEN the function's role WHEN its actions outside DynamoDB, logs, X-Ray, SQS
 			// and iam:PassRole are collected THEN they are the table's, no more, no less.
+			if len(grants.Actions[fn]) == 0 {
+				t.Fatalf("internal/grants has no entry for %s", fn)
+			}
 			var got []string
 			for _, a := range actionsOf(fx.s.Roles[fn]) {
 				switch svc, _, _ := strings.Cut(a, ":"); svc {
-				case "kms", "events", "scheduler", "ses", "s3":
+				case "kms", "events", "scheduler", "ses", "s3", "execute-api":
 					got = append(got, a)
 				}
 			}
@@ -387,18 +412,22 @@ func TestLeastPrivilege(t *testing.T) {
 	logsXRay := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 	items := []string{"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	schedules := []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule", "iam:PassRole"}
+	push := []string{"execute-api:ManageConnections"}
 	cases := []struct {
 		name      string
 		want      []string
 		forbidden []string // action prefixes the function must never have
 	}{
-		{stack.Invitation, concat(logsXRay, items, schedules, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
+		{stack.Invitation, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
 			[]string{"kms:Decrypt", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch"}},
-		{stack.Pairing, concat(logsXRay, items, schedules, []string{"events:PutEvents", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac", "s3:GetObject"}),
-			[]string{"ses:", "dynamodb:Query", "dynamodb:Scan", "s3:Put", "lambda:"}},
-		{stack.Expiry, concat(logsXRay, items, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule",
+		// Pairing's one Query is of console connections (checked below).
+		{stack.Pairing, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac", "s3:GetObject"}),
+			[]string{"ses:", "dynamodb:Scan", "s3:Put", "lambda:"}},
+		{stack.Expiry, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}),
 			[]string{"ses:", "kms:", "scheduler:CreateSchedule", "iam:PassRole", "s3:", "dynamodb:Scan"}},
+		{stack.Live, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule"}),
+			[]string{"ses:", "kms:", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "iam:PassRole", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -453,20 +482,32 @@ func TestLeastPrivilege(t *testing.T) {
 		{stack.Invitation, "dynamodb:Query", "/index/" + store.IndexByAccount, ""},
 		{stack.Expiry, "dynamodb:Query", "/index/" + store.IndexByDue, ""},
 		{stack.Pairing, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
+		{stack.Live, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
+		{stack.Live, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
 	}
+	// Only the account's console connections (LIVE#<account>) for the functions that
+	// query the table for nothing else.
+	consoles := `"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + store.LivePartitionPrefix + `*"]}`
+	for _, fn := range []string{stack.Pairing, stack.Expiry, stack.Live} {
+		scoped = append(scoped, struct{ fn, action, resource, condition string }{fn, "dynamodb:Query", `[` + js(getAtt(fx.s.Table, "Arn")) + `]`, consoles})
+	}
+	// @connections of the live stage only.
+	connections := js(ref(fx.s.LiveAPI)) + `,"/` + stack.LiveStageName + `/*/@connections/*"`
 	for _, fn := range stack.Functions {
-		scoped = append(scoped, struct{ fn, action, resource, condition string }{fn, "events:PutEvents", js(getAtt(fx.s.Bus, "Arn")), `"events:source":"` + events.Source + `"`})
+		scoped = append(scoped,
+			struct{ fn, action, resource, condition string }{fn, "events:PutEvents", js(getAtt(fx.s.Bus, "Arn")), `"events:source":"` + events.Source + `"`},
+			struct{ fn, action, resource, condition string }{fn, "execute-api:ManageConnections", connections, ""})
 	}
 	for _, c := range scoped {
 		t.Run(c.fn+" "+c.action+" "+c.resource, func(t *testing.T) {
 			found := false
 			for _, st := range statementsOf(fx.s.Roles[c.fn]) {
-				if !slices.Contains(st.Actions, c.action) {
+				if !slices.Contains(st.Actions, c.action) || !strings.Contains(js(st.Resources), c.resource) {
 					continue
 				}
-				found = found || strings.Contains(js(st.Resources), c.resource)
-				// Every statement granting the action carries the condition, so no
-				// second statement can lift it.
+				found = true
+				// Every statement granting the action on the resource carries the
+				// condition, so no second statement can lift it.
 				if c.condition != "" && !strings.Contains(js(st.Condition), c.condition) {
 					t.Errorf("%s %s condition %s, want %s", c.fn, c.action, js(st.Condition), c.condition)
 				}
@@ -518,7 +559,7 @@ func TestSchedulerRole(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	routes := ofType("AWS::ApiGatewayV2::Route")
+	routes := ofAPI("AWS::ApiGatewayV2::Route", fx.s.API)
 	byKey := map[string]resource{}
 	for _, r := range routes {
 		byKey[r.Properties["RouteKey"].(string)] = r
@@ -527,11 +568,11 @@ func TestAPI(t *testing.T) {
 		t.Errorf("%d routes in the template, want %d", len(routes), len(stack.Routes))
 	}
 	authorizer := ""
-	for id := range ofType("AWS::ApiGatewayV2::Authorizer") {
+	for id := range ofAPI("AWS::ApiGatewayV2::Authorizer", fx.s.API) {
 		authorizer = id
 	}
 	integrations := map[string]string{}
-	for id, r := range ofType("AWS::ApiGatewayV2::Integration") {
+	for id, r := range ofAPI("AWS::ApiGatewayV2::Integration", fx.s.API) {
 		uri := js(r.Properties["IntegrationUri"])
 		for _, fn := range stack.Functions {
 			if strings.Contains(uri, logicalID(fx.s.Functions[fn])) {
@@ -591,7 +632,7 @@ func TestAPI(t *testing.T) {
 				"AccessLogSettings":    map[string]any{"DestinationArn": assertions.Match_AnyValue(), "Format": assertions.Match_StringLikeRegexp(jsii.String(`\$context\.routeKey`))},
 			})
 		})
-		for _, st := range ofType("AWS::ApiGatewayV2::Stage") {
+		for _, st := range ofAPI("AWS::ApiGatewayV2::Stage", fx.s.API) {
 			format := st.Properties["AccessLogSettings"].(map[string]any)["Format"].(string)
 			for _, leak := range []string{"$context.path", "$context.requestPath", "$context.authorizer.claims.email"} {
 				if strings.Contains(format, leak) {
@@ -802,9 +843,10 @@ func TestAlarms(t *testing.T) {
 	var cases []alarm
 	for _, fn := range stack.Functions {
 		dim := map[string]any{"Name": "FunctionName", "Value": ref(fx.s.Functions[fn])}
-		cases = append(cases,
-			alarm{fn + " errors", "Errors", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1},
-			alarm{fn + " throttles", "Throttles", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1})
+		if fn != stack.Live { // its errors without refused handshakes: TestLiveErrorsAlarm
+			cases = append(cases, alarm{fn + " errors", "Errors", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1})
+		}
+		cases = append(cases, alarm{fn + " throttles", "Throttles", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1})
 	}
 	for name, q := range map[string]constructs.IConstruct{"sweep": fx.s.SweepDLQ, "schedule": fx.s.ScheduleDLQ, "expiry failures": fx.s.ExpiryFailures} {
 		cases = append(cases, alarm{name + " DLQ depth", "ApproximateNumberOfMessagesVisible", "AWS/SQS",
@@ -831,13 +873,16 @@ func TestAlarms(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	// GIVEN the stack WHEN its outputs are read THEN an operator finds everything
 	// docs/deploy.md refers to.
-	for _, name := range []string{"ApiUrl", "ConsoleUrl", "UserPoolId", "UserPoolClientId", "SignInUrl", "EventBusName", "TableName", "AppBucketName"} {
+	for _, name := range []string{"ApiUrl", "ConsoleUrl", "UserPoolId", "UserPoolClientId", "SignInUrl", "EventBusName", "TableName", "AppBucketName", "LiveUrl"} {
 		if _, ok := fx.outputs[name]; !ok {
 			t.Errorf("output %s missing", name)
 		}
 	}
 	if got := js(fx.outputs["TableName"]); !strings.Contains(got, js(ref(fx.s.Table))) {
 		t.Errorf("TableName output %s", got)
+	}
+	if got := js(fx.outputs["LiveUrl"]); !strings.Contains(got, `"wss://",`+js(ref(fx.s.LiveAPI))) || !strings.Contains(got, `"/`+stack.LiveStageName+`"`) {
+		t.Errorf("LiveUrl output %s, want wss://<the WebSocket API>…/%s", got, stack.LiveStageName)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package grants lists the AWS actions each Lambda function's code calls, besides DynamoDB,
-// CloudWatch Logs and X-Ray: KMS, EventBridge, EventBridge Scheduler, SES and S3. It is the
+// CloudWatch Logs and X-Ray: KMS, EventBridge, EventBridge Scheduler, SES, S3 and the live
+// channel's @connections (execute-api:ManageConnections). It is the
 // one place both sides read: infra/stack grants exactly these actions (TestGrants checks
 // the synthesized policies against this table), and the emulator test in
 // internal/lambdatest runs each real bootstrap against a fake that refuses any other call.
@@ -13,14 +14,21 @@ const (
 	Invitation = "invitation"
 	Pairing    = "pairing"
 	Expiry     = "expiry"
+	Live       = "live"
 )
 
-// Actions by function, in IAM's service:Action form.
+// ManageConnections is what posting to, closing and describing a live connection needs
+// (POST, DELETE and GET /@connections/{id}). Every function that commits a session change
+// pushes it to the live connections right after the commit, so all four have it.
+const ManageConnections = "execute-api:ManageConnections"
+
+// Actions by function, in IAM's service:Action form, sorted.
 var Actions = map[string][]string{
 	// Sealing the password (data key), the code's MAC, events, the invitation's schedule,
 	// the mail.
 	Invitation: {
 		"events:PutEvents",
+		ManageConnections,
 		"kms:GenerateDataKey", "kms:GenerateMac",
 		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
 		"ses:SendEmail",
@@ -30,6 +38,7 @@ var Actions = map[string][]string{
 	// download (a presigned GET and the HeadObject that checks for the build).
 	Pairing: {
 		"events:PutEvents",
+		ManageConnections,
 		"kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac",
 		"s3:GetObject",
 		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
@@ -37,6 +46,15 @@ var Actions = map[string][]string{
 	// Events, and deleting a session's schedules when it ends.
 	Expiry: {
 		"events:PutEvents",
+		ManageConnections,
+		"scheduler:DeleteSchedule",
+	},
+	// The answers to messages (pong, errors) and the pushes after a commit. The app's
+	// $connect may find its session overdue and expire it, which publishes the event and
+	// deletes the session's schedules; no KMS, no SES.
+	Live: {
+		"events:PutEvents",
+		ManageConnections,
 		"scheduler:DeleteSchedule",
 	},
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestTable(t *testing.T) {
-	for _, fn := range []string{Invitation, Pairing, Expiry} {
+	for _, fn := range []string{Invitation, Pairing, Expiry, Live} {
 		actions := Actions[fn]
 		if len(actions) == 0 {
 			t.Errorf("%s has no actions", fn)
@@ -25,7 +25,11 @@ func TestTable(t *testing.T) {
 			}
 		}
 	}
-	if !Allowed(Pairing, "kms:Decrypt") || Allowed(Pairing, "ses:SendEmail") || Allowed("nope", "kms:Decrypt") {
+	if len(Actions) != 4 {
+		t.Errorf("%d functions in the table, want invitation, pairing, expiry and live", len(Actions))
+	}
+	if !Allowed(Pairing, "kms:Decrypt") || Allowed(Pairing, "ses:SendEmail") || Allowed("nope", "kms:Decrypt") ||
+		!Allowed(Live, ManageConnections) || Allowed(Live, "kms:Decrypt") || Allowed(Live, "ses:SendEmail") {
 		t.Error("Allowed disagrees with the table")
 	}
 }

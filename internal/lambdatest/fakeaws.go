@@ -1,8 +1,8 @@
 // Package lambdatest runs the real function bootstraps under the Lambda Runtime Interface
 // Emulator. The services that cannot run on a developer's machine (KMS, EventBridge,
-// Scheduler) are played by FakeAWS, an HTTP server that speaks just enough of their wire
-// protocols for the AWS SDK and records every request, so tests check what the functions
-// really send.
+// Scheduler, the WebSocket API's @connections) are played by FakeAWS, an HTTP server that
+// speaks just enough of their wire protocols for the AWS SDK and records every request, so
+// tests check what the functions really send.
 package lambdatest
 
 import (
@@ -16,25 +16,44 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/grants"
 )
 
 // Call is one recorded request to FakeAWS.
 type Call struct {
-	Service  string // "kms", "events", "scheduler"
-	Action   string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule"
+	Service  string // "kms", "events", "scheduler", "execute-api"
+	Action   string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule", "PostToConnection"
 	Path     string
-	Body     map[string]any
-	Function string // the function whose scoped fake took the call; "" when unscoped
-	Denied   bool   // refused: the function has no grant for it (internal/grants)
+	Body     map[string]any // the JSON body (for PostToConnection: the message)
+	Raw      []byte         // the body as sent
+	Function string         // the function whose scoped fake took the call; "" when unscoped
+	Denied   bool           // refused: the function has no grant for it (internal/grants)
+	// Connection is the live connection an @connections call names; Gone, that the fake
+	// answered 410 because the connection was gone.
+	Connection string
+	Gone       bool
 }
 
-// FakeAWS plays KMS, EventBridge and EventBridge Scheduler. A fake made with Scoped
-// answers for one function only and refuses, as IAM would, every action internal/grants
-// does not give that function.
+// The @connections management API: POST sends a message, DELETE closes the connection,
+// GET describes it. All three are the one IAM action grants.ManageConnections.
+const (
+	ActionPostToConnection = "PostToConnection"
+	ActionDeleteConnection = "DeleteConnection"
+	ActionGetConnection    = "GetConnection"
+)
+
+// connectionsPath is where the SDK sends @connections calls, below the stage endpoint
+// (LIVE_ENDPOINT): /{stage}/@connections/{id} in AWS, /@connections/{id} on the fake.
+const connectionsPath = "/@connections/"
+
+// FakeAWS plays KMS, EventBridge, EventBridge Scheduler and the WebSocket API's
+// @connections. A fake made with Scoped answers for one function only and refuses, as IAM
+// would, every action internal/grants does not give that function.
 type FakeAWS struct {
 	Server *httptest.Server
 	*fakeState
@@ -48,11 +67,12 @@ type fakeState struct {
 	calls  []Call
 	master []byte // the "KMS key": data keys are wrapped with it
 	mac    []byte
+	gone   map[string]bool // live connections that answer 410
 }
 
 // NewFakeAWS starts the fake; Close it when done.
 func NewFakeAWS() *FakeAWS {
-	f := &FakeAWS{fakeState: &fakeState{master: make([]byte, 32), mac: make([]byte, 32)}}
+	f := &FakeAWS{fakeState: &fakeState{master: make([]byte, 32), mac: make([]byte, 32), gone: map[string]bool{}}}
 	_, _ = rand.Read(f.master)
 	_, _ = rand.Read(f.mac)
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -81,24 +101,69 @@ func (f *FakeAWS) Denied() []Call {
 	return out
 }
 
+// Gone makes the fake answer 410 GoneException for these live connections, as API Gateway
+// does for a connection that has closed.
+func (f *FakeAWS) Gone(connections ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range connections {
+		f.gone[c] = true
+	}
+}
+
+func (f *FakeAWS) isGone(connection string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gone[connection]
+}
+
+// Pushes returns the messages posted to a live connection that was not gone, in order.
+func (f *FakeAWS) Pushes(connection string) []Call {
+	var out []Call
+	for _, c := range f.Calls("execute-api") {
+		if c.Action == ActionPostToConnection && c.Connection == connection && !c.Gone && !c.Denied {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// iamAction is the IAM action that authorizes a call.
+func iamAction(c Call) string {
+	if c.Service == "execute-api" {
+		return grants.ManageConnections
+	}
+	return c.Service + ":" + c.Action
+}
+
 // deny answers a call the function has no grant for, and reports whether it did.
 func (f *FakeAWS) deny(w http.ResponseWriter, c Call) bool {
-	if f.function == "" || grants.Allowed(f.function, c.Service+":"+c.Action) {
+	action := iamAction(c)
+	if f.function == "" || grants.Allowed(f.function, action) {
 		return false
 	}
 	c.Denied = true
 	f.record(c)
-	msg := fmt.Sprintf("%s is not authorized to perform: %s:%s", f.function, c.Service, c.Action)
-	if c.Service == "scheduler" {
+	msg := fmt.Sprintf("%s is not authorized to perform: %s", f.function, action)
+	switch c.Service {
+	case "scheduler":
 		// A REST protocol: the error type travels in a header.
-		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_ = json.NewEncoder(w).Encode(map[string]any{"Message": msg})
-		return true
+		writeRESTError(w, http.StatusForbidden, "AccessDeniedException", map[string]any{"Message": msg})
+	case "execute-api":
+		writeRESTError(w, http.StatusForbidden, "ForbiddenException", map[string]any{"message": msg})
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "AccessDeniedException", "message": msg})
 	}
-	writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "AccessDeniedException", "message": msg})
 	return true
+}
+
+// writeRESTError answers as an AWS REST JSON service does: the SDK reads the error type
+// from the X-Amzn-ErrorType header and decodes it into its typed exception.
+func writeRESTError(w http.ResponseWriter, status int, errorType string, body map[string]any) {
+	w.Header().Set("X-Amzn-ErrorType", errorType)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // Calls returns the recorded requests of a service ("" for all).
@@ -128,7 +193,7 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{}
 	_ = json.Unmarshal(raw, &body)
 	target := r.Header.Get("X-Amz-Target")
-	c := Call{Path: r.URL.Path, Body: body}
+	c := Call{Path: r.URL.Path, Body: body, Raw: raw}
 	switch {
 	case strings.HasPrefix(target, "TrentService."):
 		c.Service, c.Action = "kms", strings.TrimPrefix(target, "TrentService.")
@@ -137,6 +202,18 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/schedules/"):
 		c.Service = "scheduler"
 		c.Action = map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
+	case strings.Contains(r.URL.Path, connectionsPath):
+		c.Service = "execute-api"
+		c.Action = map[string]string{http.MethodPost: ActionPostToConnection, http.MethodDelete: ActionDeleteConnection, http.MethodGet: ActionGetConnection}[r.Method]
+		_, escaped, _ := strings.Cut(r.URL.EscapedPath(), connectionsPath)
+		c.Connection, _ = url.PathUnescape(escaped)
+		if c.Action == "" || c.Connection == "" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+			// Like API Gateway: an unsigned request, or one to no connection, is not a
+			// call of the management API.
+			f.record(Call{Service: "unknown", Action: r.Method + " " + r.URL.Path, Path: r.URL.Path, Raw: raw})
+			writeRESTError(w, http.StatusForbidden, "ForbiddenException", map[string]any{"message": "Missing Authentication Token"})
+			return
+		}
 	default:
 		f.record(Call{Service: "unknown", Action: r.Method + " " + target, Path: r.URL.Path, Body: body})
 		writeJSON(w, http.StatusBadRequest, map[string]any{"__type": "UnknownOperationException", "message": "not played by the fake"})
@@ -144,6 +221,9 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.deny(w, c) {
 		return
+	}
+	if c.Service == "execute-api" {
+		c.Gone = f.isGone(c.Connection)
 	}
 	f.record(c)
 	switch c.Service {
@@ -162,6 +242,29 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ScheduleArn": "arn:aws:scheduler:eu-central-1:000000000000:schedule/" + strings.TrimPrefix(r.URL.Path, "/schedules/")})
+	case "execute-api":
+		f.connections(w, c)
+	}
+}
+
+// connections plays @connections for a recorded call: 410 for a gone connection; a closed
+// connection is gone from then on.
+func (f *FakeAWS) connections(w http.ResponseWriter, c Call) {
+	if c.Gone {
+		writeRESTError(w, http.StatusGone, "GoneException", map[string]any{})
+		return
+	}
+	switch c.Action {
+	case ActionPostToConnection:
+		w.WriteHeader(http.StatusOK)
+	case ActionDeleteConnection:
+		f.Gone(c.Connection)
+		w.WriteHeader(http.StatusNoContent)
+	case ActionGetConnection:
+		now := time.Now().UTC().Format(time.RFC3339)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"connectedAt": now, "lastActiveAt": now,
+			"identity": map[string]string{"sourceIp": "127.0.0.1", "userAgent": "lambdatest"}})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -14,15 +15,18 @@ import (
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/apidoc"
+	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// TestRealBootstrapsUnderTheEmulator builds the three functions and drives a session from
-// invitation to removal through them, with DynamoDB Local, aws-ses-v2-local and the
-// recording fake for KMS, EventBridge and Scheduler.
+// TestRealBootstrapsUnderTheEmulator builds the four functions and drives a session from
+// invitation to removal through them, with the app and a console on the live channel, with
+// DynamoDB Local, aws-ses-v2-local and the recording fake for KMS, EventBridge, Scheduler
+// and @connections.
 func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	rie, err := RIEPath()
 	if err != nil {
@@ -34,7 +38,8 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, table := testenv.Table(t)
+	db, table := testenv.Table(t)
+	st := store.New(db, table)
 	ses := testenv.SES(t)
 	fake := NewFakeAWS()
 	defer fake.Close()
@@ -46,7 +51,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		"EXPIRY_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
 		"EXPIRY_DLQ_ARN":      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
 		"PUBLIC_BASE_URL":     "https://support.example.com", "POLL_INTERVAL_ACTIVE": "2s",
-		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t),
+		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t), "LIVE_URL": liveURL,
 	}
 	emus := map[string]*Emulator{}
 	for name, bin := range bins {
@@ -54,10 +59,12 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		for k, v := range common {
 			env[k] = v
 		}
-		// Each function meets KMS, EventBridge and Scheduler with only its own grants.
+		// Each function meets KMS, EventBridge, Scheduler and @connections with only its
+		// own grants.
 		scoped := fake.Scoped(name)
 		defer scoped.Close()
 		env["KMS_ENDPOINT"], env["EVENTBRIDGE_ENDPOINT"], env["SCHEDULER_ENDPOINT"] = scoped.Server.URL, scoped.Server.URL, scoped.Server.URL
+		env["LIVE_ENDPOINT"] = scoped.Server.URL
 		if name == "invitation" {
 			env["MAIL_FROM"], env["SES_ENDPOINT"] = "support@example.com", ses
 			env["AUTH_BASE_URL"], env["USER_POOL_CLIENT_ID"] = "https://auth.example.com", "console-client"
@@ -128,12 +135,111 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	if got["status"] != "active" {
 		t.Fatalf("technician's view: %v", got)
 	}
+	if paired["liveUrl"] != liveURL {
+		t.Errorf("pair answer's liveUrl %v, want %s", paired["liveUrl"], liveURL)
+	}
+
+	// The live channel: the app and a console tab connect, ping, send garbage, and hear of
+	// the technician's "End session".
+	live := liveDriver{t: t, ctx: ctx, emu: emus["live"], dump: dump}
+	appCtx := live.allow(LiveAuthorizerRequest(appConn, map[string]string{"Authorization": bearer["authorization"]}, nil))
+	if appCtx["kind"] != "app" || appCtx["sessionId"] != id || appCtx["account"] != "acme" {
+		t.Errorf("the app's authorizer context %v, want kind app, session %s, account acme", appCtx, id)
+	}
+	live.refuse("garbage token", LiveAuthorizerRequest("conn-garbage", map[string]string{"Authorization": "Bearer not-a-token"}, nil))
+	live.refuse("no credential", LiveAuthorizerRequest("conn-none", nil, nil))
+	ticket := invoke("invitation", APIRequest(http.MethodPost, "/v1/live/tickets", "", claims, nil), http.StatusCreated)
+	tk, _ := ticket["ticket"].(string)
+	if u, _ := ticket["url"].(string); tk == "" || u != liveURL+"?ticket="+tk {
+		t.Fatalf("ticket answer %v, want a ticket and %s?ticket=<ticket>", ticket, liveURL)
+	}
+	consoleCtx := live.allow(LiveAuthorizerRequest(consoleConn, nil, map[string]string{"ticket": tk}))
+	if consoleCtx["kind"] != "console" || consoleCtx["technician"] != "tech-1" || consoleCtx["admin"] != "true" {
+		t.Errorf("the console's authorizer context %v, want kind console, technician tech-1, admin", consoleCtx)
+	}
+	live.refuse("a used ticket", LiveAuthorizerRequest("conn-again", nil, map[string]string{"ticket": tk}))
+	// Each refusal is one JSON line with this "msg": the stack's metric filter counts them
+	// to keep refusals out of the live function's errors alarm (infra/stack).
+	refusal, _ := json.Marshal(map[string]string{"msg": liveapi.LogHandshakeRefused})
+	refusals := func() int { return strings.Count(emus["live"].Output(), strings.Trim(string(refusal), "{}")) }
+	// The emulator may pass the function's output on a moment after the answer.
+	for deadline := time.Now().Add(5 * time.Second); refusals() < 3 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := refusals(); n != 3 {
+		t.Errorf("the live function logged %d refused handshakes, want 3 (garbage, none, a used ticket)", n)
+	}
+
+	live.route(LiveRequest(liveapi.RouteConnect, consoleConn, consoleCtx, ""), http.StatusOK)
+	// A second console tab whose connection dropped without its $disconnect.
+	gone := invoke("invitation", APIRequest(http.MethodPost, "/v1/live/tickets", "", claims, nil), http.StatusCreated)
+	goneCtx := live.allow(LiveAuthorizerRequest(goneConn, nil, map[string]string{"ticket": gone["ticket"].(string)}))
+	live.route(LiveRequest(liveapi.RouteConnect, goneConn, goneCtx, ""), http.StatusOK)
+	live.route(LiveRequest(liveapi.RouteConnect, appConn, appCtx, ""), http.StatusOK)
+	if ss, err := st.GetSession(ctx, id); err != nil || ss.LiveConnection != appConn {
+		t.Fatalf("session item after the app's $connect: connection %q (%v), want %s", ss.LiveConnection, err, appConn)
+	}
+	if consoles, err := st.Consoles(ctx, "acme"); err != nil || len(consoles) != 2 {
+		t.Fatalf("console connections after $connect: %+v (%v), want two", consoles, err)
+	}
+	fake.Gone(goneConn)
+
+	live.route(LiveRequest(liveapi.RoutePing, appConn, appCtx, `{"action":"ping"}`), http.StatusOK)
+	if msgs := live.messages(fake.Pushes(appConn)); len(msgs) != 1 || msgs[0]["type"] != protocol.TypePong {
+		t.Fatalf("pushes to the app after a ping: %v, want one pong", msgs)
+	}
+	live.route(LiveRequest(liveapi.RouteDefault, consoleConn, consoleCtx, `{"action":`), http.StatusOK)
+	if msgs := live.messages(fake.Pushes(consoleConn)); len(msgs) == 0 || msgs[len(msgs)-1]["type"] != protocol.TypeError || msgs[len(msgs)-1]["code"] != protocol.LiveCodeMalformed {
+		t.Fatalf("pushes to the console after a malformed message: %v, want an error %s last", msgs, protocol.LiveCodeMalformed)
+	}
+
+	appBefore, consoleBefore := len(fake.Pushes(appConn)), len(fake.Pushes(consoleConn))
+	ended := invoke("invitation", APIRequest(http.MethodDelete, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
+	if ended["status"] != "ended" {
+		t.Fatalf("technician's end: %v", ended)
+	}
+	toApp := live.messages(fake.Pushes(appConn)[appBefore:])
+	if len(toApp) != 1 || toApp[0]["type"] != protocol.TypeStatus || toApp[0]["status"] != "ended" {
+		t.Errorf("pushed to the app after the technician's end: %v, want one status ended", toApp)
+	}
+	toConsole := live.messages(fake.Pushes(consoleConn)[consoleBefore:])
+	if len(toConsole) != 1 || toConsole[0]["type"] != protocol.TypeSession || toConsole[0]["id"] != id || toConsole[0]["status"] != "ended" {
+		t.Errorf("pushed to the console after the technician's end: %v, want one session %s ended", toConsole, id)
+	}
+	for _, c := range fake.Calls("execute-api") {
+		if c.Connection == appConn && c.Action == ActionPostToConnection && c.Body["status"] == "ended" && c.Function != "invitation" {
+			t.Errorf("the end was pushed by %s, want the invitation function that committed it", c.Function)
+		}
+	}
+	// The gone tab was tried and then forgotten.
+	tried := false
+	for _, c := range fake.Calls("execute-api") {
+		tried = tried || (c.Connection == goneConn && c.Gone && c.Function == "invitation")
+	}
+	if !tried {
+		t.Errorf("the invitation function never tried the gone console connection")
+	}
+	if consoles, err := st.Consoles(ctx, "acme"); err != nil || len(consoles) != 1 || consoles[0].ID != consoleConn {
+		t.Errorf("console connections after a push met a gone one: %+v (%v), want only %s", consoles, err, consoleConn)
+	}
+
+	live.route(LiveRequest(liveapi.RouteDisconnect, appConn, appCtx, ""), http.StatusOK)
+	live.route(LiveRequest(liveapi.RouteDisconnect, consoleConn, consoleCtx, ""), http.StatusOK)
+	if ss, err := st.GetSession(ctx, id); err != nil || ss.LiveConnection != "" {
+		t.Errorf("session item after the app's $disconnect: connection %q (%v), want none", ss.LiveConnection, err)
+	}
+	if consoles, err := st.Consoles(ctx, "acme"); err != nil || len(consoles) != 0 {
+		t.Errorf("console connections after $disconnect: %+v (%v), want none", consoles, err)
+	}
+
+	// The app learns of the end (by the push, or its next poll), ends on its side, which
+	// changes nothing now, and cleans up.
 	if out := invoke("pairing", APIRequest(http.MethodPost, protocol.PathEnd, "", nil, bearer), http.StatusOK); out["status"] != "ended" {
 		t.Fatalf("end: %v", out)
 	}
 	invoke("pairing", APIRequest(http.MethodPost, protocol.PathRemoved, "", nil, bearer), http.StatusNoContent)
 	got = invoke("invitation", APIRequest(http.MethodGet, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
-	if got["status"] != "removed" || got["endReason"] != "ended_by_user" {
+	if got["status"] != "removed" || got["endReason"] != "ended_by_technician" {
 		t.Fatalf("after removal: %v", got)
 	}
 
@@ -213,10 +319,92 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		if d, err := e.InitDuration(); err == nil {
 			t.Logf("%s: init %s", name, d)
 		}
-		if strings.Contains(e.Output(), password) || strings.Contains(e.Output(), code) || strings.Contains(e.Output(), token) {
-			t.Errorf("%s logged a secret", name)
+		for _, secret := range []string{password, code, token, bearer["authorization"][len("Bearer "):], tk} {
+			if strings.Contains(e.Output(), secret) {
+				t.Errorf("%s logged a secret", name)
+			}
 		}
 	}
+}
+
+// The live channel's address and connection ids in the emulator test.
+const (
+	liveURL     = "wss://abc123.execute-api.eu-central-1.amazonaws.com/live"
+	appConn     = "AppConn0001="
+	consoleConn = "ConsoleConn1="
+	goneConn    = "GoneConn0001="
+)
+
+// liveDriver invokes the live bootstrap with the WebSocket API's events.
+type liveDriver struct {
+	t    *testing.T
+	ctx  context.Context
+	emu  *Emulator
+	dump func()
+}
+
+// allow expects the authorizer to let the handshake in, and returns the context API
+// Gateway hands to the connection's later events.
+func (d liveDriver) allow(req liveapi.AuthorizerRequest) map[string]any {
+	d.t.Helper()
+	var res events.APIGatewayCustomAuthorizerResponse
+	if err := d.emu.Invoke(d.ctx, req, &res); err != nil {
+		d.dump()
+		d.t.Fatalf("authorizer for %s: %v", req.RequestContext.ConnectionID, err)
+	}
+	stmts := res.PolicyDocument.Statement
+	if len(stmts) != 1 || stmts[0].Effect != "Allow" || strings.Join(stmts[0].Action, ",") != "execute-api:Invoke" ||
+		strings.Join(stmts[0].Resource, ",") != req.MethodArn || res.PrincipalID == "" {
+		d.t.Fatalf("authorizer for %s: %+v, want principal and Allow execute-api:Invoke on %s", req.RequestContext.ConnectionID, res, req.MethodArn)
+	}
+	ctx := map[string]any{"principalId": res.PrincipalID}
+	for k, v := range res.Context {
+		ctx[k] = v
+	}
+	return ctx
+}
+
+// refuse expects the authorizer to fail with "Unauthorized", which API Gateway answers
+// with 401 and stores no connection for.
+func (d liveDriver) refuse(what string, req liveapi.AuthorizerRequest) {
+	d.t.Helper()
+	var res json.RawMessage
+	err := d.emu.Invoke(d.ctx, req, &res)
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Message != liveapi.ErrUnauthorized.Error() {
+		d.t.Errorf("authorizer with %s: %s, %v; want the error %q", what, res, err, liveapi.ErrUnauthorized)
+	}
+}
+
+// route invokes a route and checks the status of its answer.
+func (d liveDriver) route(ev events.APIGatewayWebsocketProxyRequest, want int) {
+	d.t.Helper()
+	var res events.APIGatewayProxyResponse
+	if err := d.emu.Invoke(d.ctx, ev, &res); err != nil {
+		d.dump()
+		d.t.Fatalf("%s on %s: %v", ev.RequestContext.RouteKey, ev.RequestContext.ConnectionID, err)
+	}
+	if res.StatusCode != want {
+		d.dump()
+		d.t.Fatalf("%s on %s: status %d, want %d", ev.RequestContext.RouteKey, ev.RequestContext.ConnectionID, res.StatusCode, want)
+	}
+}
+
+// messages checks each pushed message against api/asyncapi.yaml and returns them decoded.
+func (d liveDriver) messages(pushes []Call) []map[string]any {
+	d.t.Helper()
+	doc, err := apidoc.LoadLive()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	out := make([]map[string]any, 0, len(pushes))
+	for _, p := range pushes {
+		if err := doc.ValidateServerMessage(p.Raw); err != nil {
+			d.t.Errorf("pushed %s: differs from api/asyncapi.yaml: %v", p.Raw, err)
+		}
+		out = append(out, p.Body)
+	}
+	return out
 }
 
 // validateAnswer checks a real bootstrap's answer against api/openapi.yaml, as the

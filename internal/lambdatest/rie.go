@@ -22,7 +22,7 @@ import (
 )
 
 // Functions are the Lambda functions of the product, by folder under functions/.
-var Functions = []string{"invitation", "pairing", "expiry"}
+var Functions = []string{"invitation", "pairing", "expiry", "live"}
 
 // Build compiles each function's bootstrap for this machine's architecture (the emulator
 // runs it here; AWS runs the arm64 build of `make build`, from the same source) into
@@ -137,12 +137,27 @@ func (e *Emulator) Invoke(ctx context.Context, event, out any) error {
 		return fmt.Errorf("invoke: %s: %s", res.Status, body)
 	}
 	if bytes.Contains(body, []byte(`"errorType"`)) {
-		return fmt.Errorf("the function failed: %s", body)
+		fe := &FunctionError{}
+		if err := json.Unmarshal(body, fe); err != nil || fe.Type == "" {
+			return fmt.Errorf("the function failed: %s", body)
+		}
+		return fe
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("invoke: decoding %q: %w", body, err)
 	}
 	return nil
+}
+
+// FunctionError is the error a function's handler returned, as the Runtime API reports
+// it. A Lambda authorizer refuses a handshake this way: with the message "Unauthorized".
+type FunctionError struct {
+	Type    string `json:"errorType"`
+	Message string `json:"errorMessage"`
+}
+
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("the function failed: %s: %s", e.Type, e.Message)
 }
 
 // Output is what the emulator and the function printed.

@@ -64,6 +64,12 @@ const (
 	ctxAdmin      = "admin"
 )
 
+// LogHandshakeRefused is the message the live function logs (level INFO, as "msg") for
+// every handshake it refuses. A refusal is a returned error, which Lambda counts in the
+// function's Errors, so the CDK stack counts these lines to tell refusals (any scanner of
+// the public endpoint, an app whose session is over) from failures.
+const LogHandshakeRefused = "live: handshake refused"
+
 // Handler is the live function's handler: raw events in, the authorizer's policy or a
 // route's status out.
 type Handler func(ctx context.Context, raw json.RawMessage) (any, error)
@@ -109,7 +115,7 @@ func (h *handler) authorize(ctx context.Context, req AuthorizerRequest) (events.
 	peer, err := h.svc.AuthorizeLive(ctx, bearer, ticket)
 	if err != nil {
 		if e, ok := support.AsError(err); ok {
-			h.log.InfoContext(ctx, "live: handshake refused", "code", e.Code, "connection", req.RequestContext.ConnectionID)
+			h.log.InfoContext(ctx, LogHandshakeRefused, "code", e.Code, "connection", req.RequestContext.ConnectionID)
 		} else {
 			h.log.ErrorContext(ctx, "live: authorizer failed", "error", err)
 		}

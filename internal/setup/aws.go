@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/connections"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
@@ -40,6 +42,15 @@ const (
 	EnvExpiryFunction = "EXPIRY_FUNCTION_ARN"
 	EnvExpiryDLQ      = "EXPIRY_DLQ_ARN"
 	EnvAppBucket      = "APP_BUCKET"
+	// The live channel (DESIGN.md, "Live channel"). LIVE_ENDPOINT is the WebSocket API
+	// stage's https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, where the
+	// @connections management API answers; LIVE_URL is the same stage's wss://… URL, told
+	// to the app and to consoles. Both or neither: without them the function runs without
+	// a live channel (no pushes, no tickets). Every function that commits session changes
+	// pushes, so all four get them. For the emulator test LIVE_ENDPOINT itself points at
+	// the fake, like the *_ENDPOINT overrides below.
+	EnvLiveEndpoint = "LIVE_ENDPOINT"
+	EnvLiveURL      = "LIVE_URL"
 	// Endpoint overrides, for running the real bootstraps against local stand-ins and
 	// request-recording fakes (the Lambda Runtime Interface Emulator test). Empty in AWS.
 	EnvDynamoDBEndpoint    = "DYNAMODB_ENDPOINT"
@@ -65,8 +76,8 @@ type AWS struct {
 	Log       *slog.Logger
 }
 
-// FromAWS wires the service to DynamoDB, SES, EventBridge, Scheduler and KMS from the
-// function's environment. A missing required variable is an error at start, not at the
+// FromAWS wires the service to DynamoDB, SES, EventBridge, Scheduler, KMS and the live
+// channel's @connections from the function's environment. A missing required variable is an error at start, not at the
 // first request.
 func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if getenv == nil {
@@ -91,6 +102,10 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	macKey := need(EnvMACKey)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("missing environment variables: %v", missing)
+	}
+	liveEndpoint, liveURL, err := liveSettings(getenv)
+	if err != nil {
+		return nil, err
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -126,10 +141,34 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	} else {
 		a.Service.Schedules = noSchedules{log: log}
 	}
+	if liveEndpoint != "" {
+		a.Service.Live = connections.NewForEndpoint(awsCfg, liveEndpoint)
+		a.Service.Config.LiveURL = liveURL
+	}
 	if bucket := getenv(EnvAppBucket); bucket != "" {
 		a.Downloads = s3Downloads{presign: s3.NewPresignClient(s3.NewFromConfig(awsCfg)), client: s3.NewFromConfig(awsCfg), bucket: bucket}
 	}
 	return a, nil
+}
+
+// liveSettings reads the live channel's two variables: both set and well-formed, or
+// neither. Half a live channel would hand out a URL nobody pushes to, or push to
+// connections no client was told how to open.
+func liveSettings(getenv func(string) string) (endpoint, liveURL string, err error) {
+	endpoint, liveURL = getenv(EnvLiveEndpoint), getenv(EnvLiveURL)
+	if endpoint == "" && liveURL == "" {
+		return "", "", nil
+	}
+	if endpoint == "" || liveURL == "" {
+		return "", "", fmt.Errorf("%s and %s go together: set both (the live channel) or neither", EnvLiveEndpoint, EnvLiveURL)
+	}
+	if u, perr := url.Parse(endpoint); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", "", fmt.Errorf("%s=%q: want the stage's https:// URL", EnvLiveEndpoint, endpoint)
+	}
+	if u, perr := url.Parse(liveURL); perr != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
+		return "", "", fmt.Errorf("%s=%q: want the stage's wss:// URL", EnvLiveURL, liveURL)
+	}
+	return endpoint, liveURL, nil
 }
 
 // noMail is the mailer of a function that must never send mail (pairing, expiry): their

@@ -21,6 +21,7 @@ const (
 	EnvInviteTTL       = "INVITE_TTL"  // e.g. 24h
 	EnvPendingInterval = "POLL_INTERVAL_PENDING"
 	EnvActiveInterval  = "POLL_INTERVAL_ACTIVE"
+	EnvLiveInterval    = "POLL_INTERVAL_LIVE" // the safety poll while the live connection is open
 	EnvDefaultSlots    = "DEFAULT_SLOTS"
 	EnvDefaultCap      = "DEFAULT_ADHOC_CAP"
 	EnvUsername        = "HIDDEN_USERNAME"
@@ -44,6 +45,7 @@ func Settings(getenv func(string) string) (support.Config, error) {
 		{EnvInviteTTL, &c.InviteTTL, 10 * time.Second},
 		{EnvPendingInterval, &c.PendingInterval, time.Second},
 		{EnvActiveInterval, &c.ActiveInterval, time.Second},
+		{EnvLiveInterval, &c.LiveInterval, time.Second},
 		{EnvLookupGrace, &c.LookupGrace, time.Minute},
 	}
 	for _, d := range durations {

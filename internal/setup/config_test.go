@@ -19,20 +19,20 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SessionTTL != 24*time.Hour || c.InviteTTL != 24*time.Hour || c.ActiveInterval != 30*time.Second ||
-		c.PendingInterval != 5*time.Second || c.Limits.Slots != 5 || c.Limits.AdhocCap != 5 || c.Username != "AdHocRemoteUser" {
+		c.PendingInterval != 5*time.Second || c.LiveInterval != 15*time.Minute || c.Limits.Slots != 5 || c.Limits.AdhocCap != 5 || c.Username != "AdHocRemoteUser" {
 		t.Fatalf("defaults: %+v", c)
 	}
 	c, err = Settings(env(EnvSessionTTL, "60s", EnvInviteTTL, "5m", EnvActiveInterval, "10s", EnvDefaultSlots, "12",
-		EnvDefaultCap, "3", EnvUsername, "SupportAdmin", EnvPublicBaseURL, "https://support.example.com"))
+		EnvDefaultCap, "3", EnvUsername, "SupportAdmin", EnvPublicBaseURL, "https://support.example.com", EnvLiveInterval, "10m"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.SessionTTL != time.Minute || c.InviteTTL != 5*time.Minute || c.ActiveInterval != 10*time.Second ||
-		c.Limits.Slots != 12 || c.Limits.AdhocCap != 3 || c.Username != "SupportAdmin" || c.PublicBaseURL != "https://support.example.com" {
+		c.Limits.Slots != 12 || c.Limits.AdhocCap != 3 || c.Username != "SupportAdmin" || c.PublicBaseURL != "https://support.example.com" || c.LiveInterval != 10*time.Minute {
 		t.Fatalf("overrides: %+v", c)
 	}
 	for _, bad := range [][]string{
-		{EnvSessionTTL, "24"}, {EnvSessionTTL, "1s"}, {EnvInviteTTL, "-5m"}, {EnvActiveInterval, "0s"},
+		{EnvSessionTTL, "24"}, {EnvSessionTTL, "1s"}, {EnvInviteTTL, "-5m"}, {EnvActiveInterval, "0s"}, {EnvLiveInterval, "15"},
 		{EnvDefaultSlots, "five"}, {EnvDefaultCap, "-1"}, {EnvUsername, strings.Repeat("x", 21)},
 	} {
 		if _, err := Settings(env(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) {

@@ -26,6 +26,11 @@ const (
 	skTicket = "TICKET"
 )
 
+// LivePartitionPrefix begins the partition key of every account's console connections
+// (LIVE#<account>). The CDK stack limits the Query of the functions that read them only
+// for pushes (pairing, expiry, live) to these partitions, with dynamodb:LeadingKeys.
+const LivePartitionPrefix = prefixLive
+
 func ticketPK(hash []byte) string    { return prefixTicket + hex.EncodeToString(hash) }
 func livePK(account string) string   { return prefixLive + keyEscaper.Replace(account) }
 func consoleSK(connID string) string { return prefixConsole + keyEscaper.Replace(connID) }
