@@ -34,6 +34,7 @@ var Routes = []Route{
 	{"GET", "/v1/sessions/{id}/audit", Invitation, true},
 	{"GET", "/v1/computers", Invitation, true},
 	{"GET", "/v1/account", Invitation, true},
+	{"POST", "/v1/live/tickets", Invitation, true},
 
 	{"POST", "/v1/agent/hello", Pairing, false},
 	{"POST", "/v1/agent/pair", Pairing, false},
