@@ -313,7 +313,7 @@ func TestLiveQuietConnectionIsReplaced(t *testing.T) {
 	front.target.Store(mustParse(t, h.stack.URL))
 	proxy := newProxy(t)
 	h.net.transport = proxy.transport(front.roots())
-	h.live = app.LiveTiming{Ping: 100 * time.Millisecond, PongWait: 300 * time.Millisecond, RetryMin: 20 * time.Millisecond}
+	h.live = app.LiveTiming{Ping: 200 * time.Millisecond, PongWait: time.Second, RetryMin: 20 * time.Millisecond}
 	h.setUp()
 	asleep := h.clock.Hold()
 	done, _ := h.serve()
