@@ -134,6 +134,9 @@ func runService() int {
 		OS:         osys,
 		UI:         logUI{osys},
 		Store:      store,
+		// The live URL comes from the server; only a development build may take a plain
+		// ws:// one (the local stack's).
+		Development: development(),
 	})
 	if err := svc.Run(winos.ServiceName, &service{a: a, osys: osys}); err != nil {
 		fmt.Fprintln(os.Stderr, "The service argument is for the Windows service manager only:", err)

@@ -84,7 +84,8 @@ type OS interface {
 	// runs with administrator or SYSTEM rights.
 	RemoveProgram(userFiles []string) error
 
-	// Log writes to the Windows event log. Never pass a secret.
+	// Log writes to the Windows event log. Never pass a secret. The live connection logs
+	// from its own goroutine, so Log must be safe for concurrent use.
 	Log(kind LogKind, msg string)
 }
 
@@ -141,8 +142,11 @@ type Config struct {
 	// a program listening on a local port cannot play the server and have the elevated
 	// app create an administrator account with its own name and password.
 	Development bool
-	// Jitter returns a number in [0, 1); nil means math/rand/v2.
+	// Jitter returns a number in [0, 1); nil means math/rand/v2. It must be safe for
+	// concurrent use (the live connection draws from it too).
 	Jitter func() float64
+	// Live tunes the live connection; the zero value is the product's timing.
+	Live LiveTiming
 }
 
 // App runs the Support Session app.
@@ -167,6 +171,7 @@ func New(cfg Config) *App {
 	if cfg.Lang == "" {
 		cfg.Lang = English
 	}
+	cfg.Live = cfg.Live.withDefaults()
 	return &App{cfg: cfg}
 }
 

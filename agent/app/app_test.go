@@ -74,33 +74,91 @@ func TestPairCreatesHiddenAdministrator(t *testing.T) {
 	}
 }
 
+// TestTechnicianEndRemovesEverything: without a live connection the polls carry the
+// technician's end, at the active interval: the deployment has no live channel, a proxy
+// blocks WebSockets, or a release build refuses a plain ws:// URL. (With one, see
+// live_test.go.)
 func TestTechnicianEndRemovesEverything(t *testing.T) {
-	h := newHarness(t)
-	h.setUp()
-	polls := 0
-	h.clock.OnSleep = func(time.Time) {
-		// Three quiet polls, then the technician ends the session.
-		if polls++; polls == 3 {
-			h.stack.End(t, h.inv.SessionID)
-		}
+	tests := []struct {
+		name string
+		opts teststack.Options
+		// prepare readies the PC before it pairs and returns the case's own checks.
+		prepare func(h *harness) (check func())
+		// release: the service is a release build (the pairing was a development build's,
+		// as the stack talks plain HTTP).
+		release bool
+	}{
+		{"no live channel", teststack.Options{NoLive: true}, func(h *harness) func() {
+			return func() {
+				if n := h.stack.Requests("/live"); n != 0 {
+					h.t.Errorf("%d live handshakes without a live URL", n)
+				}
+			}
+		}, false},
+		{"a proxy that blocks WebSockets", teststack.Options{}, func(h *harness) func() {
+			proxy := newProxy(h.t)
+			h.net.transport = proxy.transport(nil)
+			return func() {
+				if proxy.refusedUpgrades() == 0 {
+					h.t.Errorf("the app never tried a live connection through the proxy")
+				}
+				if c := h.stack.LiveConnections(); len(c) != 0 {
+					h.t.Errorf("live connections past a proxy that blocks them: %v", c)
+				}
+				if proxy.forwarded() == 0 {
+					h.t.Errorf("the polls did not go through the proxy")
+				}
+			}
+		}, false},
+		{"a release build and a ws:// URL", teststack.Options{}, func(h *harness) func() {
+			return func() {
+				if n := h.stack.Requests("/live"); n != 0 {
+					h.t.Errorf("a release build opened %d plain-text live connections", n)
+				}
+				if !slices.ContainsFunc(h.pc.Events, func(e string) bool {
+					return strings.Contains(e, "No live connection, polling instead") && strings.Contains(e, "is not WSS")
+				}) {
+					h.t.Errorf("event log lacks the refused live URL: %v", h.pc.Events)
+				}
+			}
+		}, true},
 	}
-	if err := h.app(app.English).Serve(context.Background()); err != nil {
-		t.Fatalf("Serve: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarnessWith(t, tt.opts)
+			check := tt.prepare(h)
+			h.setUp()
+			h.release = tt.release
+			polls := 0
+			h.clock.OnSleep = func(time.Time) {
+				// Three quiet polls, then the technician ends the session.
+				if polls++; polls == 3 {
+					h.stack.End(t, h.inv.SessionID)
+				}
+			}
+			if err := h.app(app.English).Serve(context.Background()); err != nil {
+				t.Fatalf("Serve: %v", err)
+			}
+			h.assertClean()
+			got := h.stack.Session(t, h.inv.SessionID)
+			if got.Status != "removed" || got.EndReason != "ended_by_technician" || !got.PasswordErased {
+				t.Errorf("server sees %+v, want removed after ended_by_technician", got)
+			}
+			if n := h.stack.Requests(protocol.PathRemoved); n != 1 {
+				t.Errorf("removed reported %d times, want 1", n)
+			}
+			if len(h.clock.Slept) != 3 {
+				t.Errorf("slept %v, want three waits between four polls", h.clock.Slept)
+			}
+			for _, d := range h.clock.Slept {
+				if d != 30*time.Second {
+					t.Errorf("slept %v between polls, want the server's 30 s", d)
+				}
+			}
+			check()
+			h.assertNoPasswordOnDisk()
+		})
 	}
-	h.assertClean()
-	got := h.stack.Session(t, h.inv.SessionID)
-	if got.Status != "removed" || got.EndReason != "ended_by_technician" || !got.PasswordErased {
-		t.Errorf("server sees %+v, want removed after ended_by_technician", got)
-	}
-	if n := h.stack.Requests(protocol.PathRemoved); n != 1 {
-		t.Errorf("removed reported %d times, want 1", n)
-	}
-	for _, d := range h.clock.Slept {
-		if d != 30*time.Second {
-			t.Errorf("slept %v between polls, want the server's 30 s", d)
-		}
-	}
-	h.assertNoPasswordOnDisk()
 }
 
 func TestSessionExpiresOnServer(t *testing.T) {
@@ -541,9 +599,13 @@ func pollScript(t *testing.T, answers ...func(w http.ResponseWriter)) (*httptest
 }
 
 func status(s string, interval int) func(w http.ResponseWriter) {
+	return statusUntil(s, interval, time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC))
+}
+
+func statusUntil(s string, interval int, expiresAt time.Time) func(w http.ResponseWriter) {
 	return func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(protocol.PollResponse{Status: s, Interval: interval, ExpiresAt: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)})
+		json.NewEncoder(w).Encode(protocol.PollResponse{Status: s, Interval: interval, ExpiresAt: expiresAt})
 	}
 }
 
@@ -570,6 +632,8 @@ func TestPollAnswers(t *testing.T) {
 			[]time.Duration{30 * time.Second}, app.ReasonUnknown},
 		{"session gone", []func(http.ResponseWriter){prob(410, "expired", 0)},
 			nil, app.ReasonUnknown},
+		{"the server shortens the session", []func(http.ResponseWriter){statusUntil("active", 30, time.Date(2026, 3, 2, 9, 1, 0, 0, time.UTC))},
+			[]time.Duration{30 * time.Second, 30 * time.Second}, app.ReasonLocalExpiry},
 		{"server errors back off", []func(http.ResponseWriter){prob(502, "", 0), prob(503, "", 0), prob(500, "", 0), status("ended", 0)},
 			[]time.Duration{22500 * time.Millisecond, 45 * time.Second, 90 * time.Second}, app.ReasonEnded},
 	}

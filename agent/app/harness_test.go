@@ -57,14 +57,19 @@ func (u *scriptUI) transcript() string {
 	return strings.Join(u.lines, "\n")
 }
 
-// network can cut the PC off: every request then fails as a dead link does.
+// network can cut the PC off: every request then fails as a dead link does. Its
+// transport is http.DefaultTransport unless a test routes the PC through a proxy.
 type network struct {
-	off atomic.Bool
+	off       atomic.Bool
+	transport http.RoundTripper
 }
 
 func (n *network) RoundTrip(r *http.Request) (*http.Response, error) {
 	if n.off.Load() {
 		return nil, errors.New("dial tcp: connect: network is unreachable")
+	}
+	if n.transport != nil {
+		return n.transport.RoundTrip(r)
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
@@ -80,18 +85,30 @@ type harness struct {
 	inv   teststack.Invitation
 	pc    *fakeos.OS
 	ui    *scriptUI
+	// live is the app's live timing; release makes the apps release builds.
+	live    app.LiveTiming
+	release bool
+	// agentToken is the session's, once set up: it must never reach the event log.
+	agentToken string
 }
 
 // newHarness starts a server, invites, and puts the download on a fake PC under the
 // name the join route gives it.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, teststack.Options{})
+}
+
+// newHarnessWith is newHarness with a server tuned by opts (its clock is the harness's).
+func newHarnessWith(t *testing.T, opts teststack.Options) *harness {
+	t.Helper()
 	// The real stack's storage (DynamoDB Local) deletes items whose TTL has passed in real
 	// time, so the shared clock starts now, not at a date in the past.
 	start := time.Now().UTC().Truncate(time.Second)
 	clock := fakeos.NewClock(start)
 	h := &harness{t: t, dir: t.TempDir(), start: start, clock: clock, net: &network{}, ui: &scriptUI{}}
-	h.stack = teststack.New(t, teststack.Options{Now: clock.Now})
+	opts.Now = clock.Now
+	h.stack = teststack.New(t, opts)
 	h.inv = h.stack.Invite(t, password)
 	h.pc = fakeos.New(h.dir, protocol.AppFileName(h.inv.Token))
 	return h
@@ -113,8 +130,9 @@ func (h *harness) app(lang app.Lang, answers ...string) *app.App {
 		Lang:       lang,
 		ExePath:    h.pc.Self,
 		Jitter:     func() float64 { return 0.5 },
+		Live:       h.live,
 		// The test stack listens on plain HTTP on this machine.
-		Development: true,
+		Development: !h.release,
 	})
 }
 
@@ -124,6 +142,7 @@ func (h *harness) setUp() {
 	if err := h.app(app.English, h.inv.Code).Start(context.Background(), app.StartOptions{}); err != nil {
 		h.t.Fatalf("Start: %v\n%s", err, h.ui.transcript())
 	}
+	h.agentToken = h.state().AgentToken
 }
 
 func (h *harness) state() *app.State {
@@ -184,7 +203,7 @@ func (h *harness) assertNoPasswordOnDisk() {
 		h.t.Fatal(err)
 	}
 	for _, e := range h.pc.Events {
-		if strings.Contains(e, password) || strings.Contains(e, h.inv.Token) {
+		if strings.Contains(e, password) || strings.Contains(e, h.inv.Token) || h.agentToken != "" && strings.Contains(e, h.agentToken) {
 			h.t.Errorf("event log entry leaks a secret: %s", e)
 		}
 	}

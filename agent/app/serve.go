@@ -12,6 +12,10 @@ import (
 
 const (
 	defaultInterval = 30 * time.Second
+	// pollWithoutLive is the longest wait between polls while the live connection is not
+	// open: DESIGN.md's active interval. A longer interval the server handed out was meant
+	// for an open connection, which may have dropped since.
+	pollWithoutLive = 30 * time.Second
 	// slowDownStep is RFC 8628's answer to slow_down: poll 5 s less often.
 	slowDownStep = 5 * time.Second
 	// maxBackoff caps the wait between tries while the server cannot be reached, so the
@@ -23,10 +27,11 @@ const (
 	reportTimeout = 15 * time.Second
 )
 
-// Serve is the service's work for the session's lifetime: poll the server, and clean up
-// when the session is over, the server no longer knows the app, or expiresAt has passed
-// (whether or not the server can be reached). It returns nil once everything is removed,
-// and ctx's error when the service is stopped (the session goes on after a restart).
+// Serve is the service's work for the session's lifetime: hold the live connection, poll
+// the server as the safety net, and clean up when the session is over, the server no
+// longer knows the app, or expiresAt has passed (whether or not the server can be
+// reached). It returns nil once everything is removed, and ctx's error when the service
+// is stopped (the session goes on after a restart).
 func (a *App) Serve(ctx context.Context) error {
 	st, err := a.cfg.Store.Load()
 	if err != nil {
@@ -37,8 +42,15 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	p := poller{a: a, client: a.client(st.ServerURL), interval: seconds(st.Interval)}
 	a.cfg.OS.Log(LogInfo, fmt.Sprintf("Support session %s: watching until %s.", st.SessionID, st.ExpiresAt.UTC().Format(time.RFC3339)))
+	var live *liveLink // nil: none (it is only for an active session)
+	if st.Phase == PhaseActive && a.now().Before(st.ExpiresAt) {
+		live = a.openLive(ctx, st)
+		defer live.stop()
+	}
+	next := a.now() // the next poll: the first one at once
 	for {
 		if st.Phase != PhaseActive {
+			live.end()
 			reason := st.EndReason
 			if reason == "" {
 				reason = ReasonSetupFailed
@@ -57,21 +69,82 @@ func (a *App) Serve(ctx context.Context) error {
 			a.beginCleanup(st, ReasonLocalExpiry)
 			continue
 		}
-		wait, reason := p.poll(ctx, st)
-		if reason != "" {
-			a.beginCleanup(st, reason)
-			continue
+		if !a.now().Before(next) {
+			wait, reason := p.poll(ctx, st, live)
+			if reason != "" {
+				a.beginCleanup(st, reason)
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			next = a.now().Add(wait)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if left := st.ExpiresAt.Sub(a.now()); wait > left {
-			wait = left
-		}
-		if err := a.cfg.Clock.Sleep(ctx, wait); err != nil {
+		// Sleep until the next poll, the end of the session, or news from the live
+		// connection, whichever comes first.
+		ev, err := a.sleepUntil(ctx, earlier(next, st.ExpiresAt), live.news())
+		if err != nil {
 			return err
 		}
+		switch ev.kind {
+		case liveStatus:
+			// A push is a poll's answer that came by itself.
+			if reason := a.apply(st, ev.status.Status, ev.status.ExpiresAt); reason != "" {
+				a.beginCleanup(st, reason)
+			}
+		case liveUp, liveRefused:
+			// Catch up on what a drop may have lost; after a refusal, let the answer decide.
+			next = a.now()
+		case liveDown:
+			next = earlier(next, p.last.Add(p.wait(false)))
+		}
 	}
+}
+
+// sleepUntil waits until the time until, or until the live connection has news, which it
+// returns (the zero event when the time came). It waits through the Clock, so that tests
+// run a day in milliseconds; news ends the wait early by ending the sleep's context.
+func (a *App) sleepUntil(ctx context.Context, until time.Time, news <-chan liveEvent) (liveEvent, error) {
+	select {
+	case ev := <-news:
+		return ev, nil
+	default:
+	}
+	d := until.Sub(a.now())
+	if d <= 0 {
+		return liveEvent{}, nil
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan liveEvent, 1)
+	go func() {
+		select {
+		case ev := <-news:
+			got <- ev
+			cancel()
+		case <-sctx.Done():
+			close(got)
+		}
+	}()
+	err := a.cfg.Clock.Sleep(sctx, d)
+	cancel()
+	if ev, ok := <-got; ok {
+		return ev, nil
+	}
+	if ctx.Err() != nil {
+		return liveEvent{}, ctx.Err()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return liveEvent{}, err
+	}
+	return liveEvent{}, nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // beginCleanup moves the state to the clean-up phase; cleanup saves it.
@@ -90,16 +163,33 @@ func seconds(n int) time.Duration {
 }
 
 type poller struct {
-	a        *App
-	client   *protocol.Client
-	interval time.Duration
-	failures int
+	a      *App
+	client *protocol.Client
+	// interval is the server's latest; slowed is what the latest slow_down asked for,
+	// the least wait while the live connection is not open.
+	interval, slowed time.Duration
+	failures         int
+	last             time.Time // when the latest poll was sent
+}
+
+// wait is how long to wait between polls: the server's interval while the live
+// connection is open (long, as polls are only the safety net), and at most
+// pollWithoutLive while it is not, yet never less than a slow_down asked for.
+func (p *poller) wait(connected bool) time.Duration {
+	if connected {
+		return p.interval
+	}
+	return min(p.interval, max(pollWithoutLive, p.slowed))
 }
 
 // poll asks the server once. It returns how long to wait before the next poll, or the
 // reason to clean up now.
-func (p *poller) poll(ctx context.Context, st *State) (time.Duration, string) {
+func (p *poller) poll(ctx context.Context, st *State, live *liveLink) (time.Duration, string) {
 	a := p.a
+	now := a.now()
+	// A poll sooner than the rate allows is the catch-up after a (re)connect.
+	early := !p.last.IsZero() && now.Sub(p.last) < p.wait(false)
+	p.last = now
 	pr, err := p.client.Poll(ctx, st.AgentToken)
 	var pe *protocol.ProblemError
 	switch {
@@ -111,28 +201,30 @@ func (p *poller) poll(ctx context.Context, st *State) (time.Duration, string) {
 		if pr.Interval > 0 {
 			p.interval = seconds(pr.Interval)
 		}
-		// The server may shorten the session, never extend it beyond what pairing said.
-		if !pr.ExpiresAt.IsZero() && pr.ExpiresAt.Before(st.ExpiresAt) {
-			st.ExpiresAt = pr.ExpiresAt
-			if err := a.cfg.Store.Save(st); err != nil {
-				a.cfg.OS.Log(LogWarning, "save state: "+err.Error())
-			}
+		if pr.LiveURL != st.LiveURL {
+			st.LiveURL = pr.LiveURL
+			a.save(st)
+			live.setURL(pr.LiveURL)
 		}
-		switch pr.Status {
-		case protocol.StatusActive:
-		case protocol.StatusExpired:
-			return 0, ReasonExpired
-		case protocol.StatusEnded:
-			return 0, ReasonEnded
-		default:
-			a.cfg.OS.Log(LogWarning, "Unexpected session status from the server: "+pr.Status)
+		if reason := a.apply(st, pr.Status, pr.ExpiresAt); reason != "" {
+			return 0, reason
 		}
-		return p.interval, ""
+		return p.wait(live.connected()), ""
 	case ctx.Err() != nil:
 		return 0, ""
 	case errors.As(err, &pe) && pe.Code == protocol.CodeSlowDown:
-		p.interval = max(seconds(pe.Interval), p.interval+slowDownStep)
-		return p.interval, ""
+		// Only an active session is told to slow down, so the answer says what a catch-up
+		// wanted to know; and a catch-up is early on purpose, which is no reason to poll
+		// less often.
+		if !early {
+			ask := p.wait(false) + slowDownStep
+			if pe.Interval > 0 {
+				ask = max(ask, seconds(pe.Interval))
+			}
+			p.slowed = max(p.slowed, ask)
+			p.interval = max(p.interval, ask)
+		}
+		return p.wait(live.connected()), ""
 	case errors.As(err, &pe) && (pe.HTTPStatus == http.StatusUnauthorized || pe.HTTPStatus == http.StatusGone):
 		// The server no longer knows this app: the session is gone, so is the account.
 		return 0, ReasonUnknown
@@ -141,19 +233,55 @@ func (p *poller) poll(ctx context.Context, st *State) (time.Duration, string) {
 		if p.failures == 1 || p.failures%20 == 0 {
 			a.cfg.OS.Log(LogWarning, fmt.Sprintf("Polling the support server failed (%d in a row): %v", p.failures, err))
 		}
+		if live.connected() {
+			// The live connection still carries the news: no reason to poll harder.
+			return p.interval, ""
+		}
 		return p.backoff(), ""
 	}
 }
 
-// backoff doubles the wait with every failure up to maxBackoff, and spreads it over its
-// upper half so that many PCs behind one broken link do not return in step.
+// apply acts on the session's status as the server reports it, in a poll's answer or a
+// push: it returns the reason to clean up now, or "".
+func (a *App) apply(st *State, status string, expiresAt time.Time) string {
+	// The server may shorten the session, never extend it beyond what pairing said.
+	if !expiresAt.IsZero() && expiresAt.Before(st.ExpiresAt) {
+		st.ExpiresAt = expiresAt
+		a.save(st)
+	}
+	switch status {
+	case protocol.StatusActive:
+	case protocol.StatusExpired:
+		return ReasonExpired
+	case protocol.StatusEnded:
+		return ReasonEnded
+	default:
+		a.cfg.OS.Log(LogWarning, "Unexpected session status from the server: "+status)
+	}
+	return ""
+}
+
+// save keeps the state; a failure is logged, as the state in memory goes on.
+func (a *App) save(st *State) {
+	if err := a.cfg.Store.Save(st); err != nil {
+		a.cfg.OS.Log(LogWarning, "save state: "+err.Error())
+	}
+}
+
+// backoff doubles the wait with every failure up to maxBackoff.
 func (p *poller) backoff() time.Duration {
-	d := p.interval
-	for i := 1; i < p.failures && d < maxBackoff; i++ {
+	return backoff(p.wait(false), maxBackoff, p.failures, p.a.cfg.Jitter)
+}
+
+// backoff is base doubled with every failure after the first, up to limit, and spread over
+// its upper half so that many PCs behind one broken link do not return in step.
+func backoff(base, limit time.Duration, failures int, jitter func() float64) time.Duration {
+	d := base
+	for i := 1; i < failures && d < limit; i++ {
 		d *= 2
 	}
-	d = min(d, maxBackoff)
-	return d/2 + time.Duration(p.a.cfg.Jitter()*float64(d/2))
+	d = min(d, limit)
+	return d/2 + time.Duration(jitter()*float64(d/2))
 }
 
 // cleanup removes everything the session put on the PC, in an order that a crash at any

@@ -87,18 +87,24 @@ func (a *App) NeedsAdmin() { a.say(msgNeedsAdmin) }
 // checkServerURL refuses plain HTTP except to this machine: the pair answer carries the
 // account's password.
 func checkServerURL(raw string, development bool) error {
+	return checkURL("server", raw, "https", "http", development)
+}
+
+// checkURL allows the secure scheme everywhere and the plain one only to this machine in a
+// development build, where the local stack runs.
+func checkURL(what, raw, secure, plain string, development bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("server URL %q is not an absolute URL", raw)
+		return fmt.Errorf("%s URL %q is not an absolute URL", what, raw)
 	}
-	if u.Scheme == "https" {
+	if u.Scheme == secure {
 		return nil
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); development && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+	if ip := net.ParseIP(host); development && u.Scheme == plain && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
 		return nil
 	}
-	return fmt.Errorf("server URL %q is not HTTPS", raw)
+	return fmt.Errorf("%s URL %q is not %s", what, raw, strings.ToUpper(secure))
 }
 
 func (a *App) inviteToken(opt StartOptions) (string, error) {
@@ -292,7 +298,7 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 	osys := a.cfg.OS
 	st := &State{
 		Phase: PhaseSetup, ServerURL: a.cfg.ServerURL, SessionID: pr.SessionID, AgentToken: pr.AgentToken,
-		ExpiresAt: pr.ExpiresAt, Interval: pr.Interval, Account: pr.Account.Username, Proxy: a.cfg.Proxy,
+		ExpiresAt: pr.ExpiresAt, Interval: pr.Interval, LiveURL: pr.LiveURL, Account: pr.Account.Username, Proxy: a.cfg.Proxy,
 	}
 	if _, ok := protocol.InviteTokenFromFileName(a.cfg.ExePath); ok {
 		st.Download = a.cfg.ExePath

@@ -18,7 +18,7 @@ type Phase string
 const (
 	// PhaseSetup: paired, the account and the service are being set up.
 	PhaseSetup Phase = "setup"
-	// PhaseActive: set up, the service polls.
+	// PhaseActive: set up, the service holds the live connection and polls.
 	PhaseActive Phase = "active"
 	// PhaseCleanup: the session is over; what is left is being removed.
 	PhaseCleanup Phase = "cleanup"
@@ -44,6 +44,9 @@ type State struct {
 	AgentToken string    `json:"agentToken"`
 	ExpiresAt  time.Time `json:"expiresAt"`
 	Interval   int       `json:"interval"`
+	// LiveURL is where the service opens its live connection (the pair answer's liveUrl,
+	// then the latest poll answer's); "" when the deployment has none.
+	LiveURL string `json:"liveUrl,omitempty"`
 	// Proxy is the proxy URL found in the person's session at pairing, "" for none.
 	Proxy string `json:"proxy,omitempty"`
 	// Account is the hidden account's name; AccountOwned is set just before the app

@@ -381,14 +381,18 @@ func (f *OS) Snapshot() (users map[string]User, hidden map[string]uint32, svc *S
 	return users, hidden, svc, f.Uninstall
 }
 
-// Clock is a fake clock: Sleep returns at once and moves the time on.
+// Clock is a fake clock: Sleep returns at once and moves the time on, unless the clock is
+// held (Hold), when a sleep waits for the test.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
-	// Slept records every wait the app asked for.
+	// Slept records every wait the app asked for and sat out.
 	Slept []time.Duration
 	// OnSleep, when set, runs after the time has moved on (outside the lock).
 	OnSleep func(now time.Time)
+
+	release chan struct{}      // closed by Release; nil while not held
+	asleep  chan time.Duration // the sleeps that began while held
 }
 
 // NewClock returns a clock set to start.
@@ -401,10 +405,48 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
+// Hold makes every later Sleep wait in real time until the test calls Release, or until
+// the sleep's context ends (the app woken early, by a push for example: the time then
+// stands still and nothing is recorded). Each held sleep's duration is sent on the
+// returned channel as it begins (without blocking; it holds 64), so that a test knows
+// what the app waits for.
+func (c *Clock) Hold() <-chan time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.release = make(chan struct{})
+	c.asleep = make(chan time.Duration, 64)
+	return c.asleep
+}
+
+// Release ends Hold: the sleeps under way, and all later ones, move the time on at once
+// again.
+func (c *Clock) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.release != nil {
+		close(c.release)
+		c.release = nil
+	}
+}
+
 // Sleep implements app.Clock.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	c.mu.Lock()
+	release, asleep := c.release, c.asleep
+	c.mu.Unlock()
+	if release != nil {
+		select {
+		case asleep <- d:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	c.mu.Lock()
 	c.now = c.now.Add(d)

@@ -7,10 +7,13 @@
 package teststack
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/localgw"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testenv"
 )
@@ -33,6 +37,23 @@ type Options struct {
 	InviteInterval, PollInterval int
 	// SessionTTL is how long a session lasts after activation.
 	SessionTTL time.Duration
+	// LiveInterval is the polling interval handed out while the app's live connection is
+	// open (seconds); zero is the product's 15 minutes.
+	LiveInterval int
+	// LiveLimits are the live channel's limits (zero: AWS's).
+	LiveLimits localgw.LiveLimits
+	// NoLive runs without a live channel: the server hands out no live URL, and the app
+	// must do with polls.
+	NoLive bool
+	// LiveURL is the live URL the server hands out instead of the gateway's own (a TLS
+	// front in the proxy test).
+	LiveURL string
+}
+
+// LiveConnection is one live connection the gateway accepted, in real time.
+type LiveConnection struct {
+	Accepted time.Time // the handshake was done (after the authorizer and $connect)
+	Ended    time.Time // zero while it is open
 }
 
 // Invitation is what the technician gets and gives: the link's token, the code read
@@ -65,14 +86,18 @@ func MachineHash(machineID string) string { return support.MachineHash(machineID
 
 // Stack is the running product.
 type Stack struct {
-	URL  string
-	st   *devstack.Stack
-	tech support.Technician
-	n    atomic.Int64
+	URL string
+	// LiveURL is the live URL the server hands out ("" with NoLive).
+	LiveURL string
+	st      *devstack.Stack
+	tech    support.Technician
+	n       atomic.Int64
 
 	mu       sync.Mutex
 	requests map[string]int // per path
 	polls    map[string]int // per session id (from the agent token's prefix)
+	live     []*LiveConnection
+	refused  []int // the statuses of refused live handshakes
 }
 
 // New starts the product for the test's lifetime.
@@ -88,6 +113,10 @@ func New(t testing.TB, opts Options) *Stack {
 	if opts.SessionTTL > 0 {
 		cfg.SessionTTL = opts.SessionTTL
 	}
+	if opts.LiveInterval > 0 {
+		cfg.LiveInterval = time.Duration(opts.LiveInterval) * time.Second
+	}
+	cfg.LiveURL = opts.LiveURL
 	_, table := testenv.Table(t)
 	s := &Stack{requests: map[string]int{}, polls: map[string]int{},
 		tech: support.Technician{ID: "tech-1", Email: "tina@example.com", Name: "Tina", Account: "acme"}}
@@ -101,6 +130,8 @@ func New(t testing.TB, opts Options) *Stack {
 		AppDir:           t.TempDir(),
 		Log:              slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Wrap:             s.count,
+		LiveLimits:       opts.LiveLimits,
+		NoLive:           opts.NoLive,
 	})
 	if err != nil {
 		t.Fatalf("teststack: %v", err)
@@ -110,6 +141,9 @@ func New(t testing.TB, opts Options) *Stack {
 		t.Fatalf("teststack: %v", err)
 	}
 	s.st, s.URL = st, st.URL
+	if !opts.NoLive {
+		s.LiveURL = st.Service.Config.LiveURL
+	}
 	return s
 }
 
@@ -125,9 +159,94 @@ func (s *Stack) count(next http.Handler) http.Handler {
 			}
 		}
 		s.mu.Unlock()
+		if r.URL.Path == localgw.PathLive && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			s.watchLive(next, w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// watchLive serves a live handshake and records the connection's life: the gateway hijacks
+// the request once the authorizer and $connect have let it in, and returns when the
+// connection has ended and $disconnect has run.
+func (s *Stack) watchLive(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	c := &LiveConnection{}
+	hw := &hijackWatch{ResponseWriter: w, hijacked: func() {
+		s.mu.Lock()
+		c.Accepted = time.Now()
+		s.live = append(s.live, c)
+		s.mu.Unlock()
+	}}
+	next.ServeHTTP(hw, r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Accepted.IsZero() {
+		s.refused = append(s.refused, hw.status)
+		return
+	}
+	c.Ended = time.Now()
+}
+
+// hijackWatch tells when the gateway takes the connection over, and what it answered if
+// it never does.
+type hijackWatch struct {
+	http.ResponseWriter
+	hijacked func()
+	status   int
+}
+
+func (h *hijackWatch) WriteHeader(status int) {
+	h.status = status
+	h.ResponseWriter.WriteHeader(status)
+}
+
+func (h *hijackWatch) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("teststack: the response cannot be hijacked")
+	}
+	conn, rw, err := hj.Hijack()
+	if err == nil {
+		h.hijacked()
+	}
+	return conn, rw, err
+}
+
+func (h *hijackWatch) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// LiveConnections returns the live connections accepted so far, in order.
+func (s *Stack) LiveConnections() []LiveConnection {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]LiveConnection, len(s.live))
+	for i, c := range s.live {
+		out[i] = *c
+	}
+	return out
+}
+
+// LiveOpen is the number of live connections open now.
+func (s *Stack) LiveOpen() int {
+	n := 0
+	for _, c := range s.LiveConnections() {
+		if c.Ended.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// LiveRefusals returns the statuses of the refused live handshakes, in order.
+func (s *Stack) LiveRefusals() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.refused...)
+}
+
+// DropLive drops every live connection as a network failure would: no close handshake,
+// and the gateway runs $disconnect.
+func (s *Stack) DropLive() { s.st.Gateway.Live.CloseAll() }
 
 var joinLink = regexp.MustCompile(`/join/([A-Za-z0-9_-]{43})`)
 
