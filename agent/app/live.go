@@ -43,13 +43,13 @@ type LiveTiming struct {
 
 func (t LiveTiming) withDefaults() LiveTiming {
 	if t.Ping <= 0 {
-		t.Ping = protocol.LiveIdleTimeout / 2
+		t.Ping = protocol.LivePingInterval
 	}
 	if t.PongWait <= 0 {
 		t.PongWait = 30 * time.Second
 	}
 	if t.MaxAge <= 0 {
-		t.MaxAge = protocol.MaxLiveConnection - 10*time.Minute
+		t.MaxAge = protocol.LiveRenewAge
 	}
 	if t.RetryMin <= 0 {
 		t.RetryMin = time.Second

@@ -21,11 +21,9 @@ const (
 	pingMessage = `{"action":"ping"}`
 )
 
-// ReconnectBefore is how long before API Gateway's 2-hour cap the model's app opens its
-// next connection. The app reconnects with jitter before the cap (DESIGN.md), so that no
-// push falls into a gap and the console never sees it offline; a minute is the model's
-// figure for that margin.
-const ReconnectBefore = time.Minute
+// RenewEvery is how long the model's app keeps one connection: the middle of the app's
+// jittered 90–100 % of protocol.LiveRenewAge (internal/protocol; agent/app uses it).
+const RenewEvery = protocol.LiveRenewAge * 95 / 100
 
 // LiveDayOptions describe the day of one session with the live channel.
 type LiveDayOptions struct {
@@ -37,7 +35,7 @@ type LiveDayOptions struct {
 	// protocol.LivePingInterval.
 	PingEvery time.Duration
 	// Reconnect is how long the app keeps one connection before it opens the next;
-	// default ReconnectBefore short of API Gateway's 2-hour cap.
+	// default RenewEvery.
 	Reconnect time.Duration
 	MemoryMB  map[string]int
 }
@@ -66,7 +64,7 @@ func (r *Rig) LiveDay(ctx context.Context, o LiveDayOptions) (Lifecycle, error) 
 		o.PingEvery = protocol.LivePingInterval
 	}
 	if o.Reconnect == 0 {
-		o.Reconnect = protocol.MaxLiveConnection - ReconnectBefore
+		o.Reconnect = RenewEvery
 	}
 	mem := o.MemoryMB
 	if mem == nil {

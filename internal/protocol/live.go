@@ -41,6 +41,12 @@ const (
 // (internal/bench) use this one value.
 const LivePingInterval = 8 * time.Minute
 
+// LiveRenewAge is how long a client keeps one connection before it opens the next, at a
+// jittered 90–100 % of it, so that API Gateway's 2-hour cap never cuts a connection and
+// many clients that connected together do not renew together. The new connection is
+// opened before the old one is closed: no push falls into a gap.
+const LiveRenewAge = MaxLiveConnection - 10*time.Minute
+
 // LiveAction is what every client message carries; the rest depends on the action.
 type LiveAction struct {
 	Action string `json:"action"`
