@@ -24,14 +24,14 @@ func newLiveRig(t *testing.T, cfg support.Config) *bench.Rig {
 }
 
 // TestLiveDay runs the live day on a 5-hour session. The model's timers fix most counts:
-// connections at 0, 119 and 238 minutes (a minute before each 2-hour cap); pings every 8
+// connections at 0, 119 and 238 minutes (renewed every 119 minutes here); pings every 8
 // minutes inside each (14, 14 and 7 before the end at 300); a catch-up poll per
 // connection and safety polls every 15 minutes after it (7, 7 and 4).
 func TestLiveDay(t *testing.T) {
 	cfg := support.Defaults()
 	cfg.SessionTTL = 5 * time.Hour
 	r := newLiveRig(t, cfg)
-	l, err := r.LiveDay(context.Background(), bench.LiveDayOptions{SetupWait: 10 * time.Second})
+	l, err := r.LiveDay(context.Background(), bench.LiveDayOptions{SetupWait: 10 * time.Second, Reconnect: 119 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
