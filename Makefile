@@ -208,11 +208,11 @@ BENCH_FLAGS ?=
 
 .PHONY: bench
 bench: tools ## measure overhead, round trips, cost per session, bootstraps and the scale model
-	$(GO) test -count=1 -run '^$$' -bench . ./internal/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
+	$(GO) test -count=1 -run '^$$' -bench . ./internal/measure/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
 	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
 	$(TOOLS)/bin/benchreport $(BENCH_FLAGS)
 
-# The load driver against the local stack on loopback (internal/loadtest): latency per route,
+# The load driver against the local stack on loopback (internal/measure/loadtest): latency per route,
 # errors, and the table's invariants afterwards. TestShortLoad runs a short one in make test.
 LOAD_FLAGS ?= -technicians 300 -apps 3000 -duration 60s
 

@@ -1,6 +1,6 @@
 // Package api holds the OpenAPI 3.1 document of the HTTP API and the AsyncAPI 3.0 document
 // of the live channel, compiled into the tests that check answers and messages against
-// them (internal/apidoc).
+// them (internal/testing/apidoc).
 package api
 
 import _ "embed"

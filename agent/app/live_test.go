@@ -23,7 +23,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/agent/app"
 	"github.com/adhoc-support/adhoc-support/agent/app/fakeos"
 	"github.com/adhoc-support/adhoc-support/agent/internal/teststack"
-	"github.com/adhoc-support/adhoc-support/internal/localgw"
+	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -202,7 +202,7 @@ func TestLiveDrop(t *testing.T) {
 // is followed by a catch-up poll.
 func TestLiveRenewedBeforeMaxAge(t *testing.T) {
 	const gatewayMaxAge, appMaxAge = 3 * time.Second, time.Second
-	h := newHarnessWith(t, teststack.Options{LiveLimits: localgw.LiveLimits{MaxAge: gatewayMaxAge}})
+	h := newHarnessWith(t, teststack.Options{LiveLimits: gateway.LiveLimits{MaxAge: gatewayMaxAge}})
 	h.live = app.LiveTiming{MaxAge: appMaxAge}
 	h.setUp()
 	asleep := h.clock.Hold()
@@ -285,7 +285,7 @@ func TestLiveThroughProxy(t *testing.T) {
 // minutes in AWS); the app's pings keep its one connection open well past that.
 func TestLivePingsKeepItOpen(t *testing.T) {
 	const idle = time.Second
-	h := newHarnessWith(t, teststack.Options{LiveLimits: localgw.LiveLimits{IdleTimeout: idle}})
+	h := newHarnessWith(t, teststack.Options{LiveLimits: gateway.LiveLimits{IdleTimeout: idle}})
 	h.live = app.LiveTiming{Ping: idle / 4}
 	h.setUp()
 	asleep := h.clock.Hold()

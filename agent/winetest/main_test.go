@@ -5,7 +5,7 @@ package winetest
 import (
 	"testing"
 
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 // The tests run against the real local stack (agent/internal/teststack), whose DynamoDB

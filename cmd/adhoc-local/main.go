@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/console"
-	"github.com/adhoc-support/adhoc-support/internal/devstack"
-	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
 )
 
@@ -62,7 +62,7 @@ func run() error {
 	if v := os.Getenv(setup.EnvPublicBaseURL); v != "" {
 		cfg.PublicBaseURL = v
 	}
-	root, err := localenv.RepoRoot()
+	root, err := standins.RepoRoot()
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/adhoc-support/adhoc-support/internal/bench"
-	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/local/standins"
+	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -132,12 +132,12 @@ func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template
 	}
 
 	progress("starting DynamoDB Local and aws-ses-v2-local")
-	ddb, err := localenv.StartDynamoDB(ctx, localenv.DynamoDBOptions{Timeout: 2 * time.Minute})
+	ddb, err := standins.StartDynamoDB(ctx, standins.DynamoDBOptions{Timeout: 2 * time.Minute})
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = ddb.Stop() }()
-	ses, err := localenv.StartSES(ctx, localenv.SESOptions{Timeout: 2 * time.Minute})
+	ses, err := standins.StartSES(ctx, standins.SESOptions{Timeout: 2 * time.Minute})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template
 	for _, bm := range rig.Benchmarks() {
 		r := testing.Benchmark(bm.Run)
 		if r.N == 0 {
-			return nil, fmt.Errorf("benchmark %s failed (run `go test -run '^$' -bench %s ./internal/bench/` to see why)", bm.Name, bm.Name)
+			return nil, fmt.Errorf("benchmark %s failed (run `go test -run '^$' -bench %s ./internal/measure/bench/` to see why)", bm.Name, bm.Name)
 		}
 		rep.Benchmarks = append(rep.Benchmarks, BenchResult{
 			Name: bm.Name, What: bm.What, N: r.N, HandlerNs: float64(r.NsPerOp()),

@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/adhoc-support/adhoc-support/internal/devstack"
-	"github.com/adhoc-support/adhoc-support/internal/loadtest"
-	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/local/standins"
+	"github.com/adhoc-support/adhoc-support/internal/measure/loadtest"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run() (failed bool, err error) {
 
 	if *ddbEndpoint == "" {
 		// In memory: the run measures the product, not the disk under DynamoDB Local.
-		p, err := localenv.StartDynamoDB(ctx, localenv.DynamoDBOptions{Timeout: 90 * time.Second})
+		p, err := standins.StartDynamoDB(ctx, standins.DynamoDBOptions{Timeout: 90 * time.Second})
 		if err != nil {
 			return false, err
 		}
@@ -70,7 +70,7 @@ func run() (failed bool, err error) {
 		*ddbEndpoint = p.Endpoint
 	}
 	if *sesEndpoint == "" {
-		p, err := localenv.StartSES(ctx, localenv.SESOptions{Timeout: 90 * time.Second})
+		p, err := standins.StartSES(ctx, standins.SESOptions{Timeout: 90 * time.Second})
 		if err != nil {
 			return false, err
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/adhoc-support/adhoc-support/internal/httpapi"
+	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
 )
 
@@ -20,5 +20,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "expiry: configuration:", err)
 		os.Exit(1)
 	}
-	lambda.Start(httpapi.Expiry(a.Service, a.Log))
+	lambda.Start(expiryapi.Handler(a.Service, a.Log))
 }

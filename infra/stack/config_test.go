@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/infra/stack"
-	"github.com/adhoc-support/adhoc-support/internal/bench"
+	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -111,7 +111,7 @@ func TestCdkJSONMatchesDefaults(t *testing.T) {
 	}
 }
 
-// TestScaleModelKnowsTheStageThrottle: the scale model (internal/bench) checks a million
+// TestScaleModelKnowsTheStageThrottle: the scale model (internal/measure/bench) checks a million
 // sessions against this stack's default stage throttle; it must be the stack's value.
 func TestScaleModelKnowsTheStageThrottle(t *testing.T) {
 	for _, q := range bench.Quotas {

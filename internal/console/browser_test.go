@@ -36,13 +36,13 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
-	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/console"
-	"github.com/adhoc-support/adhoc-support/internal/devstack"
-	"github.com/adhoc-support/adhoc-support/internal/localgw"
+	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/session"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -952,7 +952,7 @@ func TestConsoleAWSSignIn(t *testing.T) {
 	stub.mu.Lock()
 	stub.redirectURI = st.URL + "/"
 	stub.issue = func() (string, error) {
-		return st.Issuer.Issue(localgw.DevUser{Email: "carla.cloud@example.com", Account: "cloud", Name: "Carla"})
+		return st.Issuer.Issue(gateway.DevUser{Email: "carla.cloud@example.com", Account: "cloud", Name: "Carla"})
 	}
 	stub.mu.Unlock()
 
@@ -1027,7 +1027,7 @@ func (g *gatewayLog) wrap(next http.Handler) http.Handler {
 		g.seen = append(g.seen, seenRequest{r.Method, r.URL.Path, time.Now()})
 		hold, refuse := g.hold, g.refuseLive
 		g.mu.Unlock()
-		if refuse && r.URL.Path == localgw.PathLive {
+		if refuse && r.URL.Path == gateway.PathLive {
 			http.Error(w, "WebSockets are blocked here.", http.StatusForbidden)
 			return
 		}
@@ -1157,7 +1157,7 @@ func techAPI(t *testing.T, st *devstack.Stack, token, method, path string, body 
 	return out
 }
 
-func techToken(t *testing.T, st *devstack.Stack, u localgw.DevUser) string {
+func techToken(t *testing.T, st *devstack.Stack, u gateway.DevUser) string {
 	t.Helper()
 	tok, err := st.Issuer.Issue(u)
 	if err != nil {
@@ -1293,7 +1293,7 @@ func TestConsoleLiveSetUp(t *testing.T) {
 	// While the session is active a running timer would poll it (it stops once it is over).
 	time.Sleep(time.Until(sessionLoad.Add(setUpPoll + 500*time.Millisecond)))
 	b.stamp("ended", `document.querySelector('#session-status[data-status="ended"]') && document.querySelector('#audit-table tr[data-action="ended"]')`)
-	tok := techToken(t, st, localgw.DevUser{Email: "lena.live@example.com", Account: "live"})
+	tok := techToken(t, st, gateway.DevUser{Email: "lena.live@example.com", Account: "live"})
 	endAt := time.Now()
 	techAPI(t, st, tok, http.MethodDelete, sessionPath, nil)
 	t.Logf("session page, push to DOM (from DELETE): ended %s", b.stamped("ended", endAt, time.Second).Round(time.Millisecond))
@@ -1357,7 +1357,7 @@ func TestConsoleLiveComputers(t *testing.T) {
 	ctx := t.Context()
 
 	// A colleague's active session, which the administrator sees.
-	tom := techToken(t, st, localgw.DevUser{Email: "tom.tech@example.com", Account: "fleet"})
+	tom := techToken(t, st, gateway.DevUser{Email: "tom.tech@example.com", Account: "fleet"})
 	since := time.Now()
 	inv := techAPI(t, st, tom, http.MethodPost, "/v1/sessions", map[string]string{"email": "otto.user@example.com", "password": "Correct-Horse-42", "locale": "en"})
 	tomID, _ := inv["id"].(string)
@@ -1387,7 +1387,7 @@ func TestConsoleLiveComputers(t *testing.T) {
 	}
 
 	// The administrator's own invitation, made elsewhere, shows up.
-	ada := techToken(t, st, localgw.DevUser{Email: "ada.admin@example.com", Account: "fleet", Admin: true})
+	ada := techToken(t, st, gateway.DevUser{Email: "ada.admin@example.com", Account: "fleet", Admin: true})
 	b.stamp("invited", `document.querySelector("#invites-list li")`)
 	inviteAt := time.Now()
 	adaInv := techAPI(t, st, ada, http.MethodPost, "/v1/sessions", map[string]string{"email": "ida.user@example.com", "password": "Correct-Horse-42", "locale": "en"})

@@ -3,7 +3,7 @@
 // channel's @connections (execute-api:ManageConnections). It is the
 // one place both sides read: infra/stack grants exactly these actions (TestGrants checks
 // the synthesized policies against this table), and the emulator test in
-// internal/lambdatest runs each real bootstrap against a fake that refuses any other call.
+// internal/testing/lambdatest runs each real bootstrap against a fake that refuses any other call.
 // A call the code makes without a grant thus fails in `make test`, not after a deployment.
 package grants
 

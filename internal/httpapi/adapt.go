@@ -1,10 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"unicode/utf8"
 
@@ -19,23 +19,55 @@ func serveHTTP(ctx context.Context, h http.Handler, req events.APIGatewayV2HTTPR
 	if req.RawQueryString != "" {
 		target += "?" + req.RawQueryString
 	}
-	r := httptest.NewRequestWithContext(ctx, method, target, nil)
+	r, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return problemResponse(badRequest("The request's path is not valid."))
+	}
+	r.RequestURI = target
 	for k, v := range req.Headers {
 		r.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
+	w := &recorder{header: http.Header{}}
 	h.ServeHTTP(w, r)
-	res := w.Result()
 	headers := map[string]string{}
-	for k, vs := range res.Header {
+	for k, vs := range w.header {
 		headers[k] = strings.Join(vs, ", ")
 	}
-	body := w.Body.Bytes()
-	out := events.APIGatewayV2HTTPResponse{StatusCode: res.StatusCode, Headers: headers}
+	body := w.body.Bytes()
+	out := events.APIGatewayV2HTTPResponse{StatusCode: w.status(), Headers: headers}
 	if utf8.Valid(body) {
 		out.Body = string(body)
 	} else {
 		out.Body, out.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	}
 	return out
+}
+
+// recorder is the http.ResponseWriter serveHTTP hands the handler: it keeps the status,
+// the headers and the body for the API Gateway response. (net/http/httptest would do the
+// same, but it is a testing package and must not ship in a bootstrap.)
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+func (w *recorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }

@@ -4,7 +4,7 @@
 // console's one-use ticket in ?ticket=), the $connect and $disconnect routes, and the
 // messages, routed on $request.body.action (ping, signal, and $default for anything else).
 // Answers to messages go back through @connections, as on API Gateway; the local gateway
-// (internal/localgw) calls this very handler with the same events.
+// (internal/local/gateway) calls this very handler with the same events.
 package liveapi
 
 import (

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
-	"github.com/adhoc-support/adhoc-support/internal/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -22,7 +21,8 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

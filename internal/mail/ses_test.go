@@ -10,7 +10,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/session"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

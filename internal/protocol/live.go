@@ -38,7 +38,7 @@ const (
 // (10 minutes); 8 minutes stays inside it with 2 minutes to spare for a timer that fires
 // late (a PC waking from sleep, a busy service) and for the ping's way there, while
 // sending as few billed messages as that allows. The app and the cost model
-// (internal/bench) use this one value.
+// (internal/measure/bench) use this one value.
 const LivePingInterval = 8 * time.Minute
 
 // LiveRenewAge is how long a client keeps one connection before it opens the next, at a

@@ -1,6 +1,6 @@
 // Package setup builds the service from its environment: Settings reads the variables
 // every runtime shares, AWS wires the Lambda functions to DynamoDB, SES, EventBridge,
-// Scheduler and KMS. Local mode (internal/devstack) wires the same service to the local
+// Scheduler and KMS. Local mode (internal/local/devstack) wires the same service to the local
 // stand-ins.
 package setup
 

@@ -107,7 +107,7 @@
 //	                          1: PutItem / DeleteItem (a console)
 //	ping                      none (an @connections POST)
 //
-// internal/e2e's TestRoundTrips holds the round trips to this budget against DynamoDB
+// internal/testing/e2e's TestRoundTrips holds the round trips to this budget against DynamoDB
 // Local.
 //
 // # Rules enforced by conditions

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/adhoc-support/adhoc-support/internal/localenv"
+	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 // race runs fn(i) for i in [0, n) in n goroutines released at the same moment, and
@@ -181,7 +181,7 @@ func TestLoneCommitIsAPutThatRetriesConflicts(t *testing.T) {
 			}), middleware.After)
 	}
 	client, table := testenv.Table(t)
-	injected := dynamodb.NewFromConfig(localenv.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
+	injected := dynamodb.NewFromConfig(standins.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, inject)
 	})
 	st := store.New(injected, table, store.WithClock(func() time.Time { return t0 }))
@@ -291,7 +291,7 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			client, table := testenv.Table(t)
-			injected := dynamodb.NewFromConfig(localenv.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
+			injected := dynamodb.NewFromConfig(standins.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
 				o.APIOptions = append(o.APIOptions, tt.inj.register)
 			})
 			st := store.New(injected, table, store.WithClock(func() time.Time { return t0 }))

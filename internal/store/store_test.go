@@ -17,7 +17,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -1,7 +1,7 @@
 //go:build !windows
 
 // Package teststack runs the real product for the app's tests: the local stack of
-// internal/devstack (the same handlers the Lambda functions run, DynamoDB Local,
+// internal/local/devstack (the same handlers the Lambda functions run, DynamoDB Local,
 // aws-ses-v2-local, the in-process scheduler) on loopback, with helpers to play the
 // technician. Packages that use it call testenv.Main from their TestMain.
 package teststack
@@ -22,10 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adhoc-support/adhoc-support/internal/devstack"
-	"github.com/adhoc-support/adhoc-support/internal/localgw"
+	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
+	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/support"
-	"github.com/adhoc-support/adhoc-support/internal/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 // Options tune the stack; zero values mean DESIGN.md's defaults.
@@ -41,7 +41,7 @@ type Options struct {
 	// open (seconds); zero is the product's 15 minutes.
 	LiveInterval int
 	// LiveLimits are the live channel's limits (zero: AWS's).
-	LiveLimits localgw.LiveLimits
+	LiveLimits gateway.LiveLimits
 	// NoLive runs without a live channel: the server hands out no live URL, and the app
 	// must do with polls.
 	NoLive bool
@@ -159,7 +159,7 @@ func (s *Stack) count(next http.Handler) http.Handler {
 			}
 		}
 		s.mu.Unlock()
-		if r.URL.Path == localgw.PathLive && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if r.URL.Path == gateway.PathLive && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			s.watchLive(next, w, r)
 			return
 		}
