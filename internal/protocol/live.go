@@ -88,3 +88,11 @@ func LiveType(raw []byte) string {
 
 // Pong is the answer to a ping.
 var Pong = []byte(`{"type":"pong"}`)
+
+// ICEServer is one entry of a WebRTC configuration's iceServers, as the browser's
+// RTCPeerConnection and pion take it: TURN (or STUN) URLs with their credentials.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}

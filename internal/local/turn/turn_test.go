@@ -1,0 +1,131 @@
+package turn_test
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	pionturn "github.com/pion/turn/v5"
+
+	"github.com/adhoc-support/adhoc-support/internal/local/turn"
+)
+
+// client allocates a relay on the server over UDP or TCP with the credentials.
+func client(t *testing.T, s *turn.Server, transport string, c turn.Credentials) (*pionturn.Client, net.PacketConn, error) {
+	t.Helper()
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	var conn net.PacketConn
+	switch transport {
+	case "udp":
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn = pc
+	case "tcp":
+		tc, err := net.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn = pionturn.NewSTUNConn(tc)
+	}
+	cl, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, STUNServerAddr: addr, Conn: conn,
+		Username: c.Username, Password: c.Password, Realm: turn.Realm, RTO: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close(); _ = conn.Close() })
+	if err := cl.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := cl.Allocate()
+	return cl, relay, err
+}
+
+
+// TestRelaysOverUDPAndTCP: fresh credentials allocate a relay over either transport, and a
+// datagram relayed to a peer on loopback comes back through it.
+func TestRelaysOverUDPAndTCP(t *testing.T) {
+	s, err := turn.Start(turn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = peer.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			c, err := s.Credentials("tech-1", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, relay, err := client(t, s, transport, c)
+			if err != nil {
+				t.Fatalf("allocate: %v", err)
+			}
+			if ip := relay.LocalAddr().(*net.UDPAddr).IP; !ip.IsLoopback() {
+				t.Fatalf("relayed address %v is not on loopback", relay.LocalAddr())
+			}
+			if _, err := relay.WriteTo([]byte("hi"), peer.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 1500)
+			n, _, err := relay.ReadFrom(buf)
+			if err != nil || string(buf[:n]) != "echo:hi" {
+				t.Fatalf("relayed answer %q, %v", buf[:n], err)
+			}
+		})
+	}
+}
+
+// TestCredentialsExpireAndAreSigned: expired credentials and credentials signed with
+// another secret allocate nothing.
+func TestCredentialsExpireAndAreSigned(t *testing.T) {
+	s, err := turn.Start(turn.Options{Secret: "one secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := turn.Start(turn.Options{Secret: "another secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	expired, err := s.Credentials("tech-1", -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Credentials("tech-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]turn.Credentials{"expired": expired, "signed by another server": forged} {
+		if _, _, err := client(t, s, "udp", c); err == nil {
+			t.Errorf("%s credentials allocated a relay", name)
+		}
+	}
+	servers, expires, err := s.ICEServers("tech-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(servers) != 1 || len(servers[0].URLs) != 2 || !strings.HasSuffix(servers[0].URLs[1], "?transport=tcp") ||
+		time.Until(expires) > turn.CredentialLifetime || time.Until(expires) < turn.CredentialLifetime-time.Minute {
+		t.Fatalf("ICE servers %+v until %v", servers, expires)
+	}
+}
