@@ -44,7 +44,6 @@ func client(t *testing.T, s *turn.Server, transport string, c turn.Credentials) 
 	return cl, relay, err
 }
 
-
 // TestRelaysOverUDPAndTCP: fresh credentials allocate a relay over either transport, and a
 // datagram relayed to a peer on loopback comes back through it.
 func TestRelaysOverUDPAndTCP(t *testing.T) {
