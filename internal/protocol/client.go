@@ -109,6 +109,11 @@ func (c *Client) Removed(ctx context.Context, agentToken string) error {
 	return c.do(ctx, PathRemoved, agentToken, struct{}{}, nil)
 }
 
+// RemoteEnded reports the end of a remote connection (answered 204).
+func (c *Client) RemoteEnded(ctx context.Context, agentToken string, req RemoteEndedRequest) error {
+	return c.do(ctx, PathRemoteEnded, agentToken, req, nil)
+}
+
 func (c *Client) do(ctx context.Context, path, bearer string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {

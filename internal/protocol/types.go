@@ -12,6 +12,8 @@ const (
 	PathPoll    = "/v1/agent/poll"
 	PathEnd     = "/v1/agent/end"
 	PathRemoved = "/v1/agent/removed"
+	// PathRemoteEnded is where the app reports the end of a remote connection.
+	PathRemoteEnded = "/v1/agent/remote/ended"
 )
 
 // PlatformWindows is the only platform that can be supported ad hoc.
