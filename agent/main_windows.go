@@ -47,8 +47,21 @@ func devEnv(name string) (string, bool) {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == winos.ServiceArg {
-		os.Exit(runService())
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case winos.ServiceArg:
+			os.Exit(runService())
+		case winos.ShimArg:
+			// The pseudo console of a remote terminal runs the shell through this.
+			if len(os.Args) != 3 {
+				os.Exit(2)
+			}
+			os.Exit(winos.RunShim(os.Args[2]))
+		case remoteDevArg:
+			if development() {
+				os.Exit(runRemoteDev())
+			}
+		}
 	}
 	os.Exit(runInteractive())
 }

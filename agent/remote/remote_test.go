@@ -40,7 +40,7 @@ func TestTransports(t *testing.T) {
 			r := newRig(t, rigOptions{route: tt.route})
 			c, took := r.connect("r-" + tt.route.String())
 			t.Logf("%s: remote message to both data channels open in %v", tt.route, took.Round(time.Millisecond))
-			p := c.pair()
+			p := c.Pair()
 			t.Logf("selected pair: console %s, app %s", p.Local, p.Remote)
 			if p.Local.Typ != tt.local || p.Local.Protocol != webrtc.ICEProtocolUDP {
 				t.Errorf("console's candidate %s, want %s over UDP", p.Local, tt.local)
@@ -48,11 +48,11 @@ func TestTransports(t *testing.T) {
 			if !tt.anyAppRelay && p.Remote.Typ != tt.remote {
 				t.Errorf("app's candidate %s, want %s", p.Remote, tt.remote)
 			}
-			if m := c.login(password); m["ok"] != true || m["shell"] != "powershell.exe" {
+			if m := c.Login(password); m["ok"] != true || m["shell"] != "powershell.exe" {
 				t.Fatalf("login: %v", m)
 			}
-			c.typeLine("echo hello over " + tt.route.String())
-			c.waitOutput("hello over " + tt.route.String() + "\r\n")
+			c.TypeLine("echo hello over " + tt.route.String())
+			c.WaitOutput("hello over " + tt.route.String() + "\r\n")
 			r.m.Close(protocol.RemoteSessionEnded)
 			rep := r.report()
 			if rep.Reason != protocol.RemoteSessionEnded || !slices.Equal(rep.Channels, []string{"terminal", "files"}) ||
@@ -72,16 +72,16 @@ func TestPasswordAttempts(t *testing.T) {
 	c, _ := r.connect("r-four")
 	wrong := []string{"Guess-One", "Guess-Two", "Corr3ct-Horse-Batter", `"quoted\ and ünïcode 😀"`}
 	for i, pw := range wrong {
-		m := c.login(pw)
+		m := c.Login(pw)
 		if m["ok"] != false || m["attemptsLeft"] != float64(4-i) || !strings.Contains(m["message"].(string), "Wrong password") {
 			t.Errorf("wrong password %d: %v", i+1, m)
 		}
 	}
-	if m := c.login(password); m["ok"] != true || m["shell"] != "powershell.exe" {
+	if m := c.Login(password); m["ok"] != true || m["shell"] != "powershell.exe" {
 		t.Fatalf("the right password after four wrong ones: %v", m)
 	}
-	c.typeLine("whoami")
-	c.waitOutput(`anna-pc\adhocremoteuser`)
+	c.TypeLine("whoami")
+	c.WaitOutput(`anna-pc\adhocremoteuser`)
 	handed := r.pc.Handed()
 	if len(handed) != 5 {
 		t.Fatalf("%d password checks, want 5", len(handed))
@@ -91,14 +91,14 @@ func TestPasswordAttempts(t *testing.T) {
 			t.Errorf("password buffer %d not wiped: %d bytes, %q", i+1, len(b), b)
 		}
 	}
-	c.toApp(protocol.Signal{Kind: protocol.SignalBye, Reason: protocol.RemoteDisconnectedByTechnician})
+	c.Bye()
 	r.report()
 
 	// Five wrong ones end the attempt.
 	c, _ = r.connect("r-five")
 	before := r.pc.Logons()
 	for i := range 5 {
-		m := c.login("Bad-Guess-5")
+		m := c.Login("Bad-Guess-5")
 		if m["ok"] != false || m["attemptsLeft"] != float64(4-i) {
 			t.Errorf("wrong password %d: %v", i+1, m)
 		}
@@ -107,15 +107,10 @@ func TestPasswordAttempts(t *testing.T) {
 	if rep.RemoteID != "r-five" || rep.Reason != protocol.RemotePasswordAttempts {
 		t.Errorf("report %+v, want password_attempts", rep)
 	}
-	select {
-	case reason := <-c.bye:
-		if reason != protocol.RemotePasswordAttempts {
-			t.Errorf("bye %q, want password_attempts", reason)
-		}
-	case <-time.After(waitLimit):
-		t.Error("no bye for the console")
+	if reason := c.ByeReason(waitLimit); reason != protocol.RemotePasswordAttempts {
+		t.Errorf("bye %q, want password_attempts", reason)
 	}
-	c.waitClosed(time.Now(), "terminal", "files")
+	c.WaitClosed(time.Now())
 	if n := r.pc.Logons() - before; n != 5 {
 		t.Errorf("%d password checks, want 5", n)
 	}
@@ -135,40 +130,37 @@ func TestTerminal(t *testing.T) {
 	r := newRig(t, rigOptions{route: p2p})
 	c, _ := r.connect("r-term")
 	// Keystrokes before the sign-in go nowhere.
-	if err := c.term.Send([]byte("echo too early\r")); err != nil {
+	if err := c.Term.Send([]byte("echo too early\r")); err != nil {
 		t.Fatal(err)
 	}
-	if m := c.login(password); m["ok"] != true {
+	if m := c.Login(password); m["ok"] != true {
 		t.Fatalf("login: %v", m)
 	}
-	c.waitOutput(`PS C:\Users\` + account + "> ")
-	c.typeLine("size")
-	c.waitOutput("120x32\r\n")
-	c.sendTerm(map[string]any{"type": "resize", "cols": 100, "rows": 40})
-	c.typeLine("size")
-	c.waitOutput("100x40\r\n")
-	c.typeLine("flood 100000")
-	c.waitOutput(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 3))
-	c.typeLine("exit 3")
-	m := c.nextTerm()
+	c.WaitOutput(`PS C:\Users\` + account + "> ")
+	c.TypeLine("size")
+	c.WaitOutput("120x32\r\n")
+	c.SendTerm(map[string]any{"type": "resize", "cols": 100, "rows": 40})
+	c.TypeLine("size")
+	c.WaitOutput("100x40\r\n")
+	c.TypeLine("flood 100000")
+	c.WaitOutput(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 3))
+	c.TypeLine("exit 3")
+	m := c.NextTerm()
 	if m["type"] != "exit" || m["code"] != float64(3) {
 		t.Errorf("after exit 3: %v", m)
 	}
-	c.mu.Lock()
-	out := c.output.String()
-	c.mu.Unlock()
-	if strings.Contains(out, "too early") {
+	if strings.Contains(c.Output(), "too early") {
 		t.Errorf("keystrokes before the sign-in reached a shell")
 	}
 	if shells := r.pc.Shells(); len(shells) != 1 || shells[0].Running() || shells[0].Killed() {
 		t.Errorf("the shell should have exited by itself")
 	}
 	// Signed in again, a new shell starts.
-	if m := c.login(password); m["ok"] != true {
+	if m := c.Login(password); m["ok"] != true {
 		t.Fatalf("second login: %v", m)
 	}
-	c.typeLine("echo again")
-	c.waitOutput("again\r\n")
+	c.TypeLine("echo again")
+	c.WaitOutput("again\r\n")
 	if n := len(r.pc.Shells()); n != 2 {
 		t.Errorf("%d shells, want 2", n)
 	}
@@ -193,24 +185,24 @@ func randomBytes(t *testing.T, n int) []byte {
 func TestUpload(t *testing.T) {
 	r := newRig(t, rigOptions{route: p2p})
 	c, _ := r.connect("r-up")
-	c.sendFile(map[string]any{"type": "put", "id": "u0", "name": "early.txt", "size": 1, "path": ""})
-	if m := c.nextFile(); m["type"] != "error" || m["id"] != "u0" || m["code"] != "denied" || !strings.Contains(m["message"].(string), "Sign in") {
+	c.SendFile(map[string]any{"type": "put", "id": "u0", "name": "early.txt", "size": 1, "path": ""})
+	if m := c.NextFile(); m["type"] != "error" || m["id"] != "u0" || m["code"] != "denied" || !strings.Contains(m["message"].(string), "Sign in") {
 		t.Errorf("upload before the sign-in: %v", m)
 	}
-	if m := c.login(password); m["ok"] != true {
+	if m := c.Login(password); m["ok"] != true {
 		t.Fatalf("login: %v", m)
 	}
 	downloads := filepath.Join(r.pc.Root, "Users", account, "Downloads")
 	data := randomBytes(t, 300_000)
 
 	// The right hash: the file appears under its name only after the check.
-	c.sendFile(map[string]any{"type": "put", "id": "u1", "name": "a.txt", "size": len(data), "path": ""})
-	if m := c.nextFile(); m["type"] != "progress" || m["id"] != "u1" {
+	c.SendFile(map[string]any{"type": "put", "id": "u1", "name": "a.txt", "size": len(data), "path": ""})
+	if m := c.NextFile(); m["type"] != "progress" || m["id"] != "u1" {
 		t.Fatalf("put: %v", m)
 	}
 	half := len(data) / 2
 	for off := 0; off < half; off += remote.ChunkSize {
-		if err := c.files.Send(data[off:min(off+remote.ChunkSize, half)]); err != nil {
+		if err := c.Files.Send(data[off:min(off+remote.ChunkSize, half)]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,12 +211,12 @@ func TestUpload(t *testing.T) {
 		t.Errorf("a.txt exists before its hash was checked (%v)", err)
 	}
 	for off := half; off < len(data); off += remote.ChunkSize {
-		if err := c.files.Send(data[off:min(off+remote.ChunkSize, len(data))]); err != nil {
+		if err := c.Files.Send(data[off:min(off+remote.ChunkSize, len(data))]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c.sendFile(map[string]any{"type": "end", "id": "u1", "sha256": sha(data)})
-	m := c.nextFileOf("done")
+	c.SendFile(map[string]any{"type": "end", "id": "u1", "sha256": sha(data)})
+	m := c.NextFileOf("done")
 	if m["id"] != "u1" || m["path"] != filepath.Join(downloads, "a.txt") || m["sha256"] != sha(data) {
 		t.Errorf("done: %v", m)
 	}
@@ -249,8 +241,8 @@ func TestUpload(t *testing.T) {
 	r.pc.Deny(filepath.Join(r.pc.Root, "Windows"))
 	for i, tt := range tests {
 		id := "e" + string(rune('1'+i))
-		c.upload(id, "b.txt", tt.path, tt.data, tt.sum)
-		m := c.nextFileOf("error", "done")
+		c.Upload(id, "b.txt", tt.path, tt.data, tt.sum)
+		m := c.NextFileOf("error", "done")
 		if m["type"] != "error" || m["id"] != id || m["code"] != tt.code {
 			t.Errorf("%s: %v, want error %s", tt.name, m, tt.code)
 		}
@@ -298,7 +290,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 func TestDownload(t *testing.T) {
 	r := newRig(t, rigOptions{route: turnTCP})
 	c, _ := r.connect("r-down")
-	if m := c.login(password); m["ok"] != true {
+	if m := c.Login(password); m["ok"] != true {
 		t.Fatalf("login: %v", m)
 	}
 	data := randomBytes(t, 3<<20+123)
@@ -309,12 +301,12 @@ func TestDownload(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.sendFile(map[string]any{"type": "get", "id": "d1", "path": path})
-	if m := c.nextFile(); m["type"] != "meta" || m["id"] != "d1" || m["name"] != "report.bin" || m["size"] != float64(len(data)) {
+	c.SendFile(map[string]any{"type": "get", "id": "d1", "path": path})
+	if m := c.NextFile(); m["type"] != "meta" || m["id"] != "d1" || m["name"] != "report.bin" || m["size"] != float64(len(data)) {
 		t.Errorf("meta: %v", m)
 	}
-	m := c.nextFile()
-	got, chunks, biggest := c.downloaded()
+	m := c.NextFile()
+	got, chunks, biggest := c.Downloaded()
 	if m["type"] != "end" || m["id"] != "d1" || m["sha256"] != sha(data) || sha(got) != sha(data) {
 		t.Errorf("end %v; received %d bytes", m, len(got))
 	}
@@ -336,8 +328,8 @@ func TestDownload(t *testing.T) {
 		{secret, "denied"},
 		{"relative.txt", "denied"},
 	} {
-		c.sendFile(map[string]any{"type": "get", "id": "d2", "path": tt.path})
-		if m := c.nextFile(); m["type"] != "error" || m["id"] != "d2" || m["code"] != tt.code {
+		c.SendFile(map[string]any{"type": "get", "id": "d2", "path": tt.path})
+		if m := c.NextFile(); m["type"] != "error" || m["id"] != "d2" || m["code"] != tt.code {
 			t.Errorf("get %s: %v, want %s", tt.path, m, tt.code)
 		}
 	}
@@ -349,7 +341,7 @@ func TestDownload(t *testing.T) {
 func TestBackPressure(t *testing.T) {
 	r := newRig(t, rigOptions{route: turnUDP})
 	c, _ := r.connect("r-bp")
-	if m := c.login(password); m["ok"] != true {
+	if m := c.Login(password); m["ok"] != true {
 		t.Fatalf("login: %v", m)
 	}
 	data := randomBytes(t, 20<<20)
@@ -357,19 +349,17 @@ func TestBackPressure(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.mu.Lock()
-	c.slow = true
-	c.mu.Unlock()
+	c.SetSlow(true)
 	start := time.Now()
-	c.sendFile(map[string]any{"type": "get", "id": "d1", "path": path})
-	if m := c.nextFile(); m["type"] != "meta" {
+	c.SendFile(map[string]any{"type": "get", "id": "d1", "path": path})
+	if m := c.NextFile(); m["type"] != "meta" {
 		t.Fatalf("meta: %v", m)
 	}
-	if m := c.nextFile(); m["type"] != "end" || m["sha256"] != sha(data) {
+	if m := c.NextFile(); m["type"] != "end" || m["sha256"] != sha(data) {
 		t.Fatalf("end: %v", m)
 	}
 	took := time.Since(start)
-	got, _, _ := c.downloaded()
+	got, _, _ := c.Downloaded()
 	if !bytes.Equal(got, data) {
 		t.Fatalf("received %d bytes, not the file", len(got))
 	}
@@ -384,8 +374,8 @@ func TestBackPressure(t *testing.T) {
 	}
 
 	start = time.Now()
-	c.upload("u1", "big.bin", "", data, sha(data))
-	if m := c.nextFileOf("done"); m["sha256"] != sha(data) {
+	c.Upload("u1", "big.bin", "", data, sha(data))
+	if m := c.NextFileOf("done"); m["sha256"] != sha(data) {
 		t.Fatalf("upload: %v", m)
 	}
 	took = time.Since(start)
@@ -406,10 +396,8 @@ func TestEnd(t *testing.T) {
 	}{
 		{"session ended", func(r *rig, _ *console) { r.m.Close(protocol.RemoteSessionEnded) }, protocol.RemoteSessionEnded, true},
 		{"service stopped", func(r *rig, _ *console) { r.m.Close(protocol.RemoteServiceStopped) }, protocol.RemoteServiceStopped, true},
-		{"technician's bye", func(_ *rig, c *console) {
-			c.toApp(protocol.Signal{Kind: protocol.SignalBye, Reason: protocol.RemoteDisconnectedByTechnician})
-		}, protocol.RemoteDisconnectedByTechnician, false},
-		{"console closed", func(_ *rig, c *console) { c.pc.Close() }, protocol.RemoteDisconnectedByTechnician, false},
+		{"technician's bye", func(_ *rig, c *console) { c.Bye() }, protocol.RemoteDisconnectedByTechnician, false},
+		{"console closed", func(_ *rig, c *console) { c.PC.Close() }, protocol.RemoteDisconnectedByTechnician, false},
 		{"superseded", func(r *rig, _ *console) {
 			r.m.Start(protocol.LiveRemote{Type: protocol.TypeRemote, RemoteID: "r-newer", Technician: "Tina Example"})
 		}, protocol.RemoteSuperseded, true},
@@ -418,11 +406,11 @@ func TestEnd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, rigOptions{route: p2p})
 			c, _ := r.connect("r-end")
-			if m := c.login(password); m["ok"] != true {
+			if m := c.Login(password); m["ok"] != true {
 				t.Fatalf("login: %v", m)
 			}
-			c.typeLine("echo running")
-			c.waitOutput("running\r\n")
+			c.TypeLine("echo running")
+			c.WaitOutput("running\r\n")
 			shell := r.pc.Shells()[0]
 			start := time.Now()
 			tt.end(r, c)
@@ -439,7 +427,7 @@ func TestEnd(t *testing.T) {
 			}
 			closed := reported
 			if tt.name != "console closed" {
-				closed = c.waitClosed(start, "terminal", "files")
+				closed = c.WaitClosed(start)
 			}
 			t.Logf("told → reported %v, console's channels closed %v", reported.Round(time.Millisecond), closed.Round(time.Millisecond))
 			// DESIGN.md: within 1 s of being told.
@@ -447,13 +435,8 @@ func TestEnd(t *testing.T) {
 				t.Errorf("ended %v / %v after being told, want within 1 s", reported, closed)
 			}
 			if tt.bye {
-				select {
-				case reason := <-c.bye:
-					if reason != tt.reason {
-						t.Errorf("bye %q, want %q", reason, tt.reason)
-					}
-				case <-time.After(time.Second):
-					t.Error("the console was not told why")
+				if reason := c.ByeReason(time.Second); reason != tt.reason {
+					t.Errorf("bye %q, want %q", reason, tt.reason)
 				}
 			}
 			select {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/adhoc-support/adhoc-support/agent/internal/testconsole"
 	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
@@ -90,5 +91,13 @@ func TestValidName(t *testing.T) {
 		if got := remote.ValidName(name); got != want {
 			t.Errorf("validName(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestConsoleSpeaksTheSameFlowControl: the test console's back-pressure is the app's.
+func TestConsoleSpeaksTheSameFlowControl(t *testing.T) {
+	if testconsole.HighWater != remote.HighWater || testconsole.LowWater != remote.LowWater || testconsole.ChunkSize != remote.ChunkSize {
+		t.Errorf("test console %d/%d/%d, app %d/%d/%d", testconsole.HighWater, testconsole.LowWater, testconsole.ChunkSize,
+			remote.HighWater, remote.LowWater, remote.ChunkSize)
 	}
 }
