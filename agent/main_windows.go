@@ -141,7 +141,7 @@ func runService() int {
 	if st, err := store.Load(); err == nil && st != nil {
 		proxy = st.Proxy
 	}
-	a := app.New(app.Config{
+	cfg := app.Config{
 		Version:    version,
 		HTTPClient: winos.HTTPClient(proxy),
 		OS:         osys,
@@ -150,7 +150,13 @@ func runService() int {
 		// The live URL comes from the server; only a development build may take a plain
 		// ws:// one (the local stack's).
 		Development: development(),
-	})
+	}
+	if r, err := winos.NewRemote(func(msg string) { osys.Log(app.LogWarning, msg) }); err == nil {
+		cfg.Remote = r
+	} else {
+		osys.Log(app.LogWarning, "Remote access is not available: "+err.Error())
+	}
+	a := app.New(cfg)
 	if err := svc.Run(winos.ServiceName, &service{a: a, osys: osys}); err != nil {
 		fmt.Fprintln(os.Stderr, "The service argument is for the Windows service manager only:", err)
 		return 2

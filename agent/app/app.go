@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -147,6 +148,9 @@ type Config struct {
 	Jitter func() float64
 	// Live tunes the live connection; the zero value is the product's timing.
 	Live LiveTiming
+	// Remote is the PC's side of remote access (agent/winos.Remote); nil: the app takes
+	// no remote connections.
+	Remote remote.OS
 }
 
 // App runs the Support Session app.

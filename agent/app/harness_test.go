@@ -20,6 +20,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/agent/app"
 	"github.com/adhoc-support/adhoc-support/agent/app/fakeos"
 	"github.com/adhoc-support/adhoc-support/agent/internal/teststack"
+	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -88,6 +89,8 @@ type harness struct {
 	// live is the app's live timing; release makes the apps release builds.
 	live    app.LiveTiming
 	release bool
+	// remote is the PC's side of remote access (nil: none).
+	remote remote.OS
 	// agentToken is the session's, once set up: it must never reach the event log.
 	agentToken string
 }
@@ -131,6 +134,7 @@ func (h *harness) app(lang app.Lang, answers ...string) *app.App {
 		ExePath:    h.pc.Self,
 		Jitter:     func() float64 { return 0.5 },
 		Live:       h.live,
+		Remote:     h.remote,
 		// The test stack listens on plain HTTP on this machine.
 		Development: !h.release,
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -112,8 +113,14 @@ type liveLink struct {
 	timing LiveTiming
 	events chan liveEvent
 	up     atomic.Bool
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// cur is the connection held now, nil while there is none: remote access's signals
+	// go out on it.
+	cur atomic.Pointer[liveConn]
+	// remote serves the technicians' remote connections (nil: none).
+	remote *remote.Manager
 
 	mu      sync.Mutex
 	url     string
@@ -152,7 +159,8 @@ func (a *App) openLive(ctx context.Context, st *State) *liveLink {
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	ctx, cancel := context.WithCancel(ctx)
 	l := &liveLink{a: a, token: st.AgentToken, client: &client, timing: a.cfg.Live, url: st.LiveURL,
-		events: make(chan liveEvent, 16), changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		events: make(chan liveEvent, 16), changed: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	l.remote = a.newRemote(st, l)
 	var c *liveConn
 	if url, ok := l.usableURL(); ok {
 		c = l.attempt(ctx, url, true)
@@ -197,9 +205,11 @@ func (l *liveLink) end() {
 	}
 }
 
-// stop closes the live connection and waits until it is closed.
+// stop ends the remote connections (the service is stopping), then closes the live
+// connection and waits until it is closed.
 func (l *liveLink) stop() {
 	if l != nil {
+		l.closeRemote(protocol.RemoteServiceStopped)
 		l.cancel()
 		<-l.done
 	}
@@ -343,6 +353,8 @@ func (l *liveLink) message(ctx context.Context, data []byte) {
 		var m protocol.LiveError
 		_ = json.Unmarshal(data, &m)
 		l.a.cfg.OS.Log(LogWarning, "The support server could not take a message on the live connection: "+m.Code)
+	case protocol.TypeRemote, protocol.TypeSignal:
+		l.remoteMessage(protocol.LiveType(data), data)
 	case protocol.TypePong:
 		// The answer to a ping: read already counts as heard.
 	default:
@@ -354,6 +366,8 @@ func (l *liveLink) message(ctx context.Context, data []byte) {
 // before c reaches its maximum age. It returns the connection to hold next: the renewed
 // one, or nil once c has dropped or ctx has ended.
 func (l *liveLink) hold(ctx context.Context, c *liveConn) *liveConn {
+	l.cur.Store(c)
+	defer l.cur.CompareAndSwap(c, nil)
 	renew := time.NewTimer(l.renewAfter())
 	defer renew.Stop()
 	ping := time.NewTicker(l.timing.Ping)

@@ -50,6 +50,9 @@ func (a *App) Serve(ctx context.Context) error {
 	next := a.now() // the next poll: the first one at once
 	for {
 		if st.Phase != PhaseActive {
+			// The session is over: every remote connection ends first (DESIGN.md: within
+			// 1 s), while the live connection can still carry the bye.
+			live.closeRemote(protocol.RemoteSessionEnded)
 			live.end()
 			reason := st.EndReason
 			if reason == "" {
