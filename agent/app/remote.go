@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/agent/remote"
@@ -33,6 +35,7 @@ func (a *App) newRemote(st *State, l *liveLink) *remote.Manager {
 		OS:      a.cfg.Remote,
 		Account: st.Account,
 		Signal:  l.signal,
+		Proxy:   a.turnProxy(),
 		Ended: func(r protocol.RemoteEndedRequest) {
 			ctx, cancel := context.WithTimeout(context.Background(), remoteReportTimeout)
 			defer cancel()
@@ -48,6 +51,18 @@ func (a *App) newRemote(st *State, l *liveLink) *remote.Manager {
 			a.cfg.OS.Log(kind, msg)
 		},
 	})
+}
+
+// turnProxy is the proxy a TURN server over TCP or TLS is reached through: the one the
+// app's HTTP client takes for an HTTPS request to it (nil: the client has none).
+func (a *App) turnProxy() func(addr string) (*url.URL, error) {
+	t, ok := a.cfg.HTTPClient.Transport.(*http.Transport)
+	if !ok || t.Proxy == nil {
+		return nil
+	}
+	return func(addr string) (*url.URL, error) {
+		return t.Proxy(&http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "https", Host: addr}, Header: http.Header{}})
+	}
 }
 
 // errNotConnected is a signal while the live connection is down: the remote connection

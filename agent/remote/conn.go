@@ -63,7 +63,7 @@ func newConn(m *Manager, r protocol.LiveRemote) *conn {
 		c.pcErr = err
 		return c
 	}
-	api, cfg := t.api()
+	api, cfg := t.api(m.cfg.Proxy)
 	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		c.pcErr = fmt.Errorf("peer connection: %w", err)

@@ -1,6 +1,13 @@
 package remote
 
-import "github.com/adhoc-support/adhoc-support/internal/protocol"
+import (
+	"crypto/x509"
+
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+)
+
+// SetTLSRoots makes TLS to TURN servers and proxies trust roots (nil: the system's).
+func SetTLSRoots(roots *x509.CertPool) { tlsRoots = roots }
 
 // For the tests of package remote_test.
 

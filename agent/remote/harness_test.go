@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -42,11 +43,12 @@ func (r route) String() string { return [...]string{"p2p", "turn-udp", "turn-tcp
 // rig is one fake PC with its remote Manager, a real TURN server on loopback (the local
 // stack's), and a recorder of everything the Manager says.
 type rig struct {
-	t     *testing.T
-	pc    *fakeremote.PC
-	turn  *turn.Server
-	route route
-	m     *remote.Manager
+	t       *testing.T
+	pc      *fakeremote.PC
+	turn    *turn.Server
+	route   route
+	servers []protocol.ICEServer
+	m       *remote.Manager
 
 	mu       sync.Mutex
 	consoles map[string]*console // by remoteId
@@ -58,6 +60,10 @@ type rig struct {
 type rigOptions struct {
 	route          route
 	connectTimeout time.Duration
+	// proxy is the app's proxy for TURN over TCP and TLS (nil: none).
+	proxy *url.URL
+	// servers replaces the local TURN server's ICE servers (nil: those).
+	servers []protocol.ICEServer
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -67,11 +73,16 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	r := &rig{t: t, pc: fakeremote.New(t.TempDir()), turn: srv, route: o.route,
+	r := &rig{t: t, pc: fakeremote.New(t.TempDir()), turn: srv, route: o.route, servers: o.servers,
 		consoles: map[string]*console{}, reports: make(chan protocol.RemoteEndedRequest, 8)}
 	r.pc.AddAccount(account, password)
 	udp := o.route != turnTCP
+	var proxy func(string) (*url.URL, error)
+	if o.proxy != nil {
+		proxy = func(string) (*url.URL, error) { return o.proxy, nil }
+	}
 	r.m = remote.New(remote.Config{
+		Proxy:   proxy,
 		OS:      r.pc,
 		Account: account,
 		Signal:  r.fromApp,
@@ -151,6 +162,9 @@ func (r *rig) connect(remoteID string) (*console, time.Duration) {
 	servers, _, err := r.turn.ICEServers(remoteID)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.servers != nil {
+		servers = r.servers
 	}
 	c := testconsole.New(r.t, testconsole.Options{RemoteID: remoteID, ICEServers: servers, RelayOnly: r.route != p2p,
 		Send: func(sig protocol.Signal) { r.m.Signal(remoteID, sig) }, AppLog: r.log})

@@ -89,10 +89,18 @@ func loopbackHost(raw string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// api builds the pion API and configuration for the plan. The API has no media engine and
-// no interceptors: remote access is data channels only.
-func (t transport) api() (*webrtc.API, webrtc.Configuration) {
+// api builds the pion API and configuration for the plan; TURN over TCP and TLS goes
+// through proxy when it names one. The API has no media engine and no interceptors:
+// remote access is data channels only.
+func (t transport) api(proxy func(addr string) (*url.URL, error)) (*webrtc.API, webrtc.Configuration) {
 	var se webrtc.SettingEngine
+	if proxy != nil {
+		var urls []string
+		for _, s := range t.servers {
+			urls = append(urls, s.URLs...)
+		}
+		se.SetICEProxyDialer(newProxyDialer(proxy, urls))
+	}
 	cfg := webrtc.Configuration{ICEServers: t.servers}
 	if t.relayOnly {
 		// The relayed candidates are UDP-typed although the client reaches the TURN server

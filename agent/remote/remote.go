@@ -9,6 +9,7 @@ package remote
 
 import (
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -38,6 +39,9 @@ type Config struct {
 	Ended func(protocol.RemoteEndedRequest)
 	// Log writes to the event log. It is never given a secret.
 	Log func(level Level, msg string)
+	// Proxy returns the proxy to reach a TURN server over TCP or TLS through (addr is
+	// host:port), nil for none: the app's own, as its API calls use. Nil: never a proxy.
+	Proxy func(addr string) (*url.URL, error)
 	// UDP reports whether this process can use UDP sockets; nil opens one to find out.
 	UDP func() bool
 	// ConnectTimeout bounds the time from the remote message to an open connection; zero

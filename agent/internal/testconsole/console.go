@@ -88,7 +88,9 @@ func New(t testing.TB, o Options) *Console {
 					udp = append(udp, u)
 				}
 			}
-			cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: udp, Username: s.Username, Credential: s.Credential})
+			if len(udp) > 0 {
+				cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: udp, Username: s.Username, Credential: s.Credential})
+			}
 		}
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}
