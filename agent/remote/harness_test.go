@@ -43,7 +43,7 @@ func (r route) String() string { return [...]string{"p2p", "turn-udp", "turn-tcp
 // rig is one fake PC with its remote Manager, a real TURN server on loopback (the local
 // stack's), and a recorder of everything the Manager says.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	pc      *fakeremote.PC
 	turn    *turn.Server
 	route   route
@@ -66,7 +66,7 @@ type rigOptions struct {
 	servers []protocol.ICEServer
 }
 
-func newRig(t *testing.T, o rigOptions) *rig {
+func newRig(t testing.TB, o rigOptions) *rig {
 	t.Helper()
 	srv, err := turn.Start(turn.Options{})
 	if err != nil {

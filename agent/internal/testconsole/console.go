@@ -408,6 +408,14 @@ func (c *Console) Downloaded() ([]byte, int, int) {
 	return bytes.Clone(c.download.Bytes()), c.chunks, c.maxChunk
 }
 
+// ResetDownload forgets what arrived on files so far.
+func (c *Console) ResetDownload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.download.Reset()
+	c.chunks, c.maxChunk = 0, 0
+}
+
 // WaitClosed waits until both channels have closed and returns how long that took from
 // since.
 func (c *Console) WaitClosed(since time.Time) time.Duration {

@@ -1,0 +1,105 @@
+package remote_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+)
+
+// The figures of the benchmarks that remote access alone decides, on loopback
+// through the local stack's TURN server, pion on both sides (the console's pion nominates
+// relayed pairs without delay, as Chromium does).
+
+// BenchmarkConnect: from the remote message to both data channels open.
+func BenchmarkConnect(b *testing.B) {
+	for _, rt := range []route{p2p, turnUDP, turnTCP} {
+		b.Run(rt.String(), func(b *testing.B) {
+			r := newRig(b, rigOptions{route: rt})
+			for i := 0; b.Loop(); i++ {
+				id := "r-bench-" + strconv.Itoa(i)
+				c, _ := r.connect(id)
+				b.StopTimer()
+				c.Bye()
+				r.report()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkKeystrokeEcho: a keystroke to the shell and its echo back, relayed over
+// TURN/TCP (the app's way under Wine).
+func BenchmarkKeystrokeEcho(b *testing.B) {
+	r := newRig(b, rigOptions{route: turnTCP})
+	c, _ := r.connect("r-echo")
+	if m := c.Login(password); m["ok"] != true {
+		b.Fatalf("login: %v", m)
+	}
+	c.WaitOutput("> ")
+	for i := 0; b.Loop(); i++ {
+		n := len(c.Output())
+		if err := c.Term.Send([]byte{'x'}); err != nil {
+			b.Fatal(err)
+		}
+		for len(c.Output()) == n {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}
+
+// BenchmarkDownload: 8 MiB from the PC through TURN/UDP, with back-pressure.
+func BenchmarkDownload(b *testing.B) {
+	r := newRig(b, rigOptions{route: turnUDP})
+	c, _ := r.connect("r-dl")
+	if m := c.Login(password); m["ok"] != true {
+		b.Fatalf("login: %v", m)
+	}
+	data := make([]byte, 8<<20)
+	path := filepath.Join(r.pc.Root, "bench.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for i := 0; b.Loop(); i++ {
+		c.SendFile(map[string]any{"type": "get", "id": "d" + strconv.Itoa(i), "path": path})
+		if m := c.NextFile(); m["type"] != "meta" {
+			b.Fatalf("download: %v", m)
+		}
+		if m := c.NextFile(); m["type"] != "end" {
+			b.Fatalf("download: %v", m)
+		}
+		b.StopTimer()
+		if got, _, _ := c.Downloaded(); len(got) != len(data) {
+			b.Fatalf("downloaded %d bytes", len(got))
+		}
+		c.ResetDownload()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	c.Bye()
+	if rep := r.report(); rep.Reason != protocol.RemoteDisconnectedByTechnician {
+		b.Errorf("report %+v", rep)
+	}
+}
+
+// BenchmarkUpload: 8 MiB to the PC through TURN/UDP, with the console's back-pressure.
+func BenchmarkUpload(b *testing.B) {
+	r := newRig(b, rigOptions{route: turnUDP})
+	c, _ := r.connect("r-ul")
+	if m := c.Login(password); m["ok"] != true {
+		b.Fatalf("login: %v", m)
+	}
+	data := make([]byte, 8<<20)
+	sum := sha(data)
+	b.SetBytes(int64(len(data)))
+	for i := 0; b.Loop(); i++ {
+		c.Upload("u"+strconv.Itoa(i), "bench-"+strconv.Itoa(i)+".bin", "", data, sum)
+		if m := c.NextFileOf("done", "error"); m["type"] != "done" {
+			b.Fatalf("upload: %v", m)
+		}
+	}
+}
