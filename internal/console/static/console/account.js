@@ -1,3 +1,4 @@
+// @ts-check
 // The Account page: the slots and the ad-hoc cap, and in local mode a form to change them.
 
 import { h, replace } from "./dom.js";
@@ -6,19 +7,29 @@ import { api } from "./api.js";
 import * as auth from "./auth.js";
 import * as live from "./live.js";
 import { every, onLeave, serial, listPollMs } from "./page.js";
-import { title, problemBox } from "./parts.js";
+import { title, problemBox, refused } from "./parts.js";
 
+/** @import { Account } from "./api.js" */
+/** @import { User } from "./auth.js" */
+/** @import { Context } from "./page.js" */
+
+/**
+ * @param {HTMLElement} main
+ * @param {Context} context
+ */
 export function pageAccount(main, { user, alive }) {
   main.append(title("accountTitle"));
   const facts = h("div", { id: "account", "aria-busy": "true" }, h("p", { text: t("loading") }));
   main.append(facts);
+  /** @type {HTMLFormElement | null} */
   let limitsForm = null;
   const load = serial(async () => {
+    /** @type {Account} */
     let a;
     try {
       a = await api("GET", "/v1/account");
     } catch (err) {
-      if (alive() && err.code !== "unauthorized") replace(facts, problemBox("account-error", err));
+      if (alive() && !refused(err, "unauthorized")) replace(facts, problemBox("account-error", err));
       return;
     }
     if (!alive()) return;
@@ -42,7 +53,12 @@ export function pageAccount(main, { user, alive }) {
   onLeave(live.onSession(() => load()));
 }
 
-/** localLimits is local mode's form for PUT /v1/dev/accounts/{account}. */
+/**
+ * localLimits is local mode's form for PUT /v1/dev/accounts/{account}.
+ * @param {User} user
+ * @param {Account} a
+ * @param {() => void} reload
+ */
 function localLimits(user, a, reload) {
   const slots = h("input", { id: "limits-slots", type: "number", min: 0, max: 100000, required: true, value: String(a.slots) });
   const cap = h("input", { id: "limits-cap", type: "number", min: 0, max: 100000, required: true, value: String(a.adhocCap) });

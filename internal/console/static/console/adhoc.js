@@ -1,3 +1,4 @@
+// @ts-check
 // The Ad-hoc support page: the form that invites a user, then the prepared session's
 // secrets and progress. Secrets (the password and the security code) live only in this
 // module's memory while the technician needs them; they never go into the URL, storage or
@@ -9,12 +10,30 @@ import { api } from "./api.js";
 import * as auth from "./auth.js";
 import { checkPassword, generatePassword } from "./password.js";
 import { follow, onLeave, pollMs } from "./page.js";
-import { behind, isPending, isTerminal, title, problem, problemBox, stepItems, sessionButton } from "./parts.js";
+import { behind, isPending, isTerminal, title, problem, problemBox, stepItems, sessionButton, refused } from "./parts.js";
+
+/** @import { Invitation, SessionList, SessionView } from "./api.js" */
+/** @import { Key } from "./i18n.js" */
+/** @import { Context, RenderOptions } from "./page.js" */
+/** @import { StepView } from "./parts.js" */
+
+/**
+ * Prepared is the invitation just made, with its secrets.
+ * @typedef {object} Prepared
+ * @property {string} id
+ * @property {string} email the user's
+ * @property {string} password of the hidden account
+ * @property {string} code the security code
+ * @property {string} username the hidden account's name
+ * @property {SessionView | null} view the latest view of the session; null before the first
+ * @property {string} inviteExpiresAt
+ */
 
 // What the technician typed on the Ad-hoc support page, kept across a language switch.
 const draft = { email: "", password: "", locale: "", showPassword: false };
 // The invitation just made: its secrets, shown until the technician leaves the page
 // after it stopped pending (the code is needed until the user has typed it).
+/** @type {Prepared | null} */
 let prepared = null;
 
 /** forget drops the prepared session's secrets and what was typed (sign-out). */
@@ -23,16 +42,20 @@ export function forget() {
   Object.assign(draft, { email: "", password: "", locale: "", showPassword: false });
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {Context} context
+ */
 export function pageAdhoc(main, { user, alive, render }) {
   main.append(title("adhocTitle"));
   if (prepared) {
-    preparedView(main, alive, render);
+    preparedView(main, prepared, alive, render);
     return;
   }
   main.append(h("p", { class: "intro", text: t("adhocIntro", { length: fmtDuration(auth.sessionSeconds) }) }));
   const note = h("div", { id: "open-session-note" });
   main.append(note);
-  api("GET", "/v1/sessions").then(({ sessions }) => {
+  /** @type {Promise<SessionList>} */ (api("GET", "/v1/sessions")).then(({ sessions }) => {
     if (!alive()) return;
     const mine = sessions.find((s) => s.technician.toLowerCase() === user.email.toLowerCase() && (isPending(s.status) || s.status === "active"));
     if (mine) {
@@ -76,6 +99,7 @@ export function pageAdhoc(main, { user, alive, render }) {
   const policy = h("div", { id: "policy", class: "policy" }, h("p", { id: "policy-title", class: "policy-title", text: t("policyTitle") }), rules);
   const updatePolicy = () => {
     const c = checkPassword(pw.value, username);
+    /** @type {[string, boolean, string][]} */
     const items = [
       ["length", c.lengthOk, t("ruleLength", { n: c.length })],
       ["classes", c.classesOk, t("ruleClasses", { n: c.classes })],
@@ -106,7 +130,7 @@ export function pageAdhoc(main, { user, alive, render }) {
   updatePolicy();
 
   const locale = draft.locale || lang;
-  const radio = (value, key) => h("div", { class: "field check" },
+  const radio = (/** @type {string} */ value, /** @type {Key} */ key) => h("div", { class: "field check" },
     h("input", { type: "radio", name: "locale", id: `locale-${value}`, value, checked: value === locale,
       onchange: () => { draft.locale = value; } }),
     h("label", { for: `locale-${value}`, text: t(key) }));
@@ -140,10 +164,11 @@ export function pageAdhoc(main, { user, alive, render }) {
       first.focus();
       return;
     }
-    const chosen = form.querySelector("input[name=locale]:checked")?.value || "en";
+    const chosen = /** @type {HTMLInputElement | null} */ (form.querySelector("input[name=locale]:checked"))?.value || "en";
     submit.disabled = true;
     submit.textContent = t("creating");
     try {
+      /** @type {Invitation} */
       const res = await api("POST", "/v1/sessions", { email: email.value.trim(), password: pw.value, locale: chosen });
       prepared = {
         id: res.id, email: email.value.trim(), password: pw.value, code: res.securityCode,
@@ -171,6 +196,12 @@ export function pageAdhoc(main, { user, alive, render }) {
   main.append(form);
 }
 
+/**
+ * setFieldError shows text under a field and marks it invalid; "" clears both.
+ * @param {HTMLInputElement} input
+ * @param {HTMLElement} el the field's error line
+ * @param {string} text
+ */
 function setFieldError(input, el, text) {
   el.textContent = text;
   el.hidden = !text;
@@ -178,9 +209,14 @@ function setFieldError(input, el, text) {
   else input.removeAttribute("aria-invalid");
 }
 
-/** preparedView shows the secrets once and follows the new session live. */
-function preparedView(main, alive, render) {
-  const p = prepared;
+/**
+ * preparedView shows the secrets once and follows the new session live.
+ * @param {HTMLElement} main
+ * @param {Prepared} p
+ * @param {() => boolean} alive
+ * @param {(options?: RenderOptions) => void} render
+ */
+function preparedView(main, p, alive, render) {
   const steps = h("ol", { id: "steps", class: "steps", "aria-live": "polite" });
   const final = h("div", { id: "final" });
   const actions = h("div", { class: "actions", id: "prepared-actions" });
@@ -200,6 +236,7 @@ function preparedView(main, alive, render) {
     h("h3", { text: t("steps") }), steps, warn, final, actions));
 
   const show = () => {
+    /** @type {StepView} */
     const v = p.view || { id: p.id, status: "invited", email: p.email, attemptsLeft: 5 };
     replace(steps, stepItems(v));
     replace(warn, isPending(v.status) && v.attemptsLeft < 5 ? h("p", { class: "warn", text: t("triesLeft", { n: v.attemptsLeft }) }) : null);
@@ -213,7 +250,7 @@ function preparedView(main, alive, render) {
         render({ focus: true });
       }, text: t("newSession") }) : null);
   };
-  const apply = (v) => {
+  const apply = (/** @type {SessionView} */ v) => {
     if (!alive() || prepared !== p || (p.view && behind(v, p.view))) return;
     p.view = v;
     replace(final);
@@ -223,7 +260,7 @@ function preparedView(main, alive, render) {
     try {
       apply(await api("GET", `/v1/sessions/${encodeURIComponent(p.id)}`));
     } catch (err) {
-      if (alive() && err.code !== "unauthorized") replace(final, problemBox("poll-error", err));
+      if (alive() && !refused(err, "unauthorized")) replace(final, problemBox("poll-error", err));
     }
   };
   show();

@@ -1,3 +1,4 @@
+// @ts-check
 // The technician console: hash routes #/adhoc, #/computers, #/account, #/sessions/<id>.
 // This module is the entry: it routes, draws the layout around the page (the skip link,
 // the local mode banner, the header with the navigation, the language switch, the live
@@ -16,7 +17,17 @@ import { pageSession } from "./session.js";
 import { pageComputers } from "./computers.js";
 import { pageAccount } from "./account.js";
 
-const root = document.getElementById("app");
+/** @import { User } from "./auth.js" */
+/** @import { Key } from "./i18n.js" */
+/** @import { State } from "./live.js" */
+/** @import { RenderOptions } from "./page.js" */
+
+/**
+ * Route is the page the hash names, with its parameters; "signin" when nobody is signed in.
+ * @typedef {{ page: "signin" | "adhoc" | "computers" | "account" } | { page: "session", id: string }} Route
+ */
+
+const root = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html has it
 
 configure({
   token: auth.token,
@@ -27,18 +38,24 @@ configure({
   },
 });
 
+/** @returns {Route} */
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   if (parts[0] === "sessions" && parts[1]) return { page: "session", id: decodeURIComponent(parts[1]) };
-  if (["computers", "account"].includes(parts[0])) return { page: parts[0] };
+  if (parts[0] === "computers" || parts[0] === "account") return { page: parts[0] };
   return { page: "adhoc" };
 }
 
 // --- layout --------------------------------------------------------------------------------
 
+/**
+ * render draws the page the route names, after leaving the one on screen.
+ * @param {RenderOptions} [options]
+ */
 function render({ focus = false, focusId = "" } = {}) {
   const alive = leave();
   const u = auth.user();
+  /** @type {Route} */
   const r = u ? route() : { page: "signin" };
   if (u) live.start();
   else live.stop(); // the next technician connects with a ticket of their own
@@ -55,18 +72,31 @@ function render({ focus = false, focusId = "" } = {}) {
     header(u, r.page),
     main);
 
-  const pages = { signin: pageSignIn, adhoc: pageAdhoc, computers: pageComputers, account: pageAccount, session: pageSession };
-  pages[r.page](main, { ...r, user: u, alive, render });
+  if (!u || r.page === "signin") pageSignIn(main, { render });
+  else if (r.page === "session") pageSession(main, { id: r.id, user: u, alive, render });
+  else {
+    const pages = { adhoc: pageAdhoc, computers: pageComputers, account: pageAccount };
+    pages[r.page](main, { user: u, alive, render });
+  }
 
   if (focusId) document.getElementById(focusId)?.focus();
   else if (focus) (main.querySelector("h1") || main).focus();
 }
 
+/**
+ * @param {User | null} u
+ * @param {Route["page"]} page
+ */
 function header(u, page) {
+  /**
+   * @param {string} href
+   * @param {Key} key
+   * @param {Route["page"]} name
+   */
   const link = (href, key, name) =>
     h("li", {}, h("a", { href, id: `nav-${name}`, "aria-current": page === name ? "page" : null, text: t(key) }));
   const select = h("select", { id: "lang", onchange: (e) => {
-    setLang(e.target.value);
+    setLang(/** @type {HTMLSelectElement} */ (e.target).value);
     render({ focusId: "lang" });
   } }, languages.map((l) => h("option", { value: l, selected: l === lang, text: t(l === "de" ? "langDe" : "langEn") })));
   return h("header", { class: "top" },
@@ -89,12 +119,17 @@ function liveBadge() {
   return el;
 }
 
+/** @type {Partial<Record<State, [Key, Key]>>} */
 const liveTexts = {
   [live.LIVE]: ["liveOn", "liveOnLabel"],
   [live.POLLING]: ["livePolling", "livePollingLabel"],
   [live.CONNECTING]: ["liveConnecting", "liveConnectingLabel"],
 };
 
+/**
+ * @param {HTMLElement} el the badge
+ * @param {State} state
+ */
 function showLive(el, state) {
   const keys = liveTexts[state];
   el.hidden = !keys;

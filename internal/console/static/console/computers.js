@@ -1,3 +1,4 @@
+// @ts-check
 // The Computers page: the ad-hoc group's PCs, each with the time left and an end button,
 // and the technician's open invitation.
 
@@ -5,10 +6,18 @@ import { h, replace, confirmDialog } from "./dom.js";
 import { t, fmtTime, fmtLeft } from "./i18n.js";
 import { api } from "./api.js";
 import { every, follow, onLeave, serial, listPollMs } from "./page.js";
-import { isPending, title, problemBox, onlineBadge } from "./parts.js";
+import { isPending, title, problemBox, onlineBadge, refused } from "./parts.js";
+
+/** @import { ComputerEntry, ComputerGroup, SessionList, SessionView } from "./api.js" */
+/** @import { Key } from "./i18n.js" */
+/** @import { Context } from "./page.js" */
 
 const seenMs = 2 * 60 * 1000; // a PC without a live connection is online this long after a poll
 
+/**
+ * @param {HTMLElement} main
+ * @param {Context} context
+ */
 export function pageComputers(main, { user, alive }) {
   main.append(title("computersTitle"));
   const group = h("div", { id: "computers", "aria-busy": "true" }, h("p", { text: t("loading") }));
@@ -17,26 +26,33 @@ export function pageComputers(main, { user, alive }) {
     h("section", { "aria-labelledby": "group-title" }, h("h2", { id: "group-title", text: t("groupAdhoc") }), group),
     h("section", { "aria-labelledby": "invites-title" }, h("h2", { id: "invites-title", text: t("myInvites") }), invites));
 
+  /** @type {Map<string, number>} */
   const deadlines = new Map(); // sessionId → ms, from the server's secondsLeft (no clock skew)
+  /** @type {Set<string>} */
   const shown = new Set(); // the sessions on the page: a push about one of them changes it
   let lastGroup = "";
   let lastInvites = "";
   let presence = 0; // the timer of the next "online" that may run out
   const tick = () => {
-    for (const el of group.querySelectorAll("[data-left]")) {
-      const left = fmtLeft((deadlines.get(el.dataset.left) - Date.now()) / 1000);
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (group.querySelectorAll("[data-left]"))) {
+      // Every row drawn has its deadline: both come from the same answer.
+      const deadline = /** @type {number} */ (deadlines.get(/** @type {string} */ (el.dataset.left)));
+      const left = fmtLeft((deadline - Date.now()) / 1000);
       el.textContent = left.text;
       el.setAttribute("aria-label", left.label);
     }
   };
-  const mine = (s) => s.technician.toLowerCase() === user.email.toLowerCase();
+  const mine = (/** @type {SessionView} */ s) => s.technician.toLowerCase() === user.email.toLowerCase();
   const load = serial(async () => {
-    let computers, sessions;
+    /** @type {ComputerEntry[]} */
+    let computers;
+    /** @type {SessionView[]} */
+    let sessions;
     try {
-      ({ computers } = await api("GET", "/v1/computers?group=adhoc"));
-      ({ sessions } = await api("GET", "/v1/sessions"));
+      ({ computers } = /** @type {ComputerGroup} */ (await api("GET", "/v1/computers?group=adhoc")));
+      ({ sessions } = /** @type {SessionList} */ (await api("GET", "/v1/sessions")));
     } catch (err) {
-      if (alive() && err.code !== "unauthorized") replace(group, problemBox("computers-error", err));
+      if (alive() && !refused(err, "unauthorized")) replace(group, problemBox("computers-error", err));
       lastGroup = "";
       return;
     }
@@ -78,6 +94,10 @@ export function pageComputers(main, { user, alive }) {
  * without a live connection of its own a PC is online for two minutes after its last poll,
  * and running out is no change that anybody pushes. A PC whose time is up but still online
  * holds a live connection, whose end is pushed. The server's clock comes from secondsLeft.
+ * @param {ComputerEntry[]} computers
+ * @param {number} now
+ * @param {() => void} reload
+ * @returns {number} the timer, 0 for none
  */
 function presenceCheck(computers, now, reload) {
   let due = Infinity;
@@ -90,8 +110,13 @@ function presenceCheck(computers, now, reload) {
   return due === Infinity ? 0 : setTimeout(reload, due - now);
 }
 
+/**
+ * @param {ComputerEntry[]} computers
+ * @param {() => void} reload
+ */
 function computersTable(computers, reload) {
   if (!computers.length) return h("p", { id: "no-computers", text: t("noComputers") });
+  /** @type {Key[]} */
   const cols = ["cHost", "cWindows", "cTechnician", "cState", "cLeft", "cActions"];
   return h("table", { id: "computers-table", class: "list" },
     h("caption", { class: "visually-hidden", text: t("groupAdhoc") }),
@@ -106,12 +131,17 @@ function computersTable(computers, reload) {
         h("button", {
           type: "button", class: "danger small", "data-key": `end-${c.sessionId}`, "data-end": c.sessionId,
           "aria-label": t("endSessionOf", { hostname: c.hostname }), text: t("endSession"),
-          onclick: (e) => endFromList(e.target, c, reload),
+          onclick: (e) => endFromList(/** @type {HTMLButtonElement} */ (e.target), c, reload),
         }),
         h("a", { href: `#/sessions/${encodeURIComponent(c.sessionId)}`, class: "button secondary small", "data-key": `audit-${c.sessionId}`,
           "aria-label": t("auditOf", { hostname: c.hostname }), text: t("audit") })))))));
 }
 
+/**
+ * @param {HTMLButtonElement} button
+ * @param {ComputerEntry} c
+ * @param {() => void} reload
+ */
 async function endFromList(button, c, reload) {
   const ok = await confirmDialog({ title: t("confirmEndTitle", { hostname: c.hostname }), body: t("confirmEndBody"), yes: t("confirmEndYes"), no: t("confirmNo") });
   if (!ok) return;
@@ -120,12 +150,16 @@ async function endFromList(button, c, reload) {
     await api("DELETE", `/v1/sessions/${encodeURIComponent(c.sessionId)}`);
   } catch (err) {
     button.disabled = false;
-    button.closest("td").append(problemBox(`end-error-${c.sessionId}`, err));
+    /** @type {HTMLTableCellElement} */ (button.closest("td")).append(problemBox(`end-error-${c.sessionId}`, err));
     return;
   }
   reload();
 }
 
+/**
+ * @param {SessionView[]} mine the technician's open invitations
+ * @param {() => void} reload
+ */
 function invitesList(mine, reload) {
   if (!mine.length) return h("p", { id: "no-invites", text: t("noInvites") });
   return h("ul", { class: "invites", id: "invites-list" }, mine.map((s) => h("li", { "data-session": s.id },
@@ -138,14 +172,15 @@ function invitesList(mine, reload) {
         type: "button", class: "danger small", "data-key": `cancel-${s.id}`, "data-cancel": s.id,
         "aria-label": t("cancelOf", { email: s.email }), text: t("cancel"),
         onclick: async (e) => {
+          const button = /** @type {HTMLButtonElement} */ (e.target);
           const ok = await confirmDialog({ title: t("confirmCancelTitle"), body: t("confirmCancelBody"), yes: t("confirmCancelYes"), no: t("confirmNo") });
           if (!ok) return;
-          e.target.disabled = true;
+          button.disabled = true;
           try {
             await api("DELETE", `/v1/sessions/${encodeURIComponent(s.id)}`);
           } catch (err) {
-            e.target.disabled = false;
-            e.target.after(problemBox(`cancel-error-${s.id}`, err));
+            button.disabled = false;
+            button.after(problemBox(`cancel-error-${s.id}`, err));
             return;
           }
           reload();

@@ -1,3 +1,4 @@
+// @ts-check
 // The page of one session: its facts, its steps, its cancel or end button and its audit log.
 
 import { h, replace } from "./dom.js";
@@ -7,17 +8,28 @@ import * as auth from "./auth.js";
 import { follow, serial, pollMs } from "./page.js";
 import { behind, isPending, isTerminal, title, problemBox, stepItems, sessionButton, onlineBadge } from "./parts.js";
 
+/** @import { AuditEntry, AuditTrail, SessionStatus, SessionView } from "./api.js" */
+/** @import { User } from "./auth.js" */
+/** @import { Child } from "./dom.js" */
+/** @import { Key } from "./i18n.js" */
+/** @import { Context } from "./page.js" */
+
+/**
+ * @param {HTMLElement} main
+ * @param {Context & { id: string }} context
+ */
 export function pageSession(main, { id, user, alive }) {
   main.append(title("sessionTitle"));
   const body = h("div", { id: "session", "aria-busy": "true" }, h("p", { text: t("loading") }));
   const auditBox = h("div", { id: "audit" });
   main.append(body, h("h2", { id: "audit-title", text: t("auditTitle") }), auditBox);
+  /** @type {SessionView | null} */
   let view = null;
   let lastView = "";
   let lastAudit = "";
   const url = `/v1/sessions/${encodeURIComponent(id)}`;
   // Redrawn only when something changed, so that the focus stays where it is.
-  const showView = (v) => {
+  const showView = (/** @type {SessionView} */ v) => {
     if (!alive() || (view && behind(v, view))) return;
     view = v;
     const sig = JSON.stringify(v);
@@ -28,20 +40,22 @@ export function pageSession(main, { id, user, alive }) {
       isTerminal(v.status) ? h("p", { class: "final", id: "final-text", text: t(`final_${v.status}`) }) : null,
       h("div", { class: "actions" }, sessionButton(v, "session", load)));
   };
-  const showAudit = (entries) => {
+  const showAudit = (/** @type {AuditEntry[]} */ entries) => {
     const sig = JSON.stringify(entries);
     if (!alive() || sig === lastAudit) return;
     lastAudit = sig;
     replace(auditBox, auditTable(entries, user));
   };
-  const fail = (err) => {
+  const fail = (/** @type {unknown} */ err) => {
     if (!alive()) return;
     lastView = ""; // the next answer replaces the problem
     replace(body, problemBox("session-error", err));
   };
   const load = serial(async () => {
     try {
+      /** @type {SessionView} */
       const v = await api("GET", url);
+      /** @type {AuditTrail} */
       const { entries } = await api("GET", `${url}/audit`);
       showView(v);
       showAudit(entries);
@@ -52,7 +66,7 @@ export function pageSession(main, { id, user, alive }) {
   // A push carries the session itself; only the audit log is read again.
   const reloadAudit = serial(async () => {
     try {
-      showAudit((await api("GET", `${url}/audit`)).entries);
+      showAudit((/** @type {AuditTrail} */ (await api("GET", `${url}/audit`))).entries);
     } catch (err) {
       fail(err);
     }
@@ -70,7 +84,12 @@ export function pageSession(main, { id, user, alive }) {
   });
 }
 
+/**
+ * @param {SessionView} v
+ * @param {User} user
+ */
 function sessionFacts(v, user) {
+  /** @type {[Key, Child][]} */
   const rows = [
     ["fUser", v.email],
     ["fStatus", h("span", { class: `badge status-${v.status}`, id: "session-status", "data-status": v.status, text: t(`status_${v.status}`) })],
@@ -88,16 +107,25 @@ function sessionFacts(v, user) {
   return h("dl", { class: "facts", id: "session-facts" }, rows.map(([k, val]) => h("div", {}, h("dt", { text: t(k) }), h("dd", {}, val))));
 }
 
+/**
+ * @param {AuditEntry[]} entries
+ * @param {User} user
+ */
 function auditTable(entries, user) {
   if (!entries.length) return h("p", { text: t("auditEmpty") });
-  const who = (e) => {
+  const who = (/** @type {AuditEntry} */ e) => {
     if (e.actor === "technician") return e.by === user.sub ? t("you") : t("actorTechnician", { id: e.by });
     if (e.actor === "app") return t("actorApp", { id: e.by });
     return t("actorSystem");
   };
-  const action = (a) => (has(`action_${a}`) ? t(`action_${a}`) : a);
-  const state = (s) => (has(`short_${s}`) ? t(`short_${s}`) : s);
-  const change = (e) => (e.from && e.from !== e.to ? `${state(e.from)} → ${state(e.to)}` : state(e.to));
+  // An action or a state this console has no text for is shown as the server names it.
+  const action = (/** @type {string} */ a) => {
+    const key = `action_${a}`;
+    return has(key) ? t(key) : a;
+  };
+  const state = (/** @type {SessionStatus} */ s) => (has(`short_${s}`) ? t(`short_${s}`) : s);
+  const change = (/** @type {AuditEntry} */ e) => (e.from && e.from !== e.to ? `${state(e.from)} → ${state(e.to)}` : state(e.to));
+  /** @type {Key[]} */
   const cols = ["auditAt", "auditAction", "auditChange", "auditBy", "auditDetail"];
   return h("table", { id: "audit-table", class: "list" },
     h("caption", { class: "visually-hidden", text: t("auditTitle") }),

@@ -1,3 +1,4 @@
+// @ts-check
 // The sign-in page: local mode's dev sign-in form, or AWS mode's button to the hosted UI.
 
 import { h, replace } from "./dom.js";
@@ -5,15 +6,28 @@ import { t } from "./i18n.js";
 import * as auth from "./auth.js";
 import { title } from "./parts.js";
 
+/** @import { Key } from "./i18n.js" */
+/** @import { Context } from "./page.js" */
+/** @import { Refusal } from "./parts.js" */
+
+/** @type {Key | ""} */
 let noticeKey = ""; // a message for the sign-in page
 let noticeText = "";
 
-/** setNotice sets the message the sign-in page shows: a text's key, or else a text. */
+/**
+ * setNotice sets the message the sign-in page shows: a text's key, or else a text.
+ * @param {Key | ""} key
+ * @param {string} [text]
+ */
 export function setNotice(key, text = "") {
   noticeKey = key;
   noticeText = text;
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {Pick<Context, "render">} context
+ */
 export function pageSignIn(main, { render }) {
   main.append(title("signinTitle"));
   const notice = noticeKey ? t(noticeKey) : noticeText;
@@ -47,7 +61,8 @@ export function pageSignIn(main, { render }) {
       noticeKey = "";
       noticeText = "";
       render({ focus: true });
-    } catch (err) {
+    } catch (thrown) {
+      const err = /** @type {Refusal} */ (thrown); // an ApiError, or the token was unreadable
       submit.disabled = false;
       replace(error, h("p", { class: "problem", role: "alert", text: t("signinFailed", { detail: err.detail || err.message }) }));
     }
