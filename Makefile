@@ -175,6 +175,13 @@ lint: ## gofmt, go vet and staticcheck (the app also as Windows sees it)
 	@# let it load the app's packages as Windows sees them.
 	$(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 	GOOS=windows $(TOOLS)/bin/staticcheck ./agent/...
+	@$(MAKE) --no-print-directory lint-js
+
+# The console's modules carry // @ts-check and JSDoc types; tsc checks them (strict, see
+# internal/console/tsconfig.json) and emits nothing: the browser still gets the files as written.
+.PHONY: lint-js
+lint-js: node_modules ## type-check the console's JavaScript (tsc --checkJs --noEmit)
+	node_modules/.bin/tsc -p internal/console/tsconfig.json --checkJs --noEmit
 
 .PHONY: test
 test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
