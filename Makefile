@@ -164,13 +164,20 @@ agent-test-deps: ## install Wine and MinGW for the app's test under Wine
 
 # --- checks --------------------------------------------------------------------------------
 
+# The repository's Go modules: the runtime module at the root, and infra/ (the CDK app) with
+# CDK, jsii and what they drag in. go.work makes them one workspace, so a pattern of either
+# module works from the root; ./... is the root module only (infra/ holds a go.mod).
+GO_MODULES  := . infra
+GO_PACKAGES := ./... ./infra/...
+
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck (the app also as Windows sees it)
+lint: ## go.mod tidy (every module), gofmt, go vet and staticcheck (the app also as Windows sees it)
+	@for m in $(GO_MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go.mod of $$m is not tidy: run go mod tidy there"; exit 1; }; done
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(GO_PACKAGES)
 	GOOS=windows $(GO) vet ./agent/...
-	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck $(GO_PACKAGES)
 	@# `go tool` would build staticcheck for Windows too, so build it for this machine and
 	@# let it load the app's packages as Windows sees them.
 	$(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
@@ -179,7 +186,7 @@ lint: ## gofmt, go vet and staticcheck (the app also as Windows sees it)
 .PHONY: test
 test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
-	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_EXECS)
 
 # Fuzz targets as package:Target; `go test -fuzz` takes one package and one target at a time.

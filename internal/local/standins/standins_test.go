@@ -253,9 +253,43 @@ func TestToolsDir(t *testing.T) {
 	if d, err := standins.ToolsDir(); err != nil || d != filepath.Join(root, ".tools") {
 		t.Errorf("ToolsDir = %q, %v; want %s", d, err, filepath.Join(root, ".tools"))
 	}
-	t.Chdir(t.TempDir())
-	if _, err := standins.RepoRoot(); err == nil {
-		t.Error("RepoRoot found a go.mod outside the repository")
+}
+
+// TestRepoRoot: the repository's root from any folder inside it, also from the infra
+// module's (whose own go.mod is nearer), and no root outside it, not even below another
+// module's go.mod.
+func TestRepoRoot(t *testing.T) {
+	root, err := standins.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dir, want string
+	}{
+		{root, root},
+		{filepath.Join(root, "internal", "local", "standins"), root},
+		{filepath.Join(root, "infra"), root},
+		{filepath.Join(root, "infra", "stack"), root},
+		{t.TempDir(), ""},
+		{other, ""},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			t.Chdir(c.dir)
+			got, err := standins.RepoRoot()
+			if c.want == "" {
+				if err == nil {
+					t.Errorf("RepoRoot = %s outside the repository", got)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("RepoRoot = %q, %v; want %s", got, err, c.want)
+			}
+		})
 	}
 }
 

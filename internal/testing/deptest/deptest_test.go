@@ -105,3 +105,50 @@ func TestAppLinksOnlyTheApp(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeModuleRequiresNoCDK: the CDK app is a module of its own (infra/go.mod), so
+// the root module's requirements, which every function and the app build against, carry
+// neither CDK nor jsii nor the deprecated tools jsii brings (golang.org/x/lint, godoc).
+// The infra module's list must have them, or the check would look at the wrong list.
+func TestRuntimeModuleRequiresNoCDK(t *testing.T) {
+	root, err := standins.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdk := []string{
+		"github.com/aws/aws-cdk-go/", "github.com/aws/jsii-runtime-go", "github.com/aws/constructs-go/",
+		"github.com/cdklabs/", "golang.org/x/lint", "golang.org/x/tools/godoc", "golang.org/x/tools/cmd/godoc",
+	}
+	for _, c := range []struct {
+		dir, has string
+		wantCDK  bool
+	}{
+		{root, "github.com/aws/aws-lambda-go", false},
+		{filepath.Join(root, "infra"), "github.com/aws/aws-cdk-go/awscdk/v2", true},
+	} {
+		t.Run(filepath.Base(c.dir), func(t *testing.T) {
+			// GOWORK=off: the module on its own, as go.work joins both.
+			cmd := exec.Command("go", "list", "-m", "-f", "{{.Path}}", "all")
+			cmd.Dir = c.dir
+			cmd.Env = append(os.Environ(), "GOWORK=off")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list -m all in %s: %v\n%s", c.dir, err, out)
+			}
+			set := map[string]bool{}
+			for _, m := range strings.Fields(string(out)) {
+				set[m] = true
+			}
+			if !set[c.has] {
+				t.Fatalf("go list -m all in %s has no %s: the list is not the module's", c.dir, c.has)
+			}
+			bad := forbidden(set, cdk)
+			if c.wantCDK && len(bad) == 0 {
+				t.Errorf("the infra module requires no CDK module: %v", set)
+			}
+			if !c.wantCDK && len(bad) > 0 {
+				t.Errorf("the runtime module requires %v", bad)
+			}
+		})
+	}
+}
