@@ -8,7 +8,8 @@ SHELL := /bin/bash
 
 GO        ?= go
 TOOLS     := $(CURDIR)/.tools
-DIST      := $(CURDIR)/dist
+# Relative, so that a file target reads as typed (make dist/functions/live/bootstrap).
+DIST      := dist
 DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
@@ -26,7 +27,8 @@ export ADHOC_TOOLS := $(TOOLS)
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@printf '  make %s  one Lambda bootstrap; <name>: %s\n' 'dist/functions/<name>/bootstrap' '$(FUNCTIONS)'
 
 # --- tools -----------------------------------------------------------------------------
 
@@ -82,17 +84,24 @@ clean-local: ## forget the local data in .local/
 
 # --- AWS: Lambda bootstraps and the CDK app ------------------------------------------------
 
-# The functions the stack deploys (infra/stack.Functions), each built from functions/<name>.
-FUNCTIONS     := invitation pairing expiry live
+# The functions the stack deploys (infra/stack.Functions): one folder functions/<name> with a
+# main.go each, and the folder list is the one definition here.
+FUNCTIONS     := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 FUNCTIONS_DIR := $(DIST)/functions
+BOOTSTRAPS    := $(FUNCTIONS:%=$(FUNCTIONS_DIR)/%/bootstrap)
+# What a bootstrap is built from: the root module's files that the functions can link or
+# embed, with their folders (a deleted file changes its folder's time), and this Makefile for
+# the flags. An over-approximation: a change anywhere there rebuilds them all, and go build's
+# cache keeps that quick.
+FUNCTION_SOURCES := go.mod go.sum Makefile $(shell find functions internal events -not -name '*_test.go')
+
+# dist/functions/<name>/bootstrap: one function for provided.al2023 on arm64.
+$(FUNCTIONS_DIR)/%/bootstrap: $(FUNCTION_SOURCES)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o $@ ./functions/$*
 
 .PHONY: build
-build: ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functions/<name>/
-	@for f in $(FUNCTIONS); do \
-	  mkdir -p $(FUNCTIONS_DIR)/$$f; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
-	    -o $(FUNCTIONS_DIR)/$$f/bootstrap ./functions/$$f; \
-	done
+build: $(BOOTSTRAPS) ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functions/<name>/
 	@for f in $(FUNCTIONS); do printf '  %-11s %s bytes\n' $$f "$$(stat -c %s $(FUNCTIONS_DIR)/$$f/bootstrap)"; done
 
 .PHONY: synth
@@ -175,6 +184,7 @@ agent-test-deps: ## install Wine and MinGW for the app's test under Wine
 # The repository's Go modules: the runtime module at the root, and infra/ (the CDK app) with
 # CDK, jsii and what they drag in. go.work makes them one workspace, so a pattern of either
 # module works from the root; ./... is the root module only (infra/ holds a go.mod).
+MODULE      := github.com/adhoc-support/adhoc-support
 GO_MODULES  := . infra
 GO_PACKAGES := ./... ./infra/...
 
@@ -191,11 +201,39 @@ lint: ## go.mod tidy (every module), gofmt, go vet and staticcheck (the app also
 	$(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 	GOOS=windows $(TOOLS)/bin/staticcheck ./agent/...
 
+# Packages whose test binary links one of these start a service (DynamoDB Local and
+# aws-ses-v2-local, the Lambda emulator, Chromium) or the jsii kernel (Node.js, seconds a
+# test). `make check` runs the tests of every other package: derived from what they link, so
+# a package leaves the list when its tests start to need a service.
+SERVICE_PKGS := $(MODULE)/internal/local/standins $(MODULE)/internal/testing/testenv \
+  $(MODULE)/internal/testing/lambdatest github.com/chromedp/chromedp github.com/aws/jsii-runtime-go
+pure_packages = $(shell $(GO) list -test -f '{{.ImportPath}} {{join .Deps " "}}' $(GO_PACKAGES) | \
+  awk -v services='$(SERVICE_PKGS)' 'BEGIN { n = split(services, s, " "); for (i = 1; i <= n; i++) svc[s[i]] = 1 } \
+    $$1 ~ /\.test$$/ { for (i = 2; i <= NF; i++) if ($$i in svc) next; print substr($$1, 1, length($$1) - 5) }')
+
+.PHONY: check
+check: lint ## fast feedback: lint, and the tests of every package that needs no service (seconds)
+	@pkgs="$(pure_packages)"; test -n "$$pkgs" || { echo "check: no package without services found"; exit 1; }; \
+	  echo "$(GO) test -count=1 $$(echo $$pkgs | sed 's#$(MODULE)/#./#g')"; $(GO) test -count=1 $$pkgs
+
+# How make test runs the tests, also for one package (test-go).
+TEST_ENV   := TEST_OUTPUT_DIR=$(TEST_OUT)
+TEST_FLAGS ?=
+
 .PHONY: test
 test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
-	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
+	ADHOC_AGENT_EXE=$(CURDIR)/$(AGENT_DIST)/windows-amd64/SupportSession.exe $(TEST_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_EXECS)
+
+# The Wine test builds its own exe here (a development build), as no signed one is passed;
+# the console's and the end-to-end tests want `make chromium`, the Wine test
+# `make agent-test-deps`, once.
+.PHONY: test-go
+test-go: tools ## one package's tests as make test runs them: make test-go PKG=./internal/store [TEST_FLAGS='-run X -v']
+	@test -n "$(PKG)" || { echo "test-go: name the package, e.g. make test-go PKG=./internal/store"; exit 1; }
+	@mkdir -p $(TEST_OUT)
+	$(TEST_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKG)
 
 # Fuzz targets as package:Target; `go test -fuzz` takes one package and one target at a time.
 FUZZ_TARGETS := ./internal/httpapi:FuzzInvitationBody ./internal/httpapi:FuzzPairingBody \
