@@ -128,11 +128,15 @@ SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
 # CA's root (PEM), as a leaf certificate is not a trust anchor.
 SIGNING_CA       ?= $(SIGNING_CERT)
 GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
+# The app's test hooks (ADHOC_TEST_*) are compiled in with this build tag, for a development
+# version only: a release build does not carry them (agent/devhooks_windows.go).
+AGENT_DEV_TAG    := adhocdev
+AGENT_TAGS       := $(if $(filter dev %-dev,$(AGENT_VERSION)),$(AGENT_DEV_TAG))
 
 .PHONY: agent
 agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
-	@# A release build talks HTTPS only and ignores the ADHOC_* test variables; only a
-	@# -dev build may point at the local stack's plain HTTP.
+	@# A release build talks HTTPS only, ignores the ADHOC_* development variables and has
+	@# no test hooks compiled in; only a -dev build may point at the local stack's plain HTTP.
 	@case "$(AGENT_VERSION)" in *-dev) ;; *) case "$(AGENT_SERVER_URL)" in https://*) ;; *) \
 	  echo "AGENT_VERSION=$(AGENT_VERSION) is a release build: set AGENT_SERVER_URL to the deployed API's https URL"; exit 1;; esac;; esac
 	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
@@ -141,7 +145,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dis
 	@$(MAKE) --no-print-directory agent-resources-version
 	@for arch in $(AGENT_ARCHES); do \
 	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
-	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath \
+	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath -tags "$(AGENT_TAGS)" \
 	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL)" \
 	    -o $(AGENT_DIST)/windows-$$arch/unsigned.exe ./agent; \
 	  rm -f $(AGENT_DIST)/windows-$$arch/SupportSession.exe; \
@@ -189,17 +193,19 @@ GO_MODULES  := . infra
 GO_PACKAGES := ./... ./infra/...
 
 .PHONY: lint
-lint: ## go.mod tidy (every module), gofmt, go vet and staticcheck (the app also as Windows sees it)
+lint: ## go.mod tidy (every module), gofmt, go vet and staticcheck (the app also as Windows sees it, release and dev)
 	@for m in $(GO_MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go.mod of $$m is not tidy: run go mod tidy there"; exit 1; }; done
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet $(GO_PACKAGES)
 	GOOS=windows $(GO) vet ./agent/...
+	GOOS=windows $(GO) vet -tags $(AGENT_DEV_TAG) ./agent/...
 	$(GO) tool staticcheck $(GO_PACKAGES)
 	@# `go tool` would build staticcheck for Windows too, so build it for this machine and
 	@# let it load the app's packages as Windows sees them.
 	$(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 	GOOS=windows $(TOOLS)/bin/staticcheck ./agent/...
+	GOOS=windows $(TOOLS)/bin/staticcheck -tags $(AGENT_DEV_TAG) ./agent/...
 
 # Packages whose test binary links one of these start a service (DynamoDB Local and
 # aws-ses-v2-local, the Lambda emulator, Chromium) or the jsii kernel (Node.js, seconds a

@@ -4,6 +4,7 @@
 package deptest
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +153,45 @@ func TestRuntimeModuleRequiresNoCDK(t *testing.T) {
 			}
 			if !c.wantCDK && len(bad) > 0 {
 				t.Errorf("the runtime module requires %v", bad)
+			}
+		})
+	}
+}
+
+// testHookPrefix starts the names of the app's test hooks (ADHOC_TEST_SECURITY_CODE).
+const testHookPrefix = "ADHOC_TEST_"
+
+// TestReleaseAppHasNoTestHooks builds the Windows app as `make agent` does, for a release
+// version (no build tag) and for a -dev one (tag adhocdev, as make agent sets it for a -dev
+// version): the release exe holds no test hook's name, so it cannot read one whatever its
+// environment; the dev exe holds it, or the check would look for the wrong thing.
+func TestReleaseAppHasNoTestHooks(t *testing.T) {
+	root := repoRoot(t)
+	for _, c := range []struct {
+		name, tags, version string
+		wantHooks           bool
+	}{
+		{"release", "", "1.2.3", false},
+		{"dev", "adhocdev", "1.2.3-dev", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, arch := range []string{"amd64", "arm64"} {
+				exe := filepath.Join(t.TempDir(), "SupportSession.exe")
+				cmd := exec.Command("go", "build", "-trimpath", "-tags", c.tags,
+					"-ldflags", "-s -w -X main.version="+c.version+" -X main.serverURL=https://support.example",
+					"-o", exe, "./agent")
+				cmd.Dir = root
+				cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH="+arch, "CGO_ENABLED=0")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("build the app (windows/%s, tags %q): %v\n%s", arch, c.tags, err, out)
+				}
+				bin, err := os.ReadFile(exe)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bytes.Contains(bin, []byte(testHookPrefix)); got != c.wantHooks {
+					t.Errorf("the %s app (windows/%s) holds %s…: %v, want %v", c.name, arch, testHookPrefix, got, c.wantHooks)
+				}
 			}
 		})
 	}
