@@ -4,25 +4,36 @@
 package deptest
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 )
 
 const module = "github.com/adhoc-support/adhoc-support"
+
+// repoRoot is the root module's folder, as go sees it. (Not standins.RepoRoot: this test
+// links nothing that starts a service, so that `make check` runs it.)
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	if err != nil {
+		t.Fatalf("go list -m %s: %v", module, err)
+	}
+	root := strings.TrimSpace(string(out))
+	if root == "" {
+		t.Fatalf("go list -m %s gave no folder", module)
+	}
+	return root
+}
 
 // deps lists the packages that the packages match links, built for goos/goarch with the
 // tags.
 func deps(t *testing.T, goos, goarch, tags string, patterns ...string) map[string]bool {
 	t.Helper()
-	root, err := standins.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}", "-tags", tags}, patterns...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
@@ -70,10 +81,7 @@ var notInProduct = []string{
 // TestFunctionsLinkOnlyTheProduct builds the dependency list of every function the way
 // `make build` builds it (linux/arm64, lambda.norpc).
 func TestFunctionsLinkOnlyTheProduct(t *testing.T) {
-	root, err := standins.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	fns, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
 	if err != nil || len(fns) < 4 {
 		t.Fatalf("functions found: %v (%v)", fns, err)
@@ -103,5 +111,88 @@ func TestAppLinksOnlyTheApp(t *testing.T) {
 		if bad := forbidden(set, rules); len(bad) > 0 {
 			t.Errorf("the app (windows/%s) links %v", arch, bad)
 		}
+	}
+}
+
+// TestRuntimeModuleRequiresNoCDK: the CDK app is a module of its own (infra/go.mod), so
+// the root module's requirements, which every function and the app build against, carry
+// neither CDK nor jsii nor the deprecated tools jsii brings (golang.org/x/lint, godoc).
+// The infra module's list must have them, or the check would look at the wrong list.
+func TestRuntimeModuleRequiresNoCDK(t *testing.T) {
+	root := repoRoot(t)
+	cdk := []string{
+		"github.com/aws/aws-cdk-go/", "github.com/aws/jsii-runtime-go", "github.com/aws/constructs-go/",
+		"github.com/cdklabs/", "golang.org/x/lint", "golang.org/x/tools/godoc", "golang.org/x/tools/cmd/godoc",
+	}
+	for _, c := range []struct {
+		dir, has string
+		wantCDK  bool
+	}{
+		{root, "github.com/aws/aws-lambda-go", false},
+		{filepath.Join(root, "infra"), "github.com/aws/aws-cdk-go/awscdk/v2", true},
+	} {
+		t.Run(filepath.Base(c.dir), func(t *testing.T) {
+			// GOWORK=off: the module on its own, as go.work joins both.
+			cmd := exec.Command("go", "list", "-m", "-f", "{{.Path}}", "all")
+			cmd.Dir = c.dir
+			cmd.Env = append(os.Environ(), "GOWORK=off")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list -m all in %s: %v\n%s", c.dir, err, out)
+			}
+			set := map[string]bool{}
+			for _, m := range strings.Fields(string(out)) {
+				set[m] = true
+			}
+			if !set[c.has] {
+				t.Fatalf("go list -m all in %s has no %s: the list is not the module's", c.dir, c.has)
+			}
+			bad := forbidden(set, cdk)
+			if c.wantCDK && len(bad) == 0 {
+				t.Errorf("the infra module requires no CDK module: %v", set)
+			}
+			if !c.wantCDK && len(bad) > 0 {
+				t.Errorf("the runtime module requires %v", bad)
+			}
+		})
+	}
+}
+
+// testHookPrefix starts the names of the app's test hooks (ADHOC_TEST_SECURITY_CODE).
+const testHookPrefix = "ADHOC_TEST_"
+
+// TestReleaseAppHasNoTestHooks builds the Windows app as `make agent` does, for a release
+// version (no build tag) and for a -dev one (tag adhocdev, as make agent sets it for a -dev
+// version): the release exe holds no test hook's name, so it cannot read one whatever its
+// environment; the dev exe holds it, or the check would look for the wrong thing.
+func TestReleaseAppHasNoTestHooks(t *testing.T) {
+	root := repoRoot(t)
+	for _, c := range []struct {
+		name, tags, version string
+		wantHooks           bool
+	}{
+		{"release", "", "1.2.3", false},
+		{"dev", "adhocdev", "1.2.3-dev", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, arch := range []string{"amd64", "arm64"} {
+				exe := filepath.Join(t.TempDir(), "SupportSession.exe")
+				cmd := exec.Command("go", "build", "-trimpath", "-tags", c.tags,
+					"-ldflags", "-s -w -X main.version="+c.version+" -X main.serverURL=https://support.example",
+					"-o", exe, "./agent")
+				cmd.Dir = root
+				cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH="+arch, "CGO_ENABLED=0")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("build the app (windows/%s, tags %q): %v\n%s", arch, c.tags, err, out)
+				}
+				bin, err := os.ReadFile(exe)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bytes.Contains(bin, []byte(testHookPrefix)); got != c.wantHooks {
+					t.Errorf("the %s app (windows/%s) holds %s…: %v, want %v", c.name, arch, testHookPrefix, got, c.wantHooks)
+				}
+			}
+		})
 	}
 }

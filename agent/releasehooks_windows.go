@@ -1,0 +1,9 @@
+//go:build !adhocdev
+
+package main
+
+import "github.com/adhoc-support/adhoc-support/agent/app"
+
+// testUI: a build without the tag adhocdev has no test hooks (devhooks_windows.go), so
+// the person always answers.
+func testUI() (app.UI, bool) { return nil, false }
