@@ -5,6 +5,23 @@ import (
 	"fmt"
 )
 
+// gone answers expired for a session that storage has dropped (its TTL passed) between
+// the lookup and the read, and passes every other error on.
+func gone(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return refuse(CodeExpired, "This session has ended or expired.")
+	}
+	return err
+}
+
+// orRefusal returns err if set, else the refusal.
+func orRefusal(err error, refusal *Error) error {
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
 // Codes are the stable problem codes the API answers with (DESIGN.md, "HTTP API").
 const (
 	CodeInvalidRequest      = "invalid_request"
