@@ -111,7 +111,9 @@ func (l *Live) CloseAll() {
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
-		if c.upgraded(0) {
+		// A client may hold the connection (it has read the 101) a moment before the
+		// handshake here has finished: wait for that rather than skip the connection.
+		if c.upgraded(time.Second) {
 			_ = c.ws.CloseNow()
 		}
 	}
