@@ -314,7 +314,7 @@ func FuzzInvitationBody(f *testing.F) {
 		res, err := h(context.Background(), fuzzEvent("/v1/sessions", body, claims))
 		out := checkFuzzAnswer(t, res, err, http.StatusCreated, http.StatusBadRequest, http.StatusConflict,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
-		var in support.InviteRequest
+		var in inviteBody
 		_ = json.Unmarshal([]byte(body), &in)
 		if res.StatusCode == http.StatusCreated {
 			if _, err := session.ParseCode(fmt.Sprint(out["securityCode"])); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -83,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	f.store = store.New(client, table, store.WithClock(clock))
 	cfg := support.Defaults()
 	cfg.LiveURL = "wss://live.example.com/live"
-	f.svc = &support.Service{Store: f.store, Events: eventbus.NewLocal(), Schedules: noSchedules{}, Live: f.pushes,
+	f.svc = &support.Service{Store: f.store, Events: eventbus.NewLocal(), Schedules: noSchedules{}, Live: views.Live(f.pushes),
 		Config: cfg, Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.handle = liveapi.New(f.svc, f.svc.Log)
 	f.tech = support.Technician{ID: "tech-1", Email: "tina@example.com", Account: "acme"}

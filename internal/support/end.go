@@ -7,16 +7,15 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/events"
-	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
 // Cancel cancels an invitation or ends an active session now. On a session that is over
 // already it changes nothing and answers how it stands, so a retried DELETE is harmless.
-func (s *Service) Cancel(ctx context.Context, tech Technician, id string) (SessionView, error) {
+func (s *Service) Cancel(ctx context.Context, tech Technician, id string) (SessionInfo, error) {
 	cur, err := s.visible(ctx, tech, id)
 	if err != nil {
-		return SessionView{}, err
+		return SessionInfo{}, err
 	}
 	ss, err := s.updateFrom(ctx, cur, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
@@ -31,17 +30,17 @@ func (s *Service) Cancel(ctx context.Context, tech Technician, id string) (Sessi
 		return nil, errNoChange
 	})
 	if err != nil {
-		return SessionView{}, fmt.Errorf("cancel %s: %w", id, err)
+		return SessionInfo{}, fmt.Errorf("cancel %s: %w", id, err)
 	}
 	s.log().Info("session cancelled or ended by technician", "session", id, "status", ss.Status)
-	return s.view(&ss, s.now()), nil
+	return info(&ss, s.now()), nil
 }
 
-// End is the user's "end session and remove app".
-func (s *Service) End(ctx context.Context, token string) (protocol.EndResponse, error) {
+// End is the user's "end session and remove app". It returns the state the app is told.
+func (s *Service) End(ctx context.Context, token string) (session.State, error) {
 	ss, err := s.agentSession(ctx, token)
 	if err != nil {
-		return protocol.EndResponse{}, err
+		return "", err
 	}
 	ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
@@ -53,13 +52,9 @@ func (s *Service) End(ctx context.Context, token string) (protocol.EndResponse, 
 		return s.finish(ss, session.Ended, session.ReasonEndedByUser, appActor(ss.Computer), now)
 	})
 	if err != nil {
-		return protocol.EndResponse{}, gone(err)
+		return "", gone(err)
 	}
-	status, err := agentStatus(ss.Status)
-	if err != nil {
-		return protocol.EndResponse{}, err
-	}
-	return protocol.EndResponse{Status: status}, nil
+	return agentStatus(ss.Status)
 }
 
 // Removed records that the app has deleted the hidden account and itself. From active it

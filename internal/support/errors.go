@@ -3,6 +3,7 @@ package support
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // gone answers expired for a session that storage has dropped (its TTL passed) between
@@ -50,8 +51,8 @@ type Error struct {
 	Detail string
 	// AttemptsLeft comes with invalid_code.
 	AttemptsLeft *int
-	// Interval comes with slow_down (seconds).
-	Interval int
+	// Interval comes with slow_down: the interval to poll at from now on.
+	Interval time.Duration
 	// SessionID names the session a session_exists refusal is about, so the console can
 	// link to it; only ever set for a session the caller may see.
 	SessionID string

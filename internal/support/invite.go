@@ -14,18 +14,18 @@ import (
 
 // InviteRequest is what the technician enters on the Ad-hoc support page.
 type InviteRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	Locale   string `json:"locale"`
+	Email    string
+	Password string
+	Locale   string // "en" or "de"
 }
 
-// Invitation is the answer to a new invitation. SecurityCode is shown once and never again.
+// Invitation is a new invitation. SecurityCode is shown once and never again.
 type Invitation struct {
-	ID              string    `json:"id"`
-	SecurityCode    string    `json:"securityCode"`
-	Status          string    `json:"status"`
-	InviteExpiresAt time.Time `json:"inviteExpiresAt"`
-	Username        string    `json:"username"`
+	ID              string
+	SecurityCode    string // formatted for reading out: 123-456-789
+	Status          session.State
+	InviteExpiresAt time.Time
+	Username        string // the hidden administrator account the app will create
 }
 
 // Invite checks the request, reserves a slot and the technician's single session, sends
@@ -99,7 +99,7 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 	s.publish(actx, e)
 	s.log().Info("session invited", "session", id, "account", tech.Account, "technician", tech.ID)
 	return Invitation{
-		ID: id, SecurityCode: session.FormatCode(code), Status: string(session.Invited),
+		ID: id, SecurityCode: session.FormatCode(code), Status: session.Invited,
 		InviteExpiresAt: ss.InviteExpiresAt, Username: username,
 	}, nil
 }

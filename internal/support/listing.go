@@ -41,61 +41,58 @@ func (t Technician) mayAct(account, technician string) bool {
 
 func (t Technician) actor() session.Actor { return session.Actor{Kind: "technician", ID: t.ID} }
 
-// SessionView is what a technician sees of a session: never a secret.
-type SessionView struct {
-	ID              string        `json:"id"`
-	Status          string        `json:"status"`
-	Technician      string        `json:"technician"`
-	TechnicianName  string        `json:"technicianName,omitempty"`
-	UserEmail       string        `json:"email"`
-	Locale          string        `json:"locale"`
-	Username        string        `json:"username"`
-	CreatedAt       time.Time     `json:"createdAt"`
-	InviteExpiresAt time.Time     `json:"inviteExpiresAt"`
-	ActivatedAt     *time.Time    `json:"activatedAt,omitempty"`
-	ExpiresAt       *time.Time    `json:"expiresAt,omitempty"`
-	EndedAt         *time.Time    `json:"endedAt,omitempty"`
-	EndReason       string        `json:"endReason,omitempty"`
-	AttemptsLeft    int           `json:"attemptsLeft"`
-	Computer        *ComputerView `json:"computer,omitempty"`
+// SessionInfo is what a technician may know of a session at one moment: its state as time
+// has decided it, never a secret. internal/views shows it as the API's JSON.
+type SessionInfo struct {
+	ID              string
+	Status          session.State // effective: time is authoritative
+	TechnicianEmail string
+	TechnicianName  string
+	UserEmail       string
+	Locale          string
+	Username        string
+	CreatedAt       time.Time
+	InviteExpiresAt time.Time
+	ActivatedAt     time.Time // zero until active
+	ExpiresAt       time.Time // zero until active
+	EndedAt         time.Time // zero until over
+	// EndReason is also set when time has ended the session and no handler has written
+	// that down yet.
+	EndReason    session.Reason
+	AttemptsLeft int           // wrong security codes still allowed
+	Computer     *ComputerInfo // nil until an app has started
 }
 
-// ComputerView is the PC a session runs on, as the technician sees it.
-type ComputerView struct {
-	Hostname     string     `json:"hostname"`
-	OSVersion    string     `json:"osVersion"`
-	AgentVersion string     `json:"agentVersion,omitempty"`
-	Online       bool       `json:"online"`
-	LastSeenAt   *time.Time `json:"lastSeenAt,omitempty"`
+// ComputerInfo is the PC a session runs on, as the technician may know it.
+type ComputerInfo struct {
+	Hostname     string
+	OSVersion    string
+	AgentVersion string
+	Online       bool      // a live connection, or a poll within 2 minutes, of a session not over
+	LastSeenAt   time.Time // zero when never seen
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func (s *Service) view(ss *session.Session, now time.Time) SessionView {
+// info is what a technician may know of a session at now.
+func info(ss *session.Session, now time.Time) SessionInfo {
 	eff := ss.Effective(now)
-	v := SessionView{
-		ID: ss.ID, Status: string(eff), Technician: ss.TechnicianEmail, TechnicianName: ss.TechnicianName,
+	v := SessionInfo{
+		ID: ss.ID, Status: eff, TechnicianEmail: ss.TechnicianEmail, TechnicianName: ss.TechnicianName,
 		UserEmail: ss.UserEmail, Locale: ss.Locale, Username: ss.Username,
 		CreatedAt: ss.CreatedAt, InviteExpiresAt: ss.InviteExpiresAt,
-		ActivatedAt: optTime(ss.ActivatedAt), ExpiresAt: optTime(ss.ExpiresAt), EndedAt: optTime(ss.EndedAt),
-		EndReason: string(ss.EndReason), AttemptsLeft: max(0, session.MaxFailedAttempts-ss.FailedAttempts),
+		ActivatedAt: ss.ActivatedAt, ExpiresAt: ss.ExpiresAt, EndedAt: ss.EndedAt,
+		EndReason: ss.EndReason, AttemptsLeft: max(0, session.MaxFailedAttempts-ss.FailedAttempts),
 	}
 	if eff != ss.Status && eff.Terminal() {
 		// Time has ended it; the handler will write it down.
-		v.EndReason = string(session.ReasonExpired)
+		v.EndReason = session.ReasonExpired
 		if eff == session.InviteExpired {
-			v.EndReason = string(session.ReasonInviteExpired)
+			v.EndReason = session.ReasonInviteExpired
 		}
 	}
 	if ss.Computer.Hostname != "" {
-		v.Computer = &ComputerView{
+		v.Computer = &ComputerInfo{
 			Hostname: ss.Computer.Hostname, OSVersion: ss.Computer.OSVersion, AgentVersion: ss.Computer.AgentVersion,
-			Online: ss.Online(now) && !eff.Terminal(), LastSeenAt: optTime(ss.LastSeenAt),
+			Online: ss.Online(now) && !eff.Terminal(), LastSeenAt: ss.LastSeenAt,
 		}
 	}
 	return v
@@ -117,46 +114,34 @@ func (s *Service) visible(ctx context.Context, tech Technician, id string) (sess
 }
 
 // Get returns one session the technician may see.
-func (s *Service) Get(ctx context.Context, tech Technician, id string) (SessionView, error) {
+func (s *Service) Get(ctx context.Context, tech Technician, id string) (SessionInfo, error) {
 	ss, err := s.visible(ctx, tech, id)
 	if err != nil {
-		return SessionView{}, err
+		return SessionInfo{}, err
 	}
-	return s.view(&ss, s.now()), nil
+	return info(&ss, s.now()), nil
 }
 
 // List returns the sessions the technician may see, newest first.
-func (s *Service) List(ctx context.Context, tech Technician) ([]SessionView, error) {
+func (s *Service) List(ctx context.Context, tech Technician) ([]SessionInfo, error) {
 	list, err := s.Store.ListSessions(ctx, tech.Account, tech.listFilter(), 200)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	now := s.now()
-	out := []SessionView{}
+	out := []SessionInfo{}
 	for i := range list {
 		if tech.maySee(&list[i]) {
-			out = append(out, s.view(&list[i], now))
+			out = append(out, info(&list[i], now))
 		}
 	}
 	return out, nil
 }
 
-// AuditView is one audit entry as the technician sees it.
-type AuditView struct {
-	At     time.Time `json:"at"`
-	Action string    `json:"action"`
-	From   string    `json:"from,omitempty"`
-	To     string    `json:"to"`
-	Actor  string    `json:"actor"`
-	By     string    `json:"by"`
-	Reason string    `json:"reason,omitempty"`
-	Detail string    `json:"detail,omitempty"`
-}
-
 // Audit returns every step of a session the technician may see, oldest first. The trail
 // outlives the session item (kept 90 days, the item only until its TTL), so when the
 // session is gone the owner recorded on the entries decides who may read them.
-func (s *Service) Audit(ctx context.Context, tech Technician, id string) ([]AuditView, error) {
+func (s *Service) Audit(ctx context.Context, tech Technician, id string) ([]session.AuditEntry, error) {
 	_, err := s.visible(ctx, tech, id)
 	gone := errors.Is(err, errNotFound)
 	if err != nil && !gone {
@@ -176,28 +161,21 @@ func (s *Service) Audit(ctx context.Context, tech Technician, id string) ([]Audi
 			return nil, errNotFound
 		}
 	}
-	out := make([]AuditView, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, AuditView{
-			At: e.At, Action: e.Action, From: string(e.From), To: string(e.To),
-			Actor: e.Actor.Kind, By: e.Actor.ID, Reason: string(e.Reason), Detail: e.Detail,
-		})
-	}
-	return out, nil
+	return entries, nil
 }
 
-// ComputerEntry is one PC of the computer group "Ad-hoc support sessions".
-type ComputerEntry struct {
-	SessionID    string     `json:"sessionId"`
-	Hostname     string     `json:"hostname"`
-	OSVersion    string     `json:"osVersion"`
-	Technician   string     `json:"technician"`
-	Online       bool       `json:"online"`
-	LastSeenAt   *time.Time `json:"lastSeenAt,omitempty"`
-	ActivatedAt  time.Time  `json:"activatedAt"`
-	ExpiresAt    time.Time  `json:"expiresAt"`
-	SecondsLeft  int        `json:"secondsLeft"`
-	AgentVersion string     `json:"agentVersion,omitempty"`
+// Computer is one PC of the computer group "Ad-hoc support sessions": an active session.
+type Computer struct {
+	SessionID       string
+	Hostname        string
+	OSVersion       string
+	AgentVersion    string
+	TechnicianEmail string
+	Online          bool
+	LastSeenAt      time.Time // zero when never seen
+	ActivatedAt     time.Time
+	ExpiresAt       time.Time
+	Left            time.Duration // until ExpiresAt
 }
 
 // GroupAdhoc is the only computer group this service knows.
@@ -205,7 +183,7 @@ const GroupAdhoc = "adhoc"
 
 // Computers lists the computer group "Ad-hoc support sessions": one entry per active
 // session the technician may see.
-func (s *Service) Computers(ctx context.Context, tech Technician) ([]ComputerEntry, error) {
+func (s *Service) Computers(ctx context.Context, tech Technician) ([]Computer, error) {
 	f := tech.listFilter()
 	f.Statuses = []session.State{session.Active}
 	list, err := s.Store.ListSessions(ctx, tech.Account, f, 5000)
@@ -213,42 +191,30 @@ func (s *Service) Computers(ctx context.Context, tech Technician) ([]ComputerEnt
 		return nil, fmt.Errorf("computers: %w", err)
 	}
 	now := s.now()
-	out := []ComputerEntry{}
+	out := []Computer{}
 	for i := range list {
 		ss := &list[i]
 		if !tech.maySee(ss) || ss.Effective(now) != session.Active {
 			continue
 		}
-		out = append(out, ComputerEntry{
+		out = append(out, Computer{
 			SessionID: ss.ID, Hostname: ss.Computer.Hostname, OSVersion: ss.Computer.OSVersion,
-			Technician: ss.TechnicianEmail, Online: ss.Online(now), LastSeenAt: optTime(ss.LastSeenAt),
-			ActivatedAt: ss.ActivatedAt, ExpiresAt: ss.ExpiresAt, SecondsLeft: int(ss.ExpiresAt.Sub(now) / time.Second),
-			AgentVersion: ss.Computer.AgentVersion,
+			AgentVersion: ss.Computer.AgentVersion, TechnicianEmail: ss.TechnicianEmail,
+			Online: ss.Online(now), LastSeenAt: ss.LastSeenAt,
+			ActivatedAt: ss.ActivatedAt, ExpiresAt: ss.ExpiresAt, Left: ss.ExpiresAt.Sub(now),
 		})
 	}
 	return out, nil
 }
 
-// AccountView is an account's slots and ad-hoc cap.
-type AccountView struct {
-	Account    string `json:"account"`
-	Slots      int    `json:"slots"`
-	Used       int    `json:"used"`
-	Free       int    `json:"free"`
-	AdhocCap   int    `json:"adhocCap"`
-	AdhocInUse int    `json:"adhocInUse"`
-}
-
 // Account returns the technician's account limits and usage.
-func (s *Service) Account(ctx context.Context, tech Technician) (AccountView, error) {
+func (s *Service) Account(ctx context.Context, tech Technician) (Account, error) {
 	a, err := s.Store.Account(ctx, tech.Account, s.Config.Limits)
 	if err != nil {
-		return AccountView{}, fmt.Errorf("account %s: %w", tech.Account, err)
+		return Account{}, fmt.Errorf("account %s: %w", tech.Account, err)
 	}
-	return AccountView{
-		Account: tech.Account, Slots: a.Limits.Slots, Used: a.Used, Free: max(0, a.Limits.Slots-a.Used),
-		AdhocCap: a.Limits.AdhocCap, AdhocInUse: a.AdhocInUse,
-	}, nil
+	a.ID = tech.Account
+	return a, nil
 }
 
 // SetLimits configures an account (local mode's dev route).

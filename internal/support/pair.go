@@ -41,22 +41,31 @@ func MachineHash(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func computerFrom(platform, osVersion, hostname, agentVersion, machineID string) (session.Computer, error) {
+// PC is what the app reports about itself and the PC it runs on.
+type PC struct {
+	Platform     string
+	OSVersion    string
+	Hostname     string
+	AgentVersion string
+	MachineID    string // only its hash is kept (MachineHash)
+}
+
+func computerFrom(pc PC) (session.Computer, error) {
 	var c session.Computer
 	var err error
-	if c.Platform, err = cleanField("platform", strings.ToLower(platform), true); err != nil {
+	if c.Platform, err = cleanField("platform", strings.ToLower(pc.Platform), true); err != nil {
 		return c, err
 	}
-	if c.OSVersion, err = cleanField("osVersion", osVersion, false); err != nil {
+	if c.OSVersion, err = cleanField("osVersion", pc.OSVersion, false); err != nil {
 		return c, err
 	}
-	if c.Hostname, err = cleanField("hostname", hostname, true); err != nil {
+	if c.Hostname, err = cleanField("hostname", pc.Hostname, true); err != nil {
 		return c, err
 	}
-	if c.AgentVersion, err = cleanField("agentVersion", agentVersion, false); err != nil {
+	if c.AgentVersion, err = cleanField("agentVersion", pc.AgentVersion, false); err != nil {
 		return c, err
 	}
-	id, err := cleanField("machineId", machineID, true)
+	id, err := cleanField("machineId", pc.MachineID, true)
 	if err != nil {
 		return c, err
 	}
@@ -122,18 +131,24 @@ func (s *Service) machineBusy(ctx context.Context, hash, self string, now time.T
 
 var errAlreadySupported = refuse(CodeAlreadySupported, "This PC already has an active support session.")
 
+// HelloResult tells the app where its invitation stands.
+type HelloResult struct {
+	Status   session.State // invited or app_started
+	Interval time.Duration // until the app asks again
+}
+
 // Hello records that the app has started on a PC and tells it how often to ask again.
-func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protocol.HelloResponse, error) {
-	if !protocol.ValidToken(req.InviteToken) {
-		return protocol.HelloResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
+func (s *Service) Hello(ctx context.Context, inviteToken string, pc PC) (HelloResult, error) {
+	if !protocol.ValidToken(inviteToken) {
+		return HelloResult{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
 	}
-	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
+	c, err := computerFrom(pc)
 	if err != nil {
-		return protocol.HelloResponse{}, err
+		return HelloResult{}, err
 	}
-	id, err := s.invitationID(ctx, req.InviteToken)
+	id, err := s.invitationID(ctx, inviteToken)
 	if err != nil {
-		return protocol.HelloResponse{}, err
+		return HelloResult{}, err
 	}
 	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
@@ -170,42 +185,64 @@ func (s *Service) Hello(ctx context.Context, req protocol.HelloRequest) (protoco
 		}, nil
 	})
 	if err != nil {
-		return protocol.HelloResponse{}, gone(err)
+		return HelloResult{}, gone(err)
 	}
 	if !ss.Status.Pending() {
-		return protocol.HelloResponse{}, refusePending(ss.Status)
+		return HelloResult{}, refusePending(ss.Status)
 	}
-	return protocol.HelloResponse{Status: string(ss.Status), Interval: seconds(s.Config.PendingInterval)}, nil
+	return HelloResult{Status: ss.Status, Interval: s.Config.PendingInterval}, nil
 }
 
 func appActor(c session.Computer) session.Actor { return session.Actor{Kind: "app", ID: c.Hostname} }
 
+// PairRequest is the app's pairing: the invitation, the code the user typed, and the PC.
+type PairRequest struct {
+	InviteToken  string
+	SecurityCode string // as typed: with '-' or spaces, or without
+	// Nonce is chosen by the app at random for each pairing: a retry with the same nonce
+	// gets the same answer again, until the app's first poll confirms the pairing.
+	Nonce string
+	PC    PC
+}
+
+// PairResult activates the app: from now on it authenticates with AgentToken. It holds
+// the hidden account's password, which is erased from storage at the app's first poll.
+type PairResult struct {
+	AgentToken string
+	SessionID  string
+	ExpiresAt  time.Time
+	Username   string // the hidden administrator account
+	Password   string
+	Interval   time.Duration // until the first poll
+	LiveURL    string        // where the app opens its live connection; "" without one
+}
+
 // Pair checks the security code the user typed. The right code activates the session and
 // hands the app its token and the hidden account; five wrong codes lock the invitation.
-func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.PairResponse, error) {
+func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error) {
 	if !protocol.ValidToken(req.InviteToken) {
-		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
+		return PairResult{}, refuse(CodeInvalidRequest, "inviteToken is missing or malformed.")
 	}
 	digits, err := session.ParseCode(req.SecurityCode)
 	if err != nil {
-		return protocol.PairResponse{}, refuse(CodeInvalidRequest, "The security code has 9 digits, like 123-456-789.")
+		return PairResult{}, refuse(CodeInvalidRequest, "The security code has 9 digits, like 123-456-789.")
 	}
 	nonce := req.Nonce
 	if !protocol.ValidNonce(nonce) {
-		return protocol.PairResponse{}, refuse(CodeInvalidRequest,
+		return PairResult{}, refuse(CodeInvalidRequest,
 			fmt.Sprintf("nonce must be %d to %d letters, digits, '-' or '_', chosen at random for each pairing.", protocol.MinNonceLen, protocol.MaxNonceLen))
 	}
-	c, err := computerFrom(req.Platform, req.OSVersion, req.Hostname, req.AgentVersion, req.MachineID)
+	c, err := computerFrom(req.PC)
 	if err != nil {
-		return protocol.PairResponse{}, err
+		return PairResult{}, err
 	}
 	id, err := s.invitationID(ctx, req.InviteToken)
 	if err != nil {
-		return protocol.PairResponse{}, err
+		return PairResult{}, err
 	}
 	mac, err := s.Codes.MAC(ctx, digits)
 	if err != nil {
-		return protocol.PairResponse{}, fmt.Errorf("pair: security code: %w", err)
+		return PairResult{}, fmt.Errorf("pair: security code: %w", err)
 	}
 
 	var agentToken string
@@ -242,23 +279,23 @@ func (s *Service) Pair(ctx context.Context, req protocol.PairRequest) (protocol.
 		return st, err
 	})
 	if errors.Is(err, ErrMachineBusy) {
-		return protocol.PairResponse{}, errAlreadySupported
+		return PairResult{}, errAlreadySupported
 	}
 	if err != nil {
-		return protocol.PairResponse{}, gone(err)
+		return PairResult{}, gone(err)
 	}
 	switch {
 	case ss.Status == session.Locked:
-		return protocol.PairResponse{}, refusePending(session.Locked)
+		return PairResult{}, refusePending(session.Locked)
 	case !right:
 		if !ss.Status.Pending() {
-			return protocol.PairResponse{}, refusePending(ss.Status)
+			return PairResult{}, refusePending(ss.Status)
 		}
 		e := refuse(CodeInvalidCode, "The security code is not right. Check it with the technician and type it again.")
 		e.AttemptsLeft = &attemptsLeft
-		return protocol.PairResponse{}, e
+		return PairResult{}, e
 	case ss.Status != session.Active:
-		return protocol.PairResponse{}, refusePending(ss.Status)
+		return PairResult{}, refusePending(ss.Status)
 	}
 	if agentToken == "" {
 		// A retry of a pairing that was stored but whose answer was lost: its commit may
@@ -328,26 +365,26 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 
 // pairAnswer opens the sealed secrets for the app. token is empty for a retried pairing,
 // which gets the stored token again.
-func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token string) (protocol.PairResponse, error) {
+func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token string) (PairResult, error) {
 	if token == "" {
 		if ss.SealedAgentToken == nil {
-			return protocol.PairResponse{}, refusePending(session.Active)
+			return PairResult{}, refusePending(session.Active)
 		}
 		raw, err := s.Sealer.Open(ctx, ss.SealedAgentToken, []byte(ss.ID))
 		if err != nil {
-			return protocol.PairResponse{}, fmt.Errorf("pair: opening the agent token: %w", err)
+			return PairResult{}, fmt.Errorf("pair: opening the agent token: %w", err)
 		}
 		token = string(raw)
 	}
 	password, err := s.Sealer.Open(ctx, ss.SealedPassword, []byte(ss.ID))
 	if err != nil {
-		return protocol.PairResponse{}, fmt.Errorf("pair: opening the password: %w", err)
+		return PairResult{}, fmt.Errorf("pair: opening the password: %w", err)
 	}
 	s.log().Info("session activated", "session", ss.ID, "hostname", ss.Computer.Hostname)
-	return protocol.PairResponse{
+	return PairResult{
 		AgentToken: token, SessionID: ss.ID, ExpiresAt: ss.ExpiresAt,
-		Account:  protocol.HiddenAccount{Username: ss.Username, Password: string(password)},
-		Interval: seconds(s.Config.ActiveInterval),
+		Username: ss.Username, Password: string(password),
+		Interval: s.Config.ActiveInterval,
 		LiveURL:  s.liveURL(),
 	}, nil
 }
@@ -355,7 +392,7 @@ func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token stri
 // JoinInfo is what the join page needs to know about an invitation.
 type JoinInfo struct {
 	Locale          string
-	Status          string
+	Status          session.State
 	Open            bool // the app can still be started and paired
 	TechnicianName  string
 	InviteExpiresAt time.Time
@@ -373,7 +410,7 @@ func (s *Service) JoinInfo(ctx context.Context, token string) (JoinInfo, error) 
 	}
 	eff := ss.Effective(s.now())
 	return JoinInfo{
-		Locale: ss.Locale, Status: string(eff), Open: eff.Pending(), TechnicianName: ss.TechnicianName,
+		Locale: ss.Locale, Status: eff, Open: eff.Pending(), TechnicianName: ss.TechnicianName,
 		InviteExpiresAt: ss.InviteExpiresAt, SessionHours: s.sessionHours(),
 	}, nil
 }

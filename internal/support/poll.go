@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
@@ -40,33 +39,38 @@ func (s *Service) agentSession(ctx context.Context, token string) (session.Sessi
 	return ss, nil
 }
 
-// agentStatus maps a paired session's state to what the app is told.
-func agentStatus(st session.State) (string, error) {
+// agentStatus is what a paired app is told of its session's state: active, expired or
+// ended; any other state (removed) answers expired, as for a session no longer stored.
+func agentStatus(st session.State) (session.State, error) {
 	switch st {
-	case session.Active:
-		return protocol.StatusActive, nil
-	case session.Expired:
-		return protocol.StatusExpired, nil
-	case session.Ended:
-		return protocol.StatusEnded, nil
+	case session.Active, session.Expired, session.Ended:
+		return st, nil
 	}
 	return "", refuse(CodeExpired, "The session is over.")
 }
 
+// PollResult is what a poll tells the app.
+type PollResult struct {
+	Status    session.State // active, expired or ended
+	ExpiresAt time.Time
+	Interval  time.Duration // until the next poll: long while the live connection is open
+	LiveURL   string        // where the app opens its live connection; "" without one
+}
+
 // Poll tells the app whether its session is still active. The first poll confirms the
 // pairing, which erases the password and the retry copy of the token from storage.
-func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse, error) {
+func (s *Service) Poll(ctx context.Context, token string) (PollResult, error) {
 	ss, err := s.agentSession(ctx, token)
 	if err != nil {
-		return protocol.PollResponse{}, err
+		return PollResult{}, err
 	}
 	interval, now := s.Config.ActiveInterval, s.now()
 	// Only a session still running is rate-limited: an app whose session is over must
 	// learn it at once, however soon it asks again, to clean up on time.
 	if ss.Effective(now) == session.Active && s.polls.tooFast(ss.ID, now, interval) {
 		e := refuse(CodeSlowDown, "Polling too fast; wait the interval between polls.")
-		e.Interval = seconds(interval) + 5
-		return protocol.PollResponse{}, e
+		e.Interval = interval + 5*time.Second
+		return PollResult{}, e
 	}
 	if ss.Status == session.Active && (ss.SealedPassword != nil || ss.Effective(s.now()) != ss.Status || s.now().Sub(ss.LastSeenAt) >= s.Config.SeenEvery) {
 		ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
@@ -87,14 +91,14 @@ func (s *Service) Poll(ctx context.Context, token string) (protocol.PollResponse
 			return st, nil
 		})
 		if err != nil {
-			return protocol.PollResponse{}, gone(err)
+			return PollResult{}, gone(err)
 		}
 	}
 	status, err := agentStatus(ss.Effective(s.now()))
 	if err != nil {
-		return protocol.PollResponse{}, err
+		return PollResult{}, err
 	}
-	return protocol.PollResponse{Status: status, ExpiresAt: ss.ExpiresAt, Interval: seconds(s.pollInterval(&ss, now)), LiveURL: s.liveURL()}, nil
+	return PollResult{Status: status, ExpiresAt: ss.ExpiresAt, Interval: s.pollInterval(&ss, now), LiveURL: s.liveURL()}, nil
 }
 
 // pollInterval is the interval the app is told to poll at: long while its live connection

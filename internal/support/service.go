@@ -1,7 +1,9 @@
 // Package support is the product's use cases: inviting, pairing, polling, ending and
 // expiring ad-hoc support sessions. It applies the rules of internal/session to what the
-// store, the mailer, the bus and the scheduler do, and knows nothing about HTTP or AWS:
-// the handlers in internal/httpapi adapt API Gateway events to these methods.
+// store, the mailer, the bus and the scheduler do, and knows nothing about HTTP, JSON or
+// AWS: it returns plain Go values, the handlers in internal/httpapi, internal/liveapi and
+// internal/expiryapi adapt API Gateway's events to these methods, and internal/views
+// shows the results as the API's JSON.
 package support
 
 import (
@@ -58,7 +60,7 @@ type Service struct {
 	Sealer    Sealer
 	Codes     CodeMACer
 	// Live pushes every change to the open live connections; nil when Config.LiveURL is "".
-	Live   Pusher
+	Live   Live
 	Config Config
 	Now    func() time.Time // injected clock; time.Now when nil
 	Log    *slog.Logger
@@ -79,8 +81,6 @@ func (s *Service) log() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // sessionHours is the session's length in whole hours, rounded up, for texts that say
 // "removed after N hours at the latest" (a demo clock of 60 s still says 1 hour).

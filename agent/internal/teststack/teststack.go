@@ -298,7 +298,7 @@ func (s *Stack) Session(t testing.TB, sessionID string) Session {
 	if err != nil {
 		t.Fatalf("teststack: session %s: %v", sessionID, err)
 	}
-	out := Session{Status: v.Status, EndReason: v.EndReason, MachineHash: stored.Computer.MachineHash,
+	out := Session{Status: string(v.Status), EndReason: string(v.EndReason), MachineHash: stored.Computer.MachineHash,
 		PasswordErased: stored.SealedPassword == nil}
 	if c := v.Computer; c != nil {
 		out.Hostname, out.OSVersion, out.AgentVersion = c.Hostname, c.OSVersion, c.AgentVersion

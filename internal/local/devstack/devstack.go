@@ -33,6 +33,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // Options configure a local stack. Zero values pick what tests want: free ports, fresh
@@ -239,7 +240,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		if svc.Config.LiveURL == "" {
 			svc.Config.LiveURL = st.LiveURL
 		}
-		svc.Live = connections.NewForEndpoint(standins.AWSConfig(st.URL), st.URL)
+		svc.Live = views.Live(connections.NewForEndpoint(standins.AWSConfig(st.URL), st.URL))
 	}
 	appDir := o.AppDir
 	if appDir == "" {

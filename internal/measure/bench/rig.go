@@ -46,6 +46,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // Clock is the service's clock: the real time plus an offset that Advance moves on, so
@@ -325,7 +326,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 	r.Expiry = expiryapi.Handler(r.Service, log)
 	if o.Live {
 		r.Pusher = &Pusher{counts: r.Counts, open: map[string]time.Time{}, got: map[string][][]byte{}}
-		r.Service.Live = r.Pusher
+		r.Service.Live = views.Live(r.Pusher)
 		r.Service.Config.LiveURL = rigLiveURL
 		r.Live = liveapi.New(r.Service, log)
 	}

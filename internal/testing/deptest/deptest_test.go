@@ -105,3 +105,17 @@ func TestAppLinksOnlyTheApp(t *testing.T) {
 		}
 	}
 }
+
+// TestViewsLinkNoHandlers: every function links internal/views, to push the live
+// channel's messages after a commit; it must not bring httpapi's handlers and HTML
+// templates into the live function's bootstrap with it.
+func TestViewsLinkNoHandlers(t *testing.T) {
+	set := deps(t, "linux", "arm64", "lambda.norpc", "./internal/views")
+	if !set[module+"/internal/support"] {
+		t.Fatal("internal/views does not link internal/support: the list is not the package's")
+	}
+	rules := append(append([]string{}, notInProduct...), module+"/internal/httpapi", "html/template", "text/template")
+	if bad := forbidden(set, rules); len(bad) > 0 {
+		t.Errorf("internal/views links %v", bad)
+	}
+}
