@@ -99,12 +99,14 @@ func (s *Service) Removed(ctx context.Context, token string) error {
 // or early delivery changes nothing and emits nothing. It reports whether it changed the
 // session.
 func (s *Service) Expire(ctx context.Context, id string) (bool, error) {
+	cur, err := s.Store.GetSession(ctx, id)
 	changed := false
-	_, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
-		st, err := s.expireIfOverdue(ss, now)
-		changed = err == nil
-		return st, err
-	})
+	if err == nil {
+		_, changed, err = updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, bool, error) {
+			st, err := s.expireIfOverdue(ss, now)
+			return st, err == nil, err
+		})
+	}
 	if errors.Is(err, ErrNotFound) {
 		// DynamoDB TTL removed it already: nothing left to do.
 		return false, nil

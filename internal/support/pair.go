@@ -245,38 +245,38 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		return PairResult{}, fmt.Errorf("pair: security code: %w", err)
 	}
 
-	var agentToken string
-	var attemptsLeft int
-	var right bool
-	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
-		right, agentToken = false, ""
+	cur, err := s.Store.GetSession(ctx, id)
+	if err != nil {
+		return PairResult{}, gone(err)
+	}
+	ss, out, err := updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, pairOutcome, error) {
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
-			return st, err
+			return st, pairOutcome{kind: pairNothing}, err // time ended it first: the code is not looked at
 		}
 		// The nonce stands in for the code on a retry: compare it in constant time.
 		if ss.Status == session.Active && ss.SealedAgentToken != nil && secrets.Equal([]byte(ss.PairNonce), []byte(nonce)) {
-			right = true
-			return nil, errNoChange // a retry of the pairing that won: answer it again below
+			return nil, pairOutcome{kind: pairRetried}, errNoChange
 		}
 		if !ss.Status.Pending() {
-			return nil, refusePending(ss.Status)
+			return nil, pairOutcome{}, refusePending(ss.Status)
 		}
 		if c.Platform != protocol.PlatformWindows {
-			return nil, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
+			return nil, pairOutcome{}, refuse(CodeUnsupportedPlatform, "Ad-hoc support is available for Windows PCs only.")
 		}
 		busy, stale, err := s.machineBusy(ctx, c.MachineHash, ss.ID, now)
 		if err != nil || busy {
-			return nil, orRefusal(err, errAlreadySupported)
+			return nil, pairOutcome{}, orRefusal(err, errAlreadySupported)
 		}
 		if !secrets.Equal(mac, ss.CodeMAC) {
-			return s.wrongCode(ss, c, now, &attemptsLeft)
+			st, left, err := s.wrongCode(ss, c, now)
+			return st, pairOutcome{kind: pairWrongCode, attemptsLeft: left}, err
 		}
-		right = true
-		st, err := s.activate(ctx, ss, c, nonce, now, &agentToken)
-		if st != nil {
-			st.machineTakeOver = stale
+		st, token, err := s.activate(ctx, ss, c, nonce, now)
+		if err != nil {
+			return nil, pairOutcome{}, err
 		}
-		return st, err
+		st.machineTakeOver = stale
+		return st, pairOutcome{kind: pairActivated, agentToken: token}, nil
 	})
 	if errors.Is(err, ErrMachineBusy) {
 		return PairResult{}, errAlreadySupported
@@ -284,20 +284,17 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 	if err != nil {
 		return PairResult{}, gone(err)
 	}
-	switch {
-	case ss.Status == session.Locked:
-		return PairResult{}, refusePending(session.Locked)
-	case !right:
-		if !ss.Status.Pending() {
-			return PairResult{}, refusePending(ss.Status)
+	switch out.kind {
+	case pairWrongCode:
+		if out.attemptsLeft == 0 {
+			return PairResult{}, refusePending(session.Locked)
 		}
 		e := refuse(CodeInvalidCode, "The security code is not right. Check it with the technician and type it again.")
-		e.AttemptsLeft = &attemptsLeft
+		e.AttemptsLeft = &out.attemptsLeft
 		return PairResult{}, e
-	case ss.Status != session.Active:
-		return PairResult{}, refusePending(ss.Status)
-	}
-	if agentToken == "" {
+	case pairActivated:
+		return s.pairAnswer(ctx, ss, out.agentToken)
+	case pairRetried:
 		// A retry of a pairing that was stored but whose answer was lost: its commit may
 		// have reported a failure, so the schedules that follow activation may be
 		// missing. Arranging them again is harmless (same names replace).
@@ -305,49 +302,74 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		defer cancel()
 		s.unschedule(actx, inviteSchedule(ss.ID))
 		s.schedule(actx, sessionSchedule(ss.ID), ss.ExpiresAt, ss.ID)
+		return s.pairAnswer(ctx, ss, "")
 	}
-	return s.pairAnswer(ctx, ss, agentToken)
+	// pairNothing: what time made of the invitation is the answer.
+	return PairResult{}, refusePending(ss.Status)
 }
 
-func (s *Service) wrongCode(ss *session.Session, c session.Computer, now time.Time, attemptsLeft *int) (*step, error) {
+// pairOutcome is what the decision of Pair that took effect made of the code: the answer
+// after the commit is read from it alone, never from an attempt that lost its race.
+type pairOutcome struct {
+	kind         pairKind
+	attemptsLeft int    // pairWrongCode: 4 … 1, or 0 when this code locked the invitation
+	agentToken   string // pairActivated: the new agent token
+}
+
+type pairKind int
+
+const (
+	// pairNothing: time had ended the invitation first; the code was not looked at.
+	pairNothing pairKind = iota
+	// pairWrongCode: a wrong code was counted.
+	pairWrongCode
+	// pairActivated: the right code activated the session with a new agent token.
+	pairActivated
+	// pairRetried: a retry, with the same nonce, of the pairing that won; nothing is
+	// written and the stored answer is given again.
+	pairRetried
+)
+
+// wrongCode counts a wrong code and returns how many attempts are left; the last one
+// locks the invitation.
+func (s *Service) wrongCode(ss *session.Session, c session.Computer, now time.Time) (*step, int, error) {
 	ss.FailedAttempts++
-	*attemptsLeft = max(0, session.MaxFailedAttempts-ss.FailedAttempts)
+	left := max(0, session.MaxFailedAttempts-ss.FailedAttempts)
 	failed := event(events.PairingFailed, ss, now)
-	left := *attemptsLeft
 	failed.Detail.AttemptsLeft = &left
 	if ss.FailedAttempts < session.MaxFailedAttempts {
 		return &step{
 			action: "pairing_failed", actor: appActor(c), detail: fmt.Sprintf("wrong security code, %d attempts left", left),
 			events: []events.Event{failed},
-		}, nil
+		}, left, nil
 	}
 	st, err := s.finish(ss, session.Locked, session.ReasonLocked, appActor(c), now)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	st.detail = "too many wrong security codes"
 	st.events = append([]events.Event{failed}, st.events...)
-	return st, nil
+	return st, 0, nil
 }
 
-func (s *Service) activate(ctx context.Context, ss *session.Session, c session.Computer, nonce string, now time.Time, agentToken *string) (*step, error) {
+// activate makes the session active with a new agent token, which it returns.
+func (s *Service) activate(ctx context.Context, ss *session.Session, c session.Computer, nonce string, now time.Time) (*step, string, error) {
 	token, err := secrets.NewAgentToken(ss.ID)
 	if err != nil {
-		return nil, fmt.Errorf("agent token: %w", err)
+		return nil, "", fmt.Errorf("agent token: %w", err)
 	}
 	sealed, err := s.Sealer.Seal(ctx, []byte(token), []byte(ss.ID))
 	if err != nil {
-		return nil, fmt.Errorf("sealing the agent token: %w", err)
+		return nil, "", fmt.Errorf("sealing the agent token: %w", err)
 	}
 	from := ss.Status
 	if err := ss.Move(session.Active, "", now); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ss.ActivatedAt, ss.ExpiresAt = now, now.Add(s.Config.SessionTTL)
 	ss.Computer, ss.LastSeenAt = c, now
 	ss.AgentTokenHash, ss.SealedAgentToken, ss.PairNonce = secrets.HashToken(token), sealed, nonce
 	ss.CodeMAC = nil // the code has done its work
-	*agentToken = token
 	activated := event(events.SessionActivated, ss, now)
 	activated.Detail.ExpiresAt = &ss.ExpiresAt
 	id, expiresAt := ss.ID, ss.ExpiresAt
@@ -360,7 +382,7 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 			s.unschedule(ctx, inviteSchedule(id))
 			s.schedule(ctx, sessionSchedule(id), expiresAt, id)
 		},
-	}, nil
+	}, token, nil
 }
 
 // pairAnswer opens the sealed secrets for the app. token is empty for a retried pairing,

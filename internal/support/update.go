@@ -48,21 +48,35 @@ func (s *Service) update(ctx context.Context, id string, decide func(ss *session
 // decides anew. It returns the session as stored afterwards. decide returns errNoChange to
 // leave the session as it is (no write, no event), or a refusal.
 func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide func(ss *session.Session, now time.Time) (*step, error)) (session.Session, error) {
+	ss, _, err := updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, struct{}, error) {
+		st, err := decide(ss, now)
+		return st, struct{}{}, err
+	})
+	return ss, err
+}
+
+// updateOutcome is updateFrom for a decision that also says what it made of the session
+// (its outcome: a wrong code, an activation with a new token …). It returns the outcome of
+// the decision that took effect, the one committed or the one that changed nothing, so
+// that the caller never reads what an attempt that lost its race had decided. (A function,
+// not a method: methods cannot have type parameters.)
+func updateOutcome[R any](ctx context.Context, s *Service, cur session.Session, decide func(ss *session.Session, now time.Time) (*step, R, error)) (session.Session, R, error) {
+	var none R
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			var err error
 			if cur, err = s.Store.GetSession(ctx, cur.ID); err != nil {
-				return session.Session{}, err
+				return session.Session{}, none, err
 			}
 		}
 		next := cur
 		now := s.now()
-		st, err := decide(&next, now)
+		st, out, err := decide(&next, now)
 		if errors.Is(err, errNoChange) {
-			return cur, nil
+			return cur, out, nil
 		}
 		if err != nil {
-			return cur, err
+			return cur, none, err
 		}
 		next.Version = cur.Version + 1
 		c := Change{
@@ -87,7 +101,7 @@ func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide fu
 			continue
 		}
 		if err != nil {
-			return cur, err
+			return cur, none, err
 		}
 		actx, cancel := detached(ctx)
 		// The live connections first: they are what people wait for.
@@ -97,7 +111,7 @@ func (s *Service) updateFrom(ctx context.Context, cur session.Session, decide fu
 			st.after(actx)
 		}
 		cancel()
-		return next, nil
+		return next, out, nil
 	}
 }
 
