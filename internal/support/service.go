@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
@@ -51,7 +52,7 @@ func Defaults() Config {
 	}
 }
 
-// Service runs the use cases. All fields but Log, Now and Live are required.
+// Service runs the use cases. All fields but Log, Clock and Live are required.
 type Service struct {
 	Store     Store
 	Mail      Mailer
@@ -62,18 +63,13 @@ type Service struct {
 	// Live pushes every change to the open live connections; nil when Config.LiveURL is "".
 	Live   Live
 	Config Config
-	Now    func() time.Time // injected clock; time.Now when nil
+	Clock  clock.Clock // nil is the real clock
 	Log    *slog.Logger
 
 	polls pollMemory
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.Or(s.Clock).Now().UTC() }
 
 func (s *Service) log() *slog.Logger {
 	if s.Log != nil {

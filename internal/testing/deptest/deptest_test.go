@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,6 +103,18 @@ func TestAppLinksOnlyTheApp(t *testing.T) {
 			module+"/internal/setup", "github.com/aws/aws-sdk-go-v2/service/", "github.com/aws/aws-lambda-go/")
 		if bad := forbidden(set, rules); len(bad) > 0 {
 			t.Errorf("the app (windows/%s) links %v", arch, bad)
+		}
+		// Of this module, only what the app and the server share: the app's protocol,
+		// the session's rules, the secrets' forms and the clock.
+		shared := []string{module + "/agent", module + "/internal/protocol", module + "/internal/session",
+			module + "/internal/secrets", module + "/internal/clock"}
+		for p := range set {
+			if strings.HasPrefix(p, module+"/") && !slices.ContainsFunc(shared, func(s string) bool { return p == s || strings.HasPrefix(p, s+"/") }) {
+				t.Errorf("the app (windows/%s) links %s, which is not shared with the app", arch, p)
+			}
+		}
+		if !set[module+"/internal/protocol"] {
+			t.Errorf("the app (windows/%s) does not link internal/protocol: the list is not the app's", arch)
 		}
 	}
 }
