@@ -27,6 +27,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // Environment variables of the Lambda functions, set by the CDK stack.
@@ -142,7 +143,7 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 		a.Service.Schedules = noSchedules{log: log}
 	}
 	if liveEndpoint != "" {
-		a.Service.Live = connections.NewForEndpoint(awsCfg, liveEndpoint)
+		a.Service.Live = views.Live(connections.NewForEndpoint(awsCfg, liveEndpoint))
 		a.Service.Config.LiveURL = liveURL
 	}
 	if bucket := getenv(EnvAppBucket); bucket != "" {

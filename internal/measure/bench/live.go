@@ -18,6 +18,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // FnLive is the live function: the WebSocket API's Lambda authorizer and its routes, one
@@ -261,7 +262,7 @@ func (r *Rig) TicketRequest(t Technician) Request {
 
 // ticketOf reads the ticket from the answer of TicketRequest.
 func ticketOf(res events.APIGatewayV2HTTPResponse) (string, error) {
-	var v support.TicketView
+	var v views.TicketView
 	if err := json.Unmarshal([]byte(res.Body), &v); err != nil || v.Ticket == "" {
 		return "", fmt.Errorf("ticket: unreadable answer (%v)", err)
 	}

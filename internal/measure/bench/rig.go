@@ -35,6 +35,7 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
@@ -46,17 +47,8 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
-
-// Clock is the service's clock: the real time plus an offset that Advance moves on, so
-// that a whole day of polls runs in seconds while short stretches still see time pass.
-type Clock struct{ offset atomic.Int64 }
-
-// Now is the current time of the clock.
-func (c *Clock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
-
-// Advance moves the clock on.
-func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Counts are the calls to the services that cannot run here, and to S3.
 type Counts struct {
@@ -260,7 +252,9 @@ type Rig struct {
 	Live       liveapi.Handler // nil without RigOptions.Live
 	Pusher     *Pusher         // @connections; nil without RigOptions.Live
 
-	Clock     *Clock
+	// Clock is the service's clock: it runs with real time and Advance moves it on, so
+	// that a whole day of polls runs in seconds while short stretches still see time pass.
+	Clock     *clock.Fake
 	Table     string
 	Raw       *dynamodb.Client // unmetered: baselines and read-backs
 	SES       *sesv2.Client
@@ -277,7 +271,7 @@ type Rig struct {
 
 // NewRig wires the service as internal/setup does for Lambda, with the stand-ins above.
 func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
-	r := &Rig{Clock: &Clock{}, Table: o.Table, Meter: &ddbmeter.Meter{}, Recorder: NewRecorder(), Counts: &Counts{}}
+	r := &Rig{Clock: clock.NewRunning(time.Now().UTC()), Table: o.Table, Meter: &ddbmeter.Meter{}, Recorder: NewRecorder(), Counts: &Counts{}}
 	r.Raw = standins.DynamoDBClient(o.DynamoDBEndpoint)
 	if err := store.CreateTable(ctx, r.Raw, o.Table); err != nil {
 		return nil, fmt.Errorf("bench rig: %w", err)
@@ -317,7 +311,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 		Sealer:    countingSealer{inner: sealer, n: &r.Counts.KMS},
 		Codes:     countingMAC{inner: codes, n: &r.Counts.KMS},
 		Config:    cfg,
-		Now:       r.Clock.Now,
+		Clock:     r.Clock,
 		Log:       log,
 	}
 	r.Invitation = httpapi.Invitation(r.Service, http.NotFoundHandler(), log)
@@ -325,7 +319,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 	r.Expiry = expiryapi.Handler(r.Service, log)
 	if o.Live {
 		r.Pusher = &Pusher{counts: r.Counts, open: map[string]time.Time{}, got: map[string][][]byte{}}
-		r.Service.Live = r.Pusher
+		r.Service.Live = views.Live(r.Pusher)
 		r.Service.Config.LiveURL = rigLiveURL
 		r.Live = liveapi.New(r.Service, log)
 	}

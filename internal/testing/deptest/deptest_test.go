@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,6 +112,32 @@ func TestAppLinksOnlyTheApp(t *testing.T) {
 		if bad := forbidden(set, rules); len(bad) > 0 {
 			t.Errorf("the app (windows/%s) links %v", arch, bad)
 		}
+		// Of this module, only what the app and the server share: the app's protocol,
+		// the session's rules, the secrets' forms and the clock.
+		shared := []string{module + "/agent", module + "/internal/protocol", module + "/internal/session",
+			module + "/internal/secrets", module + "/internal/clock"}
+		for p := range set {
+			if strings.HasPrefix(p, module+"/") && !slices.ContainsFunc(shared, func(s string) bool { return p == s || strings.HasPrefix(p, s+"/") }) {
+				t.Errorf("the app (windows/%s) links %s, which is not shared with the app", arch, p)
+			}
+		}
+		if !set[module+"/internal/protocol"] {
+			t.Errorf("the app (windows/%s) does not link internal/protocol: the list is not the app's", arch)
+		}
+	}
+}
+
+// TestViewsLinkNoHandlers: every function links internal/views, to push the live
+// channel's messages after a commit; it must not bring httpapi's handlers and HTML
+// templates into the live function's bootstrap with it.
+func TestViewsLinkNoHandlers(t *testing.T) {
+	set := deps(t, "linux", "arm64", "lambda.norpc", "./internal/views")
+	if !set[module+"/internal/support"] {
+		t.Fatal("internal/views does not link internal/support: the list is not the package's")
+	}
+	rules := append(append([]string{}, notInProduct...), module+"/internal/httpapi", "html/template", "text/template")
+	if bad := forbidden(set, rules); len(bad) > 0 {
+		t.Errorf("internal/views links %v", bad)
 	}
 }
 
