@@ -251,7 +251,7 @@ func lineUSD(b bench.Bill, key string) float64 {
 
 // TestPricesMatchDocs keeps docs/cost.md's price table the same as the Go table.
 func TestPricesMatchDocs(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "cost.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "cost.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
