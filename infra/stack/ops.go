@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 )
 
@@ -119,11 +120,11 @@ func newAlarms(st awscdk.Stack, cfg Config, s *AdhocSupportStack) awssns.Topic {
 		a.AddAlarmAction(action)
 	}
 	sum := &awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}
-	for _, name := range Functions {
+	for _, name := range deploy.Functions {
 		fn := s.Functions[name]
 		id := exportedName(name)
 		var failures awscloudwatch.IMetric = fn.MetricErrors(sum)
-		if name == Live {
+		if name == deploy.Live {
 			failures = liveFailures(st, s, fn, sum)
 		}
 		alarm(id+"Errors", "The "+name+" function failed (Errors ≥ 1 in 5 minutes); see its log group.",
@@ -160,7 +161,7 @@ func MetricNamespace(st awscdk.Stack) string { return "AdhocSupport/" + *st.Stac
 // failure, including an authorizer that could not decide (logged as an error).
 func liveFailures(st awscdk.Stack, s *AdhocSupportStack, fn awslambda.Function, sum *awscloudwatch.MetricOptions) awscloudwatch.IMetric {
 	refused := awslogs.NewMetricFilter(st, jsii.String("LiveRefusedFilter"), &awslogs.MetricFilterProps{
-		LogGroup:        s.LogGroups[Live],
+		LogGroup:        s.LogGroups[deploy.Live],
 		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(liveapi.LogHandshakeRefused)),
 		MetricNamespace: jsii.String(MetricNamespace(st)),
 		MetricName:      jsii.String(LiveRefusedMetric),

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -78,31 +79,22 @@ type Config struct {
 	LiveURL string
 }
 
-// Environment variables ConfigFromEnv reads. The first two are the ones the CDK stack
-// sets on the invitation function; the hidden user name and the live URL are the
-// service's own variables (internal/setup reads them for the service).
-const (
-	EnvCognitoDomain  = "AUTH_BASE_URL"
-	EnvClientID       = "USER_POOL_CLIENT_ID"
-	EnvRedirectURI    = "CONSOLE_REDIRECT_URI" // optional
-	EnvLogoutURI      = "CONSOLE_LOGOUT_URI"   // optional
-	EnvHiddenUsername = "HIDDEN_USERNAME"
-	EnvLiveURL        = "LIVE_URL" // optional: without it the console polls
-)
-
 // ConfigFromEnv reads the console's settings from the environment (nil getenv reads
-// nothing). Check the result with Validate.
+// nothing): the CDK stack sets the Cognito domain and the client id on the invitation
+// function; the redirect and logout URIs are optional; the hidden user name and the live
+// URL are the service's own variables (internal/setup reads them for the service).
+// Check the result with Validate.
 func ConfigFromEnv(getenv func(string) string) Config {
 	if getenv == nil {
 		return Config{}
 	}
 	return Config{
-		CognitoDomain:  getenv(EnvCognitoDomain),
-		ClientID:       getenv(EnvClientID),
-		RedirectURI:    getenv(EnvRedirectURI),
-		LogoutURI:      getenv(EnvLogoutURI),
-		HiddenUsername: getenv(EnvHiddenUsername),
-		LiveURL:        getenv(EnvLiveURL),
+		CognitoDomain:  getenv(deploy.EnvAuthBaseURL),
+		ClientID:       getenv(deploy.EnvUserPoolClient),
+		RedirectURI:    getenv(deploy.EnvConsoleRedirect),
+		LogoutURI:      getenv(deploy.EnvConsoleLogout),
+		HiddenUsername: getenv(deploy.EnvHiddenUsername),
+		LiveURL:        getenv(deploy.EnvLiveURL),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/connections"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
@@ -29,46 +30,6 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
-// Environment variables of the Lambda functions, set by the CDK stack.
-const (
-	EnvTable          = "TABLE_NAME"
-	EnvEventBus       = "EVENT_BUS_NAME"
-	EnvPasswordKey    = "KMS_KEY_ID"
-	EnvMACKey         = "MAC_KEY_ID"
-	EnvMailFrom       = "MAIL_FROM"
-	EnvConfigSet      = "SES_CONFIGURATION_SET"
-	EnvScheduleGroup  = "SCHEDULE_GROUP"
-	EnvSchedulerRole  = "SCHEDULER_ROLE_ARN"
-	EnvExpiryFunction = "EXPIRY_FUNCTION_ARN"
-	EnvExpiryDLQ      = "EXPIRY_DLQ_ARN"
-	EnvAppBucket      = "APP_BUCKET"
-	// The live channel (DESIGN.md, "Live channel"). LIVE_ENDPOINT is the WebSocket API
-	// stage's https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, where the
-	// @connections management API answers; LIVE_URL is the same stage's wss://… URL, told
-	// to the app and to consoles. Both or neither: without them the function runs without
-	// a live channel (no pushes, no tickets). Every function that commits session changes
-	// pushes, so all four get them. For the emulator test LIVE_ENDPOINT itself points at
-	// the fake, like the *_ENDPOINT overrides below.
-	EnvLiveEndpoint = "LIVE_ENDPOINT"
-	EnvLiveURL      = "LIVE_URL"
-	// Endpoint overrides, for running the real bootstraps against local stand-ins and
-	// request-recording fakes (the Lambda Runtime Interface Emulator test). Empty in AWS.
-	EnvDynamoDBEndpoint    = "DYNAMODB_ENDPOINT"
-	EnvSESEndpoint         = "SES_ENDPOINT"
-	EnvEventBridgeEndpoint = "EVENTBRIDGE_ENDPOINT"
-	EnvSchedulerEndpoint   = "SCHEDULER_ENDPOINT"
-	EnvKMSEndpoint         = "KMS_ENDPOINT"
-)
-
-// endpoint returns a client option that points the client at an override, if one is set.
-func endpoint[O any](getenv func(string) string, name string, set func(*O, *string)) func(*O) {
-	return func(o *O) {
-		if v := getenv(name); v != "" {
-			set(o, aws.String(v))
-		}
-	}
-}
-
 // AWS is the service and its parts as the Lambda functions run them.
 type AWS struct {
 	Service   *support.Service
@@ -77,8 +38,10 @@ type AWS struct {
 }
 
 // FromAWS wires the service to DynamoDB, SES, EventBridge, Scheduler, KMS and the live
-// channel's @connections from the function's environment. A missing required variable is an error at start, not at the
-// first request.
+// channel's @connections from the function's environment. A missing required variable is
+// an error at start, not at the first request. No variable of the product's own moves a
+// client: the SDK's AWS_ENDPOINT_URL_<SERVICE> (config.LoadDefaultConfig reads them)
+// point the real bootstraps at local stand-ins and fakes in tests; none is set in AWS.
 func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -96,10 +59,10 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 		}
 		return v
 	}
-	table := need(EnvTable)
-	bus := need(EnvEventBus)
-	passwordKey := need(EnvPasswordKey)
-	macKey := need(EnvMACKey)
+	table := need(deploy.EnvTableName)
+	bus := need(deploy.EnvEventBusName)
+	passwordKey := need(deploy.EnvPasswordKey)
+	macKey := need(deploy.EnvMACKey)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("missing environment variables: %v", missing)
 	}
@@ -111,32 +74,30 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg, endpoint(getenv, EnvDynamoDBEndpoint, func(o *dynamodb.Options, v *string) { o.BaseEndpoint = v }))
-	kmsClient := kms.NewFromConfig(awsCfg, endpoint(getenv, EnvKMSEndpoint, func(o *kms.Options, v *string) { o.BaseEndpoint = v }))
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	kmsClient := kms.NewFromConfig(awsCfg)
 	a := &AWS{Log: log}
 	a.Service = &support.Service{
-		Store: store.New(ddb, table),
-		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg,
-			endpoint(getenv, EnvEventBridgeEndpoint, func(o *eventbridge.Options, v *string) { o.BaseEndpoint = v })), bus),
+		Store:  store.New(ddb, table),
+		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg), bus),
 		Sealer: secrets.NewKMSSealer(kmsClient, passwordKey),
 		Codes:  secrets.NewKMSCodeMAC(kmsClient, macKey),
 		Config: cfg,
 		Log:    log,
 	}
-	if from := getenv(EnvMailFrom); from != "" {
-		ses := sesv2.NewFromConfig(awsCfg, endpoint(getenv, EnvSESEndpoint, func(o *sesv2.Options, v *string) { o.BaseEndpoint = v }))
+	if from := getenv(deploy.EnvMailFrom); from != "" {
+		ses := sesv2.NewFromConfig(awsCfg)
 		var opts []mail.Option
-		if set := getenv(EnvConfigSet); set != "" {
+		if set := getenv(deploy.EnvMailConfigSet); set != "" {
 			opts = append(opts, mail.WithConfigurationSet(set))
 		}
 		a.Service.Mail = mail.New(ses, from, opts...)
 	} else {
 		a.Service.Mail = noMail{}
 	}
-	if group := getenv(EnvScheduleGroup); group != "" {
-		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg,
-			endpoint(getenv, EnvSchedulerEndpoint, func(o *scheduler.Options, v *string) { o.BaseEndpoint = v })), schedule.Config{
-			GroupName: group, TargetARN: getenv(EnvExpiryFunction), RoleARN: getenv(EnvSchedulerRole), DLQARN: getenv(EnvExpiryDLQ),
+	if group := getenv(deploy.EnvScheduleGroup); group != "" {
+		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg), schedule.Config{
+			GroupName: group, TargetARN: getenv(deploy.EnvExpiryFunction), RoleARN: getenv(deploy.EnvSchedulerRole), DLQARN: getenv(deploy.EnvExpiryDLQ),
 		})
 	} else {
 		a.Service.Schedules = noSchedules{log: log}
@@ -145,7 +106,7 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 		a.Service.Live = connections.NewForEndpoint(awsCfg, liveEndpoint)
 		a.Service.Config.LiveURL = liveURL
 	}
-	if bucket := getenv(EnvAppBucket); bucket != "" {
+	if bucket := getenv(deploy.EnvAppBucket); bucket != "" {
 		a.Downloads = s3Downloads{presign: s3.NewPresignClient(s3.NewFromConfig(awsCfg)), client: s3.NewFromConfig(awsCfg), bucket: bucket}
 	}
 	return a, nil
@@ -155,18 +116,18 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 // neither. Half a live channel would hand out a URL nobody pushes to, or push to
 // connections no client was told how to open.
 func liveSettings(getenv func(string) string) (endpoint, liveURL string, err error) {
-	endpoint, liveURL = getenv(EnvLiveEndpoint), getenv(EnvLiveURL)
+	endpoint, liveURL = getenv(deploy.EnvLiveEndpoint), getenv(deploy.EnvLiveURL)
 	if endpoint == "" && liveURL == "" {
 		return "", "", nil
 	}
 	if endpoint == "" || liveURL == "" {
-		return "", "", fmt.Errorf("%s and %s go together: set both (the live channel) or neither", EnvLiveEndpoint, EnvLiveURL)
+		return "", "", fmt.Errorf("%s and %s go together: set both (the live channel) or neither", deploy.EnvLiveEndpoint, deploy.EnvLiveURL)
 	}
 	if u, perr := url.Parse(endpoint); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", "", fmt.Errorf("%s=%q: want the stage's https:// URL", EnvLiveEndpoint, endpoint)
+		return "", "", fmt.Errorf("%s=%q: want the stage's https:// URL", deploy.EnvLiveEndpoint, endpoint)
 	}
 	if u, perr := url.Parse(liveURL); perr != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
-		return "", "", fmt.Errorf("%s=%q: want the stage's wss:// URL", EnvLiveURL, liveURL)
+		return "", "", fmt.Errorf("%s=%q: want the stage's wss:// URL", deploy.EnvLiveURL, liveURL)
 	}
 	return endpoint, liveURL, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 func TestFromAWSLiveChannel(t *testing.T) {
@@ -11,7 +13,7 @@ func TestFromAWSLiveChannel(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-central-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	base := map[string]string{EnvTable: "t", EnvEventBus: "b", EnvPasswordKey: "k", EnvMACKey: "m"}
+	base := map[string]string{deploy.EnvTableName: "t", deploy.EnvEventBusName: "b", deploy.EnvPasswordKey: "k", deploy.EnvMACKey: "m"}
 	const (
 		endpoint = "https://abc123.execute-api.eu-central-1.amazonaws.com/live"
 		wss      = "wss://abc123.execute-api.eu-central-1.amazonaws.com/live"
@@ -28,14 +30,14 @@ func TestFromAWSLiveChannel(t *testing.T) {
 		{name: "the emulator test's fake", endpoint: "http://127.0.0.1:4567", url: "ws://localhost:8080/live", wantLive: true},
 		{name: "endpoint alone", endpoint: endpoint, wantErr: "go together"},
 		{name: "URL alone", url: wss, wantErr: "go together"},
-		{name: "URL given as the endpoint", endpoint: wss, url: wss, wantErr: EnvLiveEndpoint},
-		{name: "endpoint given as the URL", endpoint: endpoint, url: endpoint, wantErr: EnvLiveURL},
+		{name: "URL given as the endpoint", endpoint: wss, url: wss, wantErr: deploy.EnvLiveEndpoint},
+		{name: "endpoint given as the URL", endpoint: endpoint, url: endpoint, wantErr: deploy.EnvLiveURL},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN the function's environment WHEN the service is wired THEN it pushes and
 			// tells the URL exactly when both live variables are set and well-formed.
-			env := map[string]string{EnvLiveEndpoint: c.endpoint, EnvLiveURL: c.url}
+			env := map[string]string{deploy.EnvLiveEndpoint: c.endpoint, deploy.EnvLiveURL: c.url}
 			for k, v := range base {
 				env[k] = v
 			}
