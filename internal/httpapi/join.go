@@ -123,8 +123,8 @@ func joinPage(ctx context.Context, svc *support.Service, downloads AppDownloads,
 		log.ErrorContext(ctx, "join page failed", "error", err)
 		return problemResponse(&support.Error{Code: codeInternal, Detail: "Something went wrong on our side; try again."})
 	}
-	var buf bytes.Buffer
-	if err := joinTemplate.Execute(&buf, data); err != nil {
+	body, err := renderJoin(data)
+	if err != nil {
 		log.ErrorContext(ctx, "join page template failed", "error", err)
 		return problemResponse(&support.Error{Code: codeInternal, Detail: "Something went wrong on our side; try again."})
 	}
@@ -135,8 +135,15 @@ func joinPage(ctx context.Context, svc *support.Service, downloads AppDownloads,
 			"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 			"X-Frame-Options":         "DENY",
 		}),
-		Body: buf.String(),
+		Body: body,
 	}
+}
+
+// renderJoin writes the join page.
+func renderJoin(data joinData) (string, error) {
+	var buf bytes.Buffer
+	err := joinTemplate.Execute(&buf, data)
+	return buf.String(), err
 }
 
 // hasBuild asks whether the amd64 app can be downloaded, without downloading it.
