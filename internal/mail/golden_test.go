@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/internal/mail"
+	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
@@ -39,8 +40,8 @@ func golden(t *testing.T, name, got string) {
 }
 
 // TestRenderGolden holds every part of the mail byte for byte to the golden files (written
-// by the text/template and html/template version of the mail), for today's mails and for
-// values that need escaping.
+// by the text/template and html/template version of the mail, before internal/safehtml
+// replaced it), for today's mails and for values that need escaping.
 func TestRenderGolden(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -76,5 +77,14 @@ func TestRenderGolden(t *testing.T) {
 	}
 	if *update {
 		fmt.Println("golden files written")
+	}
+}
+
+// TestEveryLocaleHasWording: each locale the service accepts renders.
+func TestEveryLocaleHasWording(t *testing.T) {
+	for _, l := range session.Locales {
+		if _, err := mail.Render(sample(l)); err != nil {
+			t.Errorf("locale %s: %v", l, err)
+		}
 	}
 }
