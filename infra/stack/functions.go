@@ -17,7 +17,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/grants"
-	"github.com/adhoc-support/adhoc-support/internal/secrets"
+	"github.com/adhoc-support/adhoc-support/internal/secrets/awskms"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 )
 
@@ -205,7 +205,7 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	// token is sealed too (kept for a retried pairing until the first poll); the encryption
 	// context pins the key to that purpose (internal/secrets sets it on every call).
 	// internal/grants lists these actions; TestGrants holds the two together.
-	purpose := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": secrets.PurposePassword}}
+	purpose := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": awskms.PurposePassword}}
 	add(deploy.Invitation, "SealPassword", []string{"kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
 	add(deploy.Pairing, "OpenPasswordSealToken", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
 	for _, fn := range []string{deploy.Invitation, deploy.Pairing} {
@@ -230,8 +230,8 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	}
 
 	// The app download: pairing checks for (HeadObject) and presigns the build under
-	// AppKeyPrefix; a presigned URL carries the signer's permission, so GetObject it is.
-	add(deploy.Pairing, "ReadApp", []string{"s3:GetObject"}, []*string{s.AppBucket.ArnForObjects(jsii.String(AppKeyPrefix + "*"))}, nil)
+	// deploy.AppKeyPrefix; a presigned URL carries the signer's permission, so GetObject it is.
+	add(deploy.Pairing, "ReadApp", []string{"s3:GetObject"}, []*string{s.AppBucket.ArnForObjects(jsii.String(deploy.AppKeyPrefix + "*"))}, nil)
 }
 
 func domainOf(address string) string {

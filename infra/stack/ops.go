@@ -42,9 +42,6 @@ func newSweepRule(st awscdk.Stack, expiry awslambda.Function, dlq awssqs.Queue) 
 	})
 }
 
-// AppKeyPrefix is where the app build lives in the bucket; only it is readable by pairing.
-const AppKeyPrefix = "agent/"
-
 // uploadApp copies the Windows app build to the bucket at every deployment. Old files
 // are pruned so the join route never offers a stale build; the bucket's versioning keeps
 // them for a month anyway.
@@ -57,8 +54,8 @@ func uploadApp(st awscdk.Stack, bucket awss3.Bucket, dir string) {
 		DestinationBucket: bucket,
 		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(dir), nil)},
 		// dist/agent/windows-<arch>/SupportSession.exe becomes agent/windows-<arch>/SupportSession.exe,
-		// where the pairing function looks (internal/setup).
-		DestinationKeyPrefix: jsii.String(AppKeyPrefix),
+		// where the pairing function looks (internal/setup/s3app).
+		DestinationKeyPrefix: jsii.String(deploy.AppKeyPrefix),
 		Prune:                jsii.Bool(true),
 		RetainOnDelete:       jsii.Bool(true),
 		LogGroup:             logs,

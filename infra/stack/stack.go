@@ -46,8 +46,8 @@ import (
 //	SCHEDULER_ROLE_ARN          x        x                 role the schedules run as (may only invoke expiry)
 //	EXPIRY_FUNCTION_ARN         x        x                 target of the schedules
 //	EXPIRY_DLQ_ARN              x        x                 dead-letter queue of the schedules
-//	KMS_KEY_ID                  x        x       x     x   password key (ARN): GenerateDataKey / Decrypt (*)
-//	MAC_KEY_ID                  x        x       x     x   HMAC_256 key (ARN) for the security code (*)
+//	KMS_KEY_ID                  x        x                 password key (ARN): GenerateDataKey / Decrypt
+//	MAC_KEY_ID                  x        x                 HMAC_256 key (ARN) for the security code
 //	PUBLIC_BASE_URL             x        x                 the API's URL, no trailing slash (join links)
 //	MAIL_FROM                   x                          sender address (an SES identity)
 //	SES_CONFIGURATION_SET       x                          configuration set of every mail
@@ -55,9 +55,6 @@ import (
 //	USER_POOL_CLIENT_ID         x                          the console's public OAuth client (code + PKCE)
 //	AUTH_BASE_URL               x                          Cognito hosted sign-in, e.g. https://p.auth.r.amazoncognito.com
 //	APP_BUCKET                           x                 bucket of the Windows app (dist/agent/ under agent/)
-//
-// (*) expiry and live get the key ids only because internal/setup requires them at start;
-// their roles have no KMS permission.
 
 // SweepInput is the constant input the 5-minute rule hands the expiry function; a
 // one-time schedule hands it an events.ExpiryDue instead.
@@ -184,10 +181,6 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		deploy.EnvDefaultCap:     jsii.String(fmt.Sprint(cfg.AdhocCap)),
 		deploy.EnvPollActive:     jsii.String(fmt.Sprintf("%ds", cfg.PollSeconds)),
 		deploy.EnvHiddenUsername: jsii.String(cfg.HiddenUsername),
-		// internal/setup requires the key ids in every function; expiry gets the ids but
-		// no KMS permission, as it never seals, opens or MACs anything.
-		deploy.EnvPasswordKey: s.PasswordKey.KeyArn(),
-		deploy.EnvMACKey:      s.MACKey.KeyArn(),
 		// Every function commits session changes and pushes them right after.
 		deploy.EnvLiveEndpoint: s.LiveStage.CallbackUrl(), // https://<id>.execute-api.<region>.amazonaws.com/live
 		deploy.EnvLiveURL:      s.LiveStage.Url(),         // wss://<id>.execute-api.<region>.amazonaws.com/live
@@ -212,11 +205,15 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	})
 	s.Scheduler = newSchedulerRole(st, s.Schedules, expiry, s.ScheduleDLQ)
 
+	// invitation and pairing create schedules, and seal, open and MAC with the keys
+	// (internal/setup/kmskeys); expiry and live do neither and link no KMS client.
 	scheduling := merge(common, map[string]*string{
 		deploy.EnvSchedulerRole:  s.Scheduler.RoleArn(),
 		deploy.EnvExpiryFunction: expiry.FunctionArn(),
 		deploy.EnvExpiryDLQ:      s.ScheduleDLQ.QueueArn(),
 		deploy.EnvPublicBaseURL:  apiURL,
+		deploy.EnvPasswordKey:    s.PasswordKey.KeyArn(),
+		deploy.EnvMACKey:         s.MACKey.KeyArn(),
 	})
 	invitation := s.newFunction(props.AssetDir, deploy.Invitation, functionSpec{
 		// Latency the technician sees: the first request opens TLS connections to KMS,

@@ -293,9 +293,10 @@ func TestTable(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME",
+	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME",
 		"LIVE_ENDPOINT", "LIVE_URL"}
-	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL"}
+	// Only the functions that seal, open or MAC get the key ids (expiry and live link no KMS).
+	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL", "KMS_KEY_ID", "MAC_KEY_ID"}
 	cases := []struct {
 		name     string
 		memory   float64
@@ -477,7 +478,7 @@ func TestLeastPrivilege(t *testing.T) {
 		{deploy.Pairing, "kms:Decrypt", js(getAtt(fx.s.PasswordKey, "Arn")), `"kms:EncryptionContext:purpose":"adhoc-password"`},
 		{deploy.Pairing, "kms:GenerateMac", js(getAtt(fx.s.MACKey, "Arn")), `"kms:MacAlgorithm":"HMAC_SHA_256"`},
 		{deploy.Invitation, "iam:PassRole", js(getAtt(fx.s.Scheduler, "Arn")), `"iam:PassedToService":"scheduler.amazonaws.com"`},
-		{deploy.Pairing, "s3:GetObject", `"Arn"]},"/` + stack.AppKeyPrefix + `*"`, ""},
+		{deploy.Pairing, "s3:GetObject", `"Arn"]},"/` + deploy.AppKeyPrefix + `*"`, ""},
 		{deploy.Expiry, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
 		{deploy.Invitation, "scheduler:CreateSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
 		{deploy.Invitation, "dynamodb:Query", "/index/" + store.IndexByAccount, ""},
@@ -798,7 +799,7 @@ func TestQueuesKeysMailBucket(t *testing.T) {
 			"LoggingConfiguration": assertions.Match_Absent(),
 		}},
 		check{"app bucket TLS only", "AWS::S3::BucketPolicy", merged(tlsOnly, map[string]any{"Bucket": ref(fx.s.AppBucket)})},
-		check{"app build uploaded", "Custom::CDKBucketDeployment", map[string]any{"DestinationBucketName": ref(fx.s.AppBucket), "DestinationBucketKeyPrefix": stack.AppKeyPrefix, "Prune": true}},
+		check{"app build uploaded", "Custom::CDKBucketDeployment", map[string]any{"DestinationBucketName": ref(fx.s.AppBucket), "DestinationBucketKeyPrefix": deploy.AppKeyPrefix, "Prune": true}},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

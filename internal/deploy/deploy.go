@@ -18,6 +18,11 @@ const (
 // Functions lists every function the stack deploys.
 var Functions = []string{Invitation, Pairing, Expiry, Live}
 
+// AppKeyPrefix is where the stack uploads the Windows app build (dist/agent/ becomes
+// agent/ in the app bucket) and the pairing function finds it; only it is readable by
+// pairing.
+const AppKeyPrefix = "agent/"
+
 // The product's settings (internal/setup.Settings; local mode reads them too). Durations
 // are Go durations ("24h", "90s"); a value present but malformed stops the function at
 // start.

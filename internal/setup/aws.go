@@ -10,22 +10,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/connections"
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
-	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/schedule"
-	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -33,16 +27,50 @@ import (
 // AWS is the service and its parts as the Lambda functions run them.
 type AWS struct {
 	Service   *support.Service
-	Downloads httpapi.AppDownloads
+	Downloads httpapi.AppDownloads // nil: the function hands out no app (s3app adds it)
 	Log       *slog.Logger
+	// Config is the SDK configuration every client is built from, also the parts'.
+	Config aws.Config
 }
 
-// FromAWS wires the service to DynamoDB, SES, EventBridge, Scheduler, KMS and the live
-// channel's @connections from the function's environment. A missing required variable is
-// an error at start, not at the first request. No variable of the product's own moves a
-// client: the SDK's AWS_ENDPOINT_URL_<SERVICE> (config.LoadDefaultConfig reads them)
-// point the real bootstraps at local stand-ins and fakes in tests; none is set in AWS.
-func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
+// Env reads a function's environment for FromAWS and its parts, and collects the required
+// variables that are missing, so that one error at start names them all.
+type Env struct {
+	getenv  func(string) string
+	missing []string
+}
+
+// Get returns the variable's value; "" when it is not set.
+func (e *Env) Get(name string) string { return e.getenv(name) }
+
+// Need returns a required variable's value and remembers it as missing when it is not
+// set.
+func (e *Env) Need(name string) string {
+	v := e.getenv(name)
+	if v == "" {
+		e.missing = append(e.missing, name)
+	}
+	return v
+}
+
+// Part adds a service only some functions call, with its own SDK client. Each part is a
+// package of its own (internal/setup/kmskeys, sesmail, s3app) and each function's main
+// names the parts it uses, so that a function links only the clients it calls: an SDK
+// client costs a bootstrap half a megabyte to two megabytes and its package
+// initialization, whether it is called or not.
+type Part func(a *AWS, env *Env) error
+
+// FromAWS wires the service to what every function calls, DynamoDB, EventBridge,
+// EventBridge Scheduler and the live channel's @connections, and then adds the parts.
+// Without kmskeys the service refuses to seal, open or MAC, and without sesmail to send
+// mail: those functions' roles may not either, and a wrong call fails loudly. A missing
+// required variable is an error at start, not at the first request.
+//
+// The SDK configuration comes from the environment Lambda sets (sdkConfig: region,
+// credentials, and the SDK's own endpoint variables). No variable of the product's own
+// moves a client: AWS_ENDPOINT_URL_<SERVICE> point the real bootstraps at local stand-ins
+// and fakes in tests; none is set in AWS.
+func FromAWS(getenv func(string) string, parts ...Part) (*AWS, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -51,49 +79,26 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
-	table := need(deploy.EnvTableName)
-	bus := need(deploy.EnvEventBusName)
-	passwordKey := need(deploy.EnvPasswordKey)
-	macKey := need(deploy.EnvMACKey)
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing environment variables: %v", missing)
-	}
+	env := &Env{getenv: getenv}
+	table := env.Need(deploy.EnvTableName)
+	bus := env.Need(deploy.EnvEventBusName)
 	liveEndpoint, liveURL, err := liveSettings(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := sdkConfig(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg)
-	kmsClient := kms.NewFromConfig(awsCfg)
-	a := &AWS{Log: log}
+	a := &AWS{Log: log, Config: awsCfg}
 	a.Service = &support.Service{
-		Store:  store.New(ddb, table),
+		Store:  store.New(dynamodb.NewFromConfig(awsCfg), table),
 		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg), bus),
-		Sealer: secrets.NewKMSSealer(kmsClient, passwordKey),
-		Codes:  secrets.NewKMSCodeMAC(kmsClient, macKey),
+		Sealer: noKeys{},
+		Codes:  noKeys{},
+		Mail:   noMail{},
 		Config: cfg,
 		Log:    log,
-	}
-	if from := getenv(deploy.EnvMailFrom); from != "" {
-		ses := sesv2.NewFromConfig(awsCfg)
-		var opts []mail.Option
-		if set := getenv(deploy.EnvMailConfigSet); set != "" {
-			opts = append(opts, mail.WithConfigurationSet(set))
-		}
-		a.Service.Mail = mail.New(ses, from, opts...)
-	} else {
-		a.Service.Mail = noMail{}
 	}
 	if group := getenv(deploy.EnvScheduleGroup); group != "" {
 		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg), schedule.Config{
@@ -106,8 +111,13 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 		a.Service.Live = connections.NewForEndpoint(awsCfg, liveEndpoint)
 		a.Service.Config.LiveURL = liveURL
 	}
-	if bucket := getenv(deploy.EnvAppBucket); bucket != "" {
-		a.Downloads = s3Downloads{presign: s3.NewPresignClient(s3.NewFromConfig(awsCfg)), client: s3.NewFromConfig(awsCfg), bucket: bucket}
+	for _, part := range parts {
+		if err := part(a, env); err != nil {
+			return nil, err
+		}
+	}
+	if len(env.missing) > 0 {
+		return nil, fmt.Errorf("missing environment variables: %v", env.missing)
 	}
 	return a, nil
 }
@@ -132,12 +142,31 @@ func liveSettings(getenv func(string) string) (endpoint, liveURL string, err err
 	return endpoint, liveURL, nil
 }
 
-// noMail is the mailer of a function that must never send mail (pairing, expiry): their
-// roles are not allowed to, and this makes a wrong call fail loudly.
+// errNotHere is what a stand-in for a part the function lacks answers with.
+var errNotHere = errors.New("this function does not do that: its main adds no such part, and its role may not")
+
+// noMail is the mailer of a function that must never send mail (pairing, expiry, live):
+// their roles are not allowed to, and this makes a wrong call fail loudly.
 type noMail struct{}
 
 func (noMail) SendInvitation(context.Context, support.InvitationMail) error {
-	return errors.New("this function does not send mail")
+	return fmt.Errorf("send invitation mail: %w", errNotHere)
+}
+
+// noKeys stands in for the KMS keys in a function that never seals, opens or MACs
+// (expiry, live): their roles have no KMS permission, and they link no KMS client.
+type noKeys struct{}
+
+func (noKeys) Seal(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("seal: %w", errNotHere)
+}
+
+func (noKeys) Open(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("open: %w", errNotHere)
+}
+
+func (noKeys) MAC(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("code mac: %w", errNotHere)
 }
 
 // noSchedules stands in where no schedule group is configured: the 5-minute sweep still
@@ -150,35 +179,3 @@ func (n noSchedules) ScheduleExpiry(_ context.Context, name string, _ time.Time,
 }
 
 func (noSchedules) DeleteExpiry(context.Context, string) error { return nil }
-
-// s3Downloads hands out the app as a short-lived S3 link: a Lambda answer is limited to
-// 6 MB, and S3 serves the file faster and cheaper.
-type s3Downloads struct {
-	presign *s3.PresignClient
-	client  *s3.Client
-	bucket  string
-}
-
-// appKey is where the stack uploads `make agent`'s dist/agent/windows-<arch>/ folders.
-func appKey(arch string) string { return "agent/windows-" + arch + "/SupportSession.exe" }
-
-func (d s3Downloads) Available(ctx context.Context, arch string) bool {
-	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(appKey(arch))})
-	return err == nil
-}
-
-func (d s3Downloads) Download(ctx context.Context, arch, fileName string) (httpapi.Download, error) {
-	if !d.Available(ctx, arch) {
-		return httpapi.Download{}, httpapi.ErrNoBuild
-	}
-	req, err := d.presign.PresignGetObject(ctx, &s3.GetObjectInput{
-		Bucket:                     aws.String(d.bucket),
-		Key:                        aws.String(appKey(arch)),
-		ResponseContentDisposition: aws.String(`attachment; filename="` + fileName + `"`),
-		ResponseContentType:        aws.String("application/vnd.microsoft.portable-executable"),
-	}, s3.WithPresignExpires(5*time.Minute))
-	if err != nil {
-		return httpapi.Download{}, fmt.Errorf("presign app download: %w", err)
-	}
-	return httpapi.Download{RedirectURL: req.URL}, nil
-}

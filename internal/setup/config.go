@@ -1,7 +1,8 @@
 // Package setup builds the service from its environment: Settings reads the variables
-// every runtime shares, AWS wires the Lambda functions to DynamoDB, SES, EventBridge,
-// Scheduler and KMS. Local mode (internal/local/devstack) wires the same service to the local
-// stand-ins.
+// every runtime shares, FromAWS wires a Lambda function to DynamoDB, EventBridge,
+// Scheduler and @connections, and the parts in the packages below add what only some
+// functions call: KMS (kmskeys), SES (sesmail), S3 (s3app). Local mode
+// (internal/local/devstack) wires the same service to the local stand-ins.
 package setup
 
 import (

@@ -57,10 +57,10 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		deploy.EnvPublicBaseURL: "https://support.example.com", deploy.EnvPollActive: "2s",
 		deploy.EnvLiveEndpoint: liveEndpoint, deploy.EnvLiveURL: liveURL,
 		EndpointEnv(dynamodb.ServiceID): testenv.DynamoDBEndpoint(t),
-		deploy.EnvPasswordKey:           "alias/adhoc-password", deploy.EnvMACKey: "alias/adhoc-code",
 	}
-	// What the stack gives only the functions that create schedules.
+	// What the stack gives only the functions that create schedules and use the keys.
 	scheduling := map[string]string{
+		deploy.EnvPasswordKey: "alias/adhoc-password", deploy.EnvMACKey: "alias/adhoc-code",
 		deploy.EnvSchedulerRole:  "arn:aws:iam::000000000000:role/scheduler",
 		deploy.EnvExpiryFunction: "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
 		deploy.EnvExpiryDLQ:      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
