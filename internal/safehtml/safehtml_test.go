@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -119,7 +118,7 @@ func TestHTMLTakesOnlyConstants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", filepath.Join(t.TempDir(), "variable"), "./testdata/variable")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "variable"), "./testdata/variable")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("testdata/variable compiled: Builder.HTML took a string variable")
