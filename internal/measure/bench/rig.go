@@ -36,6 +36,7 @@ import (
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/clock"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
@@ -369,7 +370,7 @@ type Request struct {
 // Serve runs a request through its function's handler and checks the status.
 func (r *Rig) Serve(ctx context.Context, q Request) (events.APIGatewayV2HTTPResponse, error) {
 	h := r.Pairing
-	if q.Function == FnInvitation {
+	if q.Function == deploy.Invitation {
 		h = r.Invitation
 	}
 	// Errors name the route, not the path: a join path holds the invite token.
@@ -393,19 +394,12 @@ func problemCode(body string) string {
 	return "code " + p.Code
 }
 
-// Function names, as in infra/stack.Functions.
-const (
-	FnInvitation = "invitation"
-	FnPairing    = "pairing"
-	FnExpiry     = "expiry"
-)
-
 const benchPassword = "Corr3ct-Horse-Battery"
 
 // CreateRequest is the technician's "Send e-mail and prepare session".
 func (r *Rig) CreateRequest(t Technician, email string) Request {
 	body := fmt.Sprintf(`{"email":%q,"password":%q,"locale":"en"}`, email, benchPassword)
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
 }
 
 // Created reads the answer of CreateRequest and the invite token from the mail.
@@ -437,24 +431,24 @@ func (r *Rig) Create(ctx context.Context, account string) (*Session, error) {
 
 // GetRequest is the technician's page asking for the session's state.
 func (r *Rig) GetRequest(s *Session) Request {
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // JoinRequest is the end user opening the link in the mail.
 func (r *Rig) JoinRequest(s *Session) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
 }
 
 // DownloadRequest is the end user downloading the app (answered with a redirect to S3).
 func (r *Rig) DownloadRequest(s *Session) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
 }
 
 // HelloRequest is the app's first call.
 func (r *Rig) HelloRequest(s *Session) Request {
 	b, _ := json.Marshal(protocol.HelloRequest{InviteToken: s.Token, Platform: protocol.PlatformWindows, OSVersion: "Windows 11 Pro 23H2",
 		Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine})
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
 }
 
 // PairRequest is the app sending the code the user typed; wrong sends a wrong code.
@@ -468,7 +462,7 @@ func (r *Rig) PairRequest(s *Session, wrong bool) Request {
 	}
 	b, _ := json.Marshal(protocol.PairRequest{InviteToken: s.Token, SecurityCode: code, Platform: protocol.PlatformWindows,
 		OSVersion: "Windows 11 Pro 23H2", Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine, Nonce: "nonce-" + s.ID})
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
 }
 
 // Paired keeps the agent token of a pairing answer.
@@ -482,7 +476,7 @@ func (s *Session) Paired(res events.APIGatewayV2HTTPResponse) error {
 }
 
 func (r *Rig) agentRequest(s *Session, path string, want int) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
 }
 
 // PollRequest is the app's poll.
@@ -502,7 +496,7 @@ func (r *Rig) RemovedRequest(s *Session) Request {
 
 // CancelRequest is the technician ending the session early.
 func (r *Rig) CancelRequest(s *Session) Request {
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // Activate takes a created session through hello, pairing and the first poll.

@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
+	"github.com/adhoc-support/adhoc-support/internal/grants"
 )
 
 const module = "github.com/adhoc-support/adhoc-support"
@@ -79,23 +82,67 @@ var notInProduct = []string{
 	module + "/internal/measure/",
 }
 
+// notInFunctions is what no function may link beyond notInProduct, because it makes a
+// bootstrap big or slow to start (docs/cost.md, section 5): the templates (their executor
+// reaches reflect.Value.MethodByName, which keeps every method of every SDK client
+// linked; internal/safehtml writes the HTML instead), and the SDK's default configuration
+// chain with the STS, SSO, SSO OIDC and Sign-In clients it links (internal/setup reads
+// what Lambda gives instead).
+var notInFunctions = []string{
+	"text/template",
+	"html/template",
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/signin",
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds",
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+}
+
+// clients are the SDK clients of the services internal/grants covers, by IAM service
+// prefix. A function links a client exactly when its grants name the service: a client
+// without a grant could only fail, a grant without a client is one the code never uses.
+var clients = map[string]string{
+	"kms":         "github.com/aws/aws-sdk-go-v2/service/kms",
+	"ses":         "github.com/aws/aws-sdk-go-v2/service/sesv2",
+	"s3":          "github.com/aws/aws-sdk-go-v2/service/s3",
+	"events":      "github.com/aws/aws-sdk-go-v2/service/eventbridge",
+	"scheduler":   "github.com/aws/aws-sdk-go-v2/service/scheduler",
+	"execute-api": "github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi",
+}
+
+// granted reports whether fn's grants name an action of the IAM service.
+func granted(fn, service string) bool {
+	for _, a := range grants.Actions[fn] {
+		if strings.HasPrefix(a, service+":") {
+			return true
+		}
+	}
+	return false
+}
+
 // TestFunctionsLinkOnlyTheProduct builds the dependency list of every function the way
 // `make build` builds it (linux/arm64, lambda.norpc).
 func TestFunctionsLinkOnlyTheProduct(t *testing.T) {
 	root := repoRoot(t)
 	fns, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
-	if err != nil || len(fns) < 4 {
-		t.Fatalf("functions found: %v (%v)", fns, err)
+	if err != nil || len(fns) != len(deploy.Functions) {
+		t.Fatalf("functions found: %v (%v), want %v", fns, err, deploy.Functions)
 	}
-	for _, fn := range fns {
-		name := filepath.Base(filepath.Dir(fn))
+	for _, name := range deploy.Functions {
 		t.Run(name, func(t *testing.T) {
 			set := deps(t, "linux", "arm64", "lambda.norpc", "./functions/"+name)
 			if !set[module+"/internal/support"] {
 				t.Fatalf("%s does not link internal/support: the list is not the function's", name)
 			}
-			if bad := forbidden(set, notInProduct); len(bad) > 0 {
+			if bad := forbidden(set, append(append([]string{}, notInProduct...), notInFunctions...)); len(bad) > 0 {
 				t.Errorf("functions/%s links %v", name, bad)
+			}
+			for service, pkg := range clients {
+				if set[pkg] != granted(name, service) {
+					t.Errorf("functions/%s: links %s: %v, granted %s actions (internal/grants): %v", name, pkg, set[pkg], service, granted(name, service))
+				}
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package secrets_test
+package awskms_test
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/adhoc-support/adhoc-support/internal/secrets"
+	"github.com/adhoc-support/adhoc-support/internal/secrets/awskms"
 )
 
 // The real client must satisfy the adapters' interface.
-var _ secrets.KMSAPI = (*kms.Client)(nil)
+var _ awskms.API = (*kms.Client)(nil)
 
 // fakeKMS behaves like KMS for the three calls the adapters make: data keys really are
 // encrypted under a master key bound to key id and encryption context, Decrypt refuses
