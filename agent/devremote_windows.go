@@ -1,3 +1,5 @@
+//go:build adhocdev
+
 package main
 
 import (
@@ -12,10 +14,19 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
-// remoteDevArg runs remote access alone, in a development build only: the Wine test of
-// the terminal and the files (agent/winetest) uses it to drive the real Windows layer
-// through a real peer connection without the rest of the service.
+// remoteDevArg runs remote access alone, a test hook compiled only with the tag adhocdev
+// (and run only in a development version): the Wine test of the terminal and the files
+// (agent/winetest) uses it to drive the real Windows layer through a real peer connection
+// without the rest of the service.
 const remoteDevArg = "remote-dev"
+
+// remoteDevHook returns runRemoteDev for its argument.
+func remoteDevHook(arg string) (func() int, bool) {
+	if arg != remoteDevArg || !development() {
+		return nil, false
+	}
+	return runRemoteDev, true
+}
 
 // devClose is the line that ends the run: {"type":"close","reason":"…"}.
 type devClose struct {
@@ -31,7 +42,7 @@ type devEnded struct {
 
 // runRemoteDev stands in for the live connection: the server's remote and signal messages
 // arrive as JSON lines on stdin, the app's signal actions and end reports leave as JSON
-// lines on stdout, the log goes to stderr. The account is ADHOC_REMOTE_ACCOUNT.
+// lines on stdout, the log goes to stderr. The account is ADHOC_TEST_REMOTE_ACCOUNT.
 func runRemoteDev() int {
 	logf := func(msg string) { fmt.Fprintln(os.Stderr, msg) }
 	osys, err := winos.NewRemote(logf)
@@ -48,7 +59,7 @@ func runRemoteDev() int {
 	}
 	m := remote.New(remote.Config{
 		OS:      osys,
-		Account: os.Getenv("ADHOC_REMOTE_ACCOUNT"),
+		Account: os.Getenv("ADHOC_TEST_REMOTE_ACCOUNT"),
 		Signal: func(id string, sig protocol.Signal) error {
 			return emit(protocol.SignalAction{Action: protocol.ActionSignal, RemoteID: id, Signal: sig})
 		},

@@ -13,6 +13,10 @@
 //	ADHOC_INVITE_TOKEN        the invite token, when the file name lost it
 //	ADHOC_TEST_SECURITY_CODE  TEST ONLY: the security code, typed by nobody; the app then
 //	                          runs without any prompt and exits once set up
+//
+// The test hooks (ADHOC_TEST_*) are not only ignored by a release build but not compiled
+// into it: they exist only with the build tag adhocdev (devhooks_windows.go), which
+// `make agent` sets for a -dev version only, and the Wine test's own build sets.
 package main
 
 import (
@@ -57,10 +61,9 @@ func main() {
 				os.Exit(2)
 			}
 			os.Exit(winos.RunShim(os.Args[2]))
-		case remoteDevArg:
-			if development() {
-				os.Exit(runRemoteDev())
-			}
+		}
+		if run, ok := remoteDevHook(os.Args[1]); ok {
+			os.Exit(run())
 		}
 	}
 	os.Exit(runInteractive())
@@ -76,11 +79,8 @@ func runInteractive() int {
 	case "en":
 		lang = app.English
 	}
-	var ui app.UI
-	testCode, testMode := devEnv("ADHOC_TEST_SECURITY_CODE")
-	if testMode {
-		ui = &scriptedUI{answer: testCode}
-	} else {
+	ui, testMode := testUI()
+	if !testMode {
 		ui = newConsoleUI()
 	}
 	url := serverURL

@@ -34,23 +34,6 @@ func (c *consoleUI) Ask(prompt string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// scriptedUI answers the one question of a test run (the security code) and no other.
-type scriptedUI struct {
-	answer string
-	used   bool
-}
-
-func (s *scriptedUI) Say(text string) { fmt.Println(text) }
-
-func (s *scriptedUI) Ask(prompt string) (string, error) {
-	fmt.Println(prompt)
-	if s.used {
-		return "", io.EOF
-	}
-	s.used = true
-	return s.answer, nil
-}
-
 // logUI is the service's UI: nobody watches a service, so what it says goes to the event
 // log.
 type logUI struct{ osys *winos.OS }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/agent/remote"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -98,16 +99,16 @@ type UI interface {
 	Ask(prompt string) (string, error)
 }
 
-// Clock is time as the app sees it; tests replace it to run a day in milliseconds.
+// Clock is time as the app sees it; tests replace it to run a day in milliseconds. It is
+// the product's clock.Clock with Sleep, because the app waits on it (between polls, before
+// a retry) where the server only reads it.
 type Clock interface {
-	Now() time.Time
+	clock.Clock
 	// Sleep waits for d or until ctx is done, whichever comes first.
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
+type realClock struct{ clock.Real }
 
 func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

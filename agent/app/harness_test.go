@@ -110,7 +110,7 @@ func newHarnessWith(t *testing.T, opts teststack.Options) *harness {
 	start := time.Now().UTC().Truncate(time.Second)
 	clock := fakeos.NewClock(start)
 	h := &harness{t: t, dir: t.TempDir(), start: start, clock: clock, net: &network{}, ui: &scriptUI{}}
-	opts.Now = clock.Now
+	opts.Clock = clock
 	h.stack = teststack.New(t, opts)
 	h.inv = h.stack.Invite(t, password)
 	h.pc = fakeos.New(h.dir, protocol.AppFileName(h.inv.Token))

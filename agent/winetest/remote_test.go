@@ -194,7 +194,7 @@ func startRemoteDev(t *testing.T, w *wine) *devApp {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, w.bin, `C:\Program Files\AdHocSupport\SupportSession.exe`, "remote-dev")
-	cmd.Env = w.env("ADHOC_REMOTE_ACCOUNT=AdHocRemoteUser")
+	cmd.Env = w.env("ADHOC_TEST_REMOTE_ACCOUNT=AdHocRemoteUser")
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "remote-dev.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -124,8 +124,9 @@ func build(t *testing.T, dir string) (exe, dll string) {
 		return prebuilt, dll
 	}
 	exe = filepath.Join(dir, "SupportSession.exe")
-	// A development version: only that may talk plain HTTP to the stack on loopback.
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
+	// A development version: only that may talk plain HTTP to the stack on loopback; and
+	// the tag adhocdev, which compiles in the test hook ADHOC_TEST_SECURITY_CODE.
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "adhocdev", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the app: %v\n%s", err, out)

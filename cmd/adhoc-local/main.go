@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/internal/console"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
@@ -59,7 +60,7 @@ func run() error {
 		return err
 	}
 	cfg.PublicBaseURL = fmt.Sprintf("http://localhost:%d", port)
-	if v := os.Getenv(setup.EnvPublicBaseURL); v != "" {
+	if v := os.Getenv(deploy.EnvPublicBaseURL); v != "" {
 		cfg.PublicBaseURL = v
 	}
 	root, err := standins.RepoRoot()

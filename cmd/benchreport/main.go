@@ -28,6 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -291,7 +292,7 @@ func printReport(w io.Writer, rep *Report) {
 
 	section(w, fmt.Sprintf("4. Cost of one 24 h session at %s list prices (checked %s)", rep.Region, rep.PricesDated))
 	fmt.Fprintf(w, "Lambda arm64, memory invitation %d MB, pairing %d MB, expiry %d MB (from %s), live %d MB (assumed unless the template has it); durations as measured here\n",
-		rep.MemoryMB[bench.FnInvitation], rep.MemoryMB[bench.FnPairing], rep.MemoryMB[bench.FnExpiry], rep.MemoryFrom, rep.MemoryMB[bench.FnLive])
+		rep.MemoryMB[deploy.Invitation], rep.MemoryMB[deploy.Pairing], rep.MemoryMB[deploy.Expiry], rep.MemoryFrom, rep.MemoryMB[deploy.Live])
 	bill(left, rep.Session)
 	fmt.Fprintf(w, "X-Ray is counted at 5 %% of requests, as in a deployment with more than one request a second.\n")
 	fmt.Fprintf(w, "fixed per deployment and day (288 sweeps, %d KMS keys): $%.4f; one session alone in a deployment (every request traced): $%.4f a day\n",

@@ -1,10 +1,11 @@
 // Command expiry is the Lambda function that ends sessions on time: one-time EventBridge
 // Scheduler schedules call it for one session, and a rule every 5 minutes calls it to
-// sweep every overdue session. It only wires things up.
+// sweep every overdue session. It only wires things up, with no part beyond what every
+// function has (internal/setup): it neither seals nor mails, so it links no KMS, SES or S3
+// client.
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -15,7 +16,7 @@ import (
 )
 
 func main() {
-	a, err := setup.FromAWS(context.Background(), os.Getenv)
+	a, err := setup.FromAWS(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "expiry: configuration:", err)
 		os.Exit(1)

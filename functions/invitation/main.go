@@ -1,10 +1,10 @@
 // Command invitation is the Lambda function behind the technician routes and the console.
 // It only wires things up: the rules live in internal/support, the HTTP glue in
-// internal/httpapi.
+// internal/httpapi. It seals the password and MACs the code (KMS) and sends the mail
+// (SES); the other clients are every function's (internal/setup).
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -13,10 +13,12 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/console"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
+	"github.com/adhoc-support/adhoc-support/internal/setup/kmskeys"
+	"github.com/adhoc-support/adhoc-support/internal/setup/sesmail"
 )
 
 func main() {
-	a, err := setup.FromAWS(context.Background(), os.Getenv)
+	a, err := setup.FromAWS(os.Getenv, kmskeys.Part, sesmail.Part)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "invitation: configuration:", err)
 		os.Exit(1)

@@ -2,12 +2,12 @@
 // authorizer of $connect, the $connect and $disconnect routes, and the client messages.
 // It is a function of its own, not a route of pairing or invitation: its events are the
 // WebSocket API's, not the HTTP API's; its role needs neither KMS nor SES; and the app's
-// pairing path stays as lean as it is. It only wires things up: the rules live in
-// internal/support, the WebSocket glue in internal/liveapi.
+// pairing path stays as lean as it is. Like expiry it adds no setup part, so it links no
+// KMS, SES or S3 client. It only wires things up: the rules live in internal/support, the
+// WebSocket glue in internal/liveapi.
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	a, err := setup.FromAWS(context.Background(), os.Getenv)
+	a, err := setup.FromAWS(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "live: configuration:", err)
 		os.Exit(1)

@@ -1,10 +1,10 @@
 // Command pairing is the Lambda function behind the Support Session app's routes and the
 // join page. It only wires things up: the rules live in internal/support, the HTTP glue
-// in internal/httpapi.
+// in internal/httpapi. It opens the password, seals the agent token and MACs the code
+// (KMS) and hands out the app (S3); it sends no mail.
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -12,10 +12,12 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
+	"github.com/adhoc-support/adhoc-support/internal/setup/kmskeys"
+	"github.com/adhoc-support/adhoc-support/internal/setup/s3app"
 )
 
 func main() {
-	a, err := setup.FromAWS(context.Background(), os.Getenv)
+	a, err := setup.FromAWS(os.Getenv, kmskeys.Part, s3app.Part)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pairing: configuration:", err)
 		os.Exit(1)

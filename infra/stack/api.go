@@ -12,13 +12,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 // Route is one route of the HTTP API and who serves it.
 type Route struct {
 	Method   string
 	Path     string
-	Function string // Invitation or Pairing
+	Function string // deploy.Invitation or deploy.Pairing
 	// Technician routes carry the Cognito JWT; the others authenticate in the function
 	// (invite token, agent token) or serve public static files.
 	Technician bool
@@ -27,27 +29,27 @@ type Route struct {
 // Routes is the HTTP API of DESIGN.md. The technician routes are the only ones behind
 // the JWT authorizer.
 var Routes = []Route{
-	{"POST", "/v1/sessions", Invitation, true},
-	{"GET", "/v1/sessions", Invitation, true},
-	{"GET", "/v1/sessions/{id}", Invitation, true},
-	{"DELETE", "/v1/sessions/{id}", Invitation, true},
-	{"GET", "/v1/sessions/{id}/audit", Invitation, true},
-	{"GET", "/v1/computers", Invitation, true},
-	{"GET", "/v1/account", Invitation, true},
-	{"POST", "/v1/live/tickets", Invitation, true},
+	{"POST", "/v1/sessions", deploy.Invitation, true},
+	{"GET", "/v1/sessions", deploy.Invitation, true},
+	{"GET", "/v1/sessions/{id}", deploy.Invitation, true},
+	{"DELETE", "/v1/sessions/{id}", deploy.Invitation, true},
+	{"GET", "/v1/sessions/{id}/audit", deploy.Invitation, true},
+	{"GET", "/v1/computers", deploy.Invitation, true},
+	{"GET", "/v1/account", deploy.Invitation, true},
+	{"POST", "/v1/live/tickets", deploy.Invitation, true},
 
-	{"POST", "/v1/agent/hello", Pairing, false},
-	{"POST", "/v1/agent/pair", Pairing, false},
-	{"POST", "/v1/agent/poll", Pairing, false},
-	{"POST", "/v1/agent/end", Pairing, false},
-	{"POST", "/v1/agent/removed", Pairing, false},
-	{"GET", "/join/{inviteToken}", Pairing, false},
-	{"GET", "/join/{inviteToken}/app", Pairing, false},
+	{"POST", "/v1/agent/hello", deploy.Pairing, false},
+	{"POST", "/v1/agent/pair", deploy.Pairing, false},
+	{"POST", "/v1/agent/poll", deploy.Pairing, false},
+	{"POST", "/v1/agent/end", deploy.Pairing, false},
+	{"POST", "/v1/agent/removed", deploy.Pairing, false},
+	{"GET", "/join/{inviteToken}", deploy.Pairing, false},
+	{"GET", "/join/{inviteToken}/app", deploy.Pairing, false},
 
 	// The console's static files: public, like any sign-in page; the data behind it is
 	// on the technician routes.
-	{"GET", "/", Invitation, false},
-	{"GET", "/console/{proxy+}", Invitation, false},
+	{"GET", "/", deploy.Invitation, false},
+	{"GET", "/console/{proxy+}", deploy.Invitation, false},
 }
 
 func newUserPool(st awscdk.Stack) awscognito.UserPool {
@@ -233,8 +235,8 @@ func newRouteIntegrations(invitation, pairing awslambda.Function) routeIntegrati
 		})
 	}
 	return routeIntegrations{
-		Invitation: integration("InvitationIntegration", invitation),
-		Pairing:    integration("PairingIntegration", pairing),
+		deploy.Invitation: integration("InvitationIntegration", invitation),
+		deploy.Pairing:    integration("PairingIntegration", pairing),
 	}
 }
 

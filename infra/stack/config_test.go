@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/infra/stack"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 )
 
@@ -141,10 +142,10 @@ func TestCheckAssets(t *testing.T) {
 		prepare func(dir string)
 		wantErr string
 	}{
-		{"all built", func(dir string) { write(dir, stack.Functions, "binary") }, ""},
+		{"all built", func(dir string) { write(dir, deploy.Functions, "binary") }, ""},
 		{"nothing built", func(string) {}, "make build"},
-		{"expiry missing", func(dir string) { write(dir, stack.Functions[:2], "binary") }, "function expiry"},
-		{"empty bootstrap", func(dir string) { write(dir, stack.Functions, "") }, "not a built binary"},
+		{"expiry missing", func(dir string) { write(dir, deploy.Functions[:2], "binary") }, "function expiry"},
+		{"empty bootstrap", func(dir string) { write(dir, deploy.Functions, "") }, "not a built binary"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

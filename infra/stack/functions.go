@@ -15,8 +15,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/grants"
-	"github.com/adhoc-support/adhoc-support/internal/secrets"
+	"github.com/adhoc-support/adhoc-support/internal/secrets/awskms"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 )
 
@@ -151,16 +152,16 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	}
 
 	// Table.
-	add(Invitation, "Items", append(append([]string{}, itemActions...), "dynamodb:Query"), []*string{table}, nil)
-	add(Invitation, "SessionsOfAccount", []string{"dynamodb:Query"}, []*string{index(store.IndexByAccount)}, nil)
-	add(Pairing, "Items", itemActions, []*string{table}, nil)
-	add(Expiry, "Items", itemActions, []*string{table}, nil)
-	add(Expiry, "DueSessions", []string{"dynamodb:Query"}, []*string{index(store.IndexByDue)}, nil)
-	add(Live, "Items", itemActions, []*string{table}, nil)
+	add(deploy.Invitation, "Items", append(append([]string{}, itemActions...), "dynamodb:Query"), []*string{table}, nil)
+	add(deploy.Invitation, "SessionsOfAccount", []string{"dynamodb:Query"}, []*string{index(store.IndexByAccount)}, nil)
+	add(deploy.Pairing, "Items", itemActions, []*string{table}, nil)
+	add(deploy.Expiry, "Items", itemActions, []*string{table}, nil)
+	add(deploy.Expiry, "DueSessions", []string{"dynamodb:Query"}, []*string{index(store.IndexByDue)}, nil)
+	add(deploy.Live, "Items", itemActions, []*string{table}, nil)
 	// The pushes after a commit list the account's console connections (store.Consoles):
 	// one Query of its LIVE#<account> partition. The functions that need the table's Query
 	// for nothing else may query only those partitions; invitation reads audit trails too.
-	for _, fn := range []string{Pairing, Expiry, Live} {
+	for _, fn := range []string{deploy.Pairing, deploy.Expiry, deploy.Live} {
 		add(fn, "ConsoleConnections", []string{"dynamodb:Query"}, []*string{table},
 			map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{store.LivePartitionPrefix + "*"}}})
 	}
@@ -173,12 +174,12 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 		ResourceName: jsii.String(LiveStageName + "/*/@connections/*"),
 		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
-	for _, fn := range Functions {
+	for _, fn := range deploy.Functions {
 		add(fn, "PushLive", []string{grants.ManageConnections}, []*string{connections}, nil)
 	}
 
 	// Events: only on the product's bus, and only with the product's source.
-	for _, fn := range Functions {
+	for _, fn := range deploy.Functions {
 		add(fn, "PublishEvents", []string{"events:PutEvents"}, []*string{s.Bus.EventBusArn()},
 			map[string]any{"StringEquals": map[string]any{"events:source": events.Source}})
 	}
@@ -190,13 +191,13 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 		Resource:     jsii.String("schedule"),
 		ResourceName: jsii.String(*s.Schedules.ScheduleGroupName() + "/*"),
 	})
-	for _, fn := range []string{Invitation, Pairing} {
+	for _, fn := range []string{deploy.Invitation, deploy.Pairing} {
 		add(fn, "ExpirySchedules", []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"},
 			[]*string{schedules}, nil)
 		add(fn, "PassSchedulerRole", []string{"iam:PassRole"}, []*string{s.Scheduler.RoleArn()},
 			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}})
 	}
-	for _, fn := range []string{Expiry, Live} {
+	for _, fn := range []string{deploy.Expiry, deploy.Live} {
 		add(fn, "ExpirySchedules", []string{"scheduler:DeleteSchedule"}, []*string{schedules}, nil)
 	}
 
@@ -204,10 +205,10 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	// token is sealed too (kept for a retried pairing until the first poll); the encryption
 	// context pins the key to that purpose (internal/secrets sets it on every call).
 	// internal/grants lists these actions; TestGrants holds the two together.
-	purpose := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": secrets.PurposePassword}}
-	add(Invitation, "SealPassword", []string{"kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
-	add(Pairing, "OpenPasswordSealToken", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
-	for _, fn := range []string{Invitation, Pairing} {
+	purpose := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": awskms.PurposePassword}}
+	add(deploy.Invitation, "SealPassword", []string{"kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
+	add(deploy.Pairing, "OpenPasswordSealToken", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []*string{s.PasswordKey.KeyArn()}, purpose)
+	for _, fn := range []string{deploy.Invitation, deploy.Pairing} {
 		add(fn, "SecurityCodeMAC", []string{"kms:GenerateMac"}, []*string{s.MACKey.KeyArn()},
 			map[string]any{"StringEquals": map[string]any{"kms:MacAlgorithm": "HMAC_SHA_256"}})
 	}
@@ -219,18 +220,18 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 	identityARN := func(name string) *string {
 		return st.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(name)})
 	}
-	add(Invitation, "SendInvitationMail", []string{"ses:SendEmail"}, []*string{
+	add(deploy.Invitation, "SendInvitationMail", []string{"ses:SendEmail"}, []*string{
 		identityARN(cfg.MailFrom), identityARN(domain),
 		st.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: mailConfig.ConfigurationSetName()}),
 	}, map[string]any{"StringEquals": map[string]any{"ses:FromAddress": cfg.MailFrom}})
 	if identity != nil {
 		// The identity must exist before the function may need it.
-		s.Functions[Invitation].Node().AddDependency(identity)
+		s.Functions[deploy.Invitation].Node().AddDependency(identity)
 	}
 
 	// The app download: pairing checks for (HeadObject) and presigns the build under
-	// AppKeyPrefix; a presigned URL carries the signer's permission, so GetObject it is.
-	add(Pairing, "ReadApp", []string{"s3:GetObject"}, []*string{s.AppBucket.ArnForObjects(jsii.String(AppKeyPrefix + "*"))}, nil)
+	// deploy.AppKeyPrefix; a presigned URL carries the signer's permission, so GetObject it is.
+	add(deploy.Pairing, "ReadApp", []string{"s3:GetObject"}, []*string{s.AppBucket.ArnForObjects(jsii.String(deploy.AppKeyPrefix + "*"))}, nil)
 }
 
 func domainOf(address string) string {

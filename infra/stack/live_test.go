@@ -10,11 +10,12 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/adhoc-support/adhoc-support/infra/stack"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 )
 
 func TestLiveAPI(t *testing.T) {
-	live := fx.s.Functions[stack.Live]
+	live := fx.s.Functions[deploy.Live]
 	liveArn := js(getAtt(live, "Arn"))
 	t.Run("WebSocket API", func(t *testing.T) {
 		// GIVEN the stack WHEN the live channel's API is read THEN it is a WebSocket API
@@ -173,11 +174,11 @@ func TestLiveErrorsAlarm(t *testing.T) {
 	// Errors less the handshakes it refused (a Lambda authorizer refuses by failing), as
 	// counted by a metric filter on the function's own log group for the line liveapi
 	// logs for each refusal.
-	live := fx.s.Functions[stack.Live]
+	live := fx.s.Functions[deploy.Live]
 	namespace := stack.MetricNamespace(fx.s.Stack)
 	must(t, "metric filter", func() {
 		fx.template.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), map[string]any{
-			"LogGroupName":  ref(fx.s.LogGroups[stack.Live]),
+			"LogGroupName":  ref(fx.s.LogGroups[deploy.Live]),
 			"FilterPattern": `{ $.msg = "` + liveapi.LogHandshakeRefused + `" }`,
 			"MetricTransformations": []any{map[string]any{
 				"MetricNamespace": namespace, "MetricName": stack.LiveRefusedMetric, "MetricValue": "1",

@@ -5,6 +5,8 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 // suppress records, next to each finding of the AwsSolutions pack that the design
@@ -44,10 +46,10 @@ func suppress(s *AdhocSupportStack) {
 	for _, r := range s.publicRoutes {
 		reason := ""
 		switch {
-		case r.Function == Pairing && len(r.Path) > 5 && r.Path[:5] == "/join":
+		case r.Function == deploy.Pairing && len(r.Path) > 5 && r.Path[:5] == "/join":
 			reason = "The join page and app download are opened from the invitation e-mail by an end user who has no account; " +
 				"the path's invite token (256 random bits, stored only as SHA-256) is the credential, checked by the pairing function, and an unknown token gets 404."
-		case r.Function == Pairing:
+		case r.Function == deploy.Pairing:
 			reason = "Agent route: the Windows app has no Cognito user. It authenticates inside the pairing function with the invite token plus the spoken " +
 				"security code (5 tries, then locked), and after pairing with its agent token (256 random bits, Bearer, stored as SHA-256), as DESIGN.md specifies."
 		default:
@@ -72,9 +74,9 @@ func suppress(s *AdhocSupportStack) {
 			"the connection ids are made by API Gateway per connection at run time, and the function pushes to whichever connections of a session "+
 			"or account the table names; nothing outside the product's own WebSocket API and stage is covered.",
 		regex(`/^Resource::arn:.+:execute-api:.+:<LiveApi[0-9A-F]+>\/`+LiveStageName+`\/\*\/@connections\/\*$/`))
-	for _, name := range Functions {
+	for _, name := range deploy.Functions {
 		list := []*suppression{xray, schedules, pushes}
-		if name == Pairing {
+		if name == deploy.Pairing {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"s3:GetObject on the app builds under agent/ in the app bucket: the join route presigns whichever build of the Windows app is uploaded "+
 					"there (file names per architecture are chosen at build time), and the bucket holds nothing else.",

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 )
 
@@ -41,9 +42,6 @@ func newSweepRule(st awscdk.Stack, expiry awslambda.Function, dlq awssqs.Queue) 
 	})
 }
 
-// AppKeyPrefix is where the app build lives in the bucket; only it is readable by pairing.
-const AppKeyPrefix = "agent/"
-
 // uploadApp copies the Windows app build to the bucket at every deployment. Old files
 // are pruned so the join route never offers a stale build; the bucket's versioning keeps
 // them for a month anyway.
@@ -56,8 +54,8 @@ func uploadApp(st awscdk.Stack, bucket awss3.Bucket, dir string) {
 		DestinationBucket: bucket,
 		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Asset(jsii.String(dir), nil)},
 		// dist/agent/windows-<arch>/SupportSession.exe becomes agent/windows-<arch>/SupportSession.exe,
-		// where the pairing function looks (internal/setup).
-		DestinationKeyPrefix: jsii.String(AppKeyPrefix),
+		// where the pairing function looks (internal/setup/s3app).
+		DestinationKeyPrefix: jsii.String(deploy.AppKeyPrefix),
 		Prune:                jsii.Bool(true),
 		RetainOnDelete:       jsii.Bool(true),
 		LogGroup:             logs,
@@ -119,11 +117,11 @@ func newAlarms(st awscdk.Stack, cfg Config, s *AdhocSupportStack) awssns.Topic {
 		a.AddAlarmAction(action)
 	}
 	sum := &awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}
-	for _, name := range Functions {
+	for _, name := range deploy.Functions {
 		fn := s.Functions[name]
 		id := exportedName(name)
 		var failures awscloudwatch.IMetric = fn.MetricErrors(sum)
-		if name == Live {
+		if name == deploy.Live {
 			failures = liveFailures(st, s, fn, sum)
 		}
 		alarm(id+"Errors", "The "+name+" function failed (Errors ≥ 1 in 5 minutes); see its log group.",
@@ -160,7 +158,7 @@ func MetricNamespace(st awscdk.Stack) string { return "AdhocSupport/" + *st.Stac
 // failure, including an authorizer that could not decide (logged as an error).
 func liveFailures(st awscdk.Stack, s *AdhocSupportStack, fn awslambda.Function, sum *awscloudwatch.MetricOptions) awscloudwatch.IMetric {
 	refused := awslogs.NewMetricFilter(st, jsii.String("LiveRefusedFilter"), &awslogs.MetricFilterProps{
-		LogGroup:        s.LogGroups[Live],
+		LogGroup:        s.LogGroups[deploy.Live],
 		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(liveapi.LogHandshakeRefused)),
 		MetricNamespace: jsii.String(MetricNamespace(st)),
 		MetricName:      jsii.String(LiveRefusedMetric),

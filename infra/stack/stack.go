@@ -26,22 +26,12 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 )
 
-// The functions, named as their folders under functions/ and under the asset directory.
-const (
-	Invitation = "invitation" // technician routes and the console
-	Pairing    = "pairing"    // agent routes and the join page
-	Expiry     = "expiry"     // one-time schedules and the 5-minute sweep
-	Live       = "live"       // the live channel: WebSocket authorizer, routes and messages
-)
-
-// Functions lists every function the stack deploys; `make build` builds the same list.
-var Functions = []string{Invitation, Pairing, Expiry, Live}
-
-// Environment variables the stack sets on the functions; internal/setup reads the same
-// names (TestEnvNamesMatchSetup keeps them equal). Which function gets which:
+// The environment the stack gives each function (the names and their meaning are in
+// internal/deploy, which internal/setup and internal/console read):
 //
 //	name                   invitation pairing expiry live  value
 //	TABLE_NAME                  x        x       x     x   the DynamoDB table
@@ -56,8 +46,8 @@ var Functions = []string{Invitation, Pairing, Expiry, Live}
 //	SCHEDULER_ROLE_ARN          x        x                 role the schedules run as (may only invoke expiry)
 //	EXPIRY_FUNCTION_ARN         x        x                 target of the schedules
 //	EXPIRY_DLQ_ARN              x        x                 dead-letter queue of the schedules
-//	KMS_KEY_ID                  x        x       x     x   password key (ARN): GenerateDataKey / Decrypt (*)
-//	MAC_KEY_ID                  x        x       x     x   HMAC_256 key (ARN) for the security code (*)
+//	KMS_KEY_ID                  x        x                 password key (ARN): GenerateDataKey / Decrypt
+//	MAC_KEY_ID                  x        x                 HMAC_256 key (ARN) for the security code
 //	PUBLIC_BASE_URL             x        x                 the API's URL, no trailing slash (join links)
 //	MAIL_FROM                   x                          sender address (an SES identity)
 //	SES_CONFIGURATION_SET       x                          configuration set of every mail
@@ -65,35 +55,6 @@ var Functions = []string{Invitation, Pairing, Expiry, Live}
 //	USER_POOL_CLIENT_ID         x                          the console's public OAuth client (code + PKCE)
 //	AUTH_BASE_URL               x                          Cognito hosted sign-in, e.g. https://p.auth.r.amazoncognito.com
 //	APP_BUCKET                           x                 bucket of the Windows app (dist/agent/ under agent/)
-//
-// (*) expiry and live get the key ids only because internal/setup requires them at start;
-// their roles have no KMS permission.
-const (
-	EnvSessionTTL    = "SESSION_TTL"
-	EnvInviteTTL     = "INVITE_TTL"
-	EnvDefaultSlots  = "DEFAULT_SLOTS"
-	EnvDefaultCap    = "DEFAULT_ADHOC_CAP"
-	EnvPublicBaseURL = "PUBLIC_BASE_URL"
-	EnvPollActive    = "POLL_INTERVAL_ACTIVE"
-	EnvHiddenUser    = "HIDDEN_USERNAME"
-	EnvLiveEndpoint  = "LIVE_ENDPOINT"
-	EnvLiveURL       = "LIVE_URL"
-
-	EnvTableName           = "TABLE_NAME"
-	EnvEventBusName        = "EVENT_BUS_NAME"
-	EnvScheduleGroup       = "SCHEDULE_GROUP"
-	EnvSchedulerRoleARN    = "SCHEDULER_ROLE_ARN"
-	EnvExpiryFunctionARN   = "EXPIRY_FUNCTION_ARN"
-	EnvExpiryDLQARN        = "EXPIRY_DLQ_ARN"
-	EnvKMSKeyID            = "KMS_KEY_ID"
-	EnvMACKeyID            = "MAC_KEY_ID"
-	EnvMailFrom            = "MAIL_FROM"
-	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
-	EnvUserPoolID          = "USER_POOL_ID"
-	EnvUserPoolClientID    = "USER_POOL_CLIENT_ID"
-	EnvAuthBaseURL         = "AUTH_BASE_URL"
-	EnvAppBucket           = "APP_BUCKET"
-)
 
 // SweepInput is the constant input the 5-minute rule hands the expiry function; a
 // one-time schedule hands it an events.ExpiryDue instead.
@@ -126,7 +87,7 @@ type AdhocSupportStack struct {
 	// a jsii object where the object is expected, so callers pass s.Stack explicitly.
 	Stack       awscdk.Stack
 	Table       awsdynamodb.Table
-	Functions   map[string]awslambda.Function // by name: Invitation, Pairing, Expiry, Live
+	Functions   map[string]awslambda.Function // by name: deploy.Functions
 	Roles       map[string]awsiam.Role        // each function's own role
 	LogGroups   map[string]awslogs.LogGroup   // each function's own log group
 	API         awsapigatewayv2.HttpApi
@@ -152,7 +113,7 @@ type AdhocSupportStack struct {
 // CheckAssets reports a missing bootstrap before CloudFormation would deploy a function
 // that cannot start.
 func CheckAssets(dir string) error {
-	for _, name := range Functions {
+	for _, name := range deploy.Functions {
 		p := filepath.Join(dir, name, "bootstrap")
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -211,26 +172,22 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	authDomain := newAuthDomain(st, s.UserPool, cfg)
 
 	common := map[string]*string{
-		EnvTableName:     s.Table.TableName(),
-		EnvEventBusName:  s.Bus.EventBusName(),
-		EnvScheduleGroup: s.Schedules.ScheduleGroupName(),
-		EnvSessionTTL:    jsii.String(fmt.Sprintf("%dh", cfg.SessionHours)),
-		EnvInviteTTL:     jsii.String(fmt.Sprintf("%dh", cfg.InviteHours)),
-		EnvDefaultSlots:  jsii.String(fmt.Sprint(cfg.DefaultSlots)),
-		EnvDefaultCap:    jsii.String(fmt.Sprint(cfg.AdhocCap)),
-		EnvPollActive:    jsii.String(fmt.Sprintf("%ds", cfg.PollSeconds)),
-		EnvHiddenUser:    jsii.String(cfg.HiddenUsername),
-		// internal/setup requires the key ids in every function; expiry gets the ids but
-		// no KMS permission, as it never seals, opens or MACs anything.
-		EnvKMSKeyID: s.PasswordKey.KeyArn(),
-		EnvMACKeyID: s.MACKey.KeyArn(),
+		deploy.EnvTableName:      s.Table.TableName(),
+		deploy.EnvEventBusName:   s.Bus.EventBusName(),
+		deploy.EnvScheduleGroup:  s.Schedules.ScheduleGroupName(),
+		deploy.EnvSessionTTL:     jsii.String(fmt.Sprintf("%dh", cfg.SessionHours)),
+		deploy.EnvInviteTTL:      jsii.String(fmt.Sprintf("%dh", cfg.InviteHours)),
+		deploy.EnvDefaultSlots:   jsii.String(fmt.Sprint(cfg.DefaultSlots)),
+		deploy.EnvDefaultCap:     jsii.String(fmt.Sprint(cfg.AdhocCap)),
+		deploy.EnvPollActive:     jsii.String(fmt.Sprintf("%ds", cfg.PollSeconds)),
+		deploy.EnvHiddenUsername: jsii.String(cfg.HiddenUsername),
 		// Every function commits session changes and pushes them right after.
-		EnvLiveEndpoint: s.LiveStage.CallbackUrl(), // https://<id>.execute-api.<region>.amazonaws.com/live
-		EnvLiveURL:      s.LiveStage.Url(),         // wss://<id>.execute-api.<region>.amazonaws.com/live
+		deploy.EnvLiveEndpoint: s.LiveStage.CallbackUrl(), // https://<id>.execute-api.<region>.amazonaws.com/live
+		deploy.EnvLiveURL:      s.LiveStage.Url(),         // wss://<id>.execute-api.<region>.amazonaws.com/live
 	}
 
 	// expiry first: invitation and pairing hand its ARN to the schedules they create.
-	expiry := s.newFunction(props.AssetDir, Expiry, functionSpec{
+	expiry := s.newFunction(props.AssetDir, deploy.Expiry, functionSpec{
 		// A sweep reads one index page and commits each overdue session; 256 MB is ample
 		// for Go, and latency does not matter here.
 		memoryMB: 256,
@@ -248,13 +205,17 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	})
 	s.Scheduler = newSchedulerRole(st, s.Schedules, expiry, s.ScheduleDLQ)
 
+	// invitation and pairing create schedules, and seal, open and MAC with the keys
+	// (internal/setup/kmskeys); expiry and live do neither and link no KMS client.
 	scheduling := merge(common, map[string]*string{
-		EnvSchedulerRoleARN:  s.Scheduler.RoleArn(),
-		EnvExpiryFunctionARN: expiry.FunctionArn(),
-		EnvExpiryDLQARN:      s.ScheduleDLQ.QueueArn(),
-		EnvPublicBaseURL:     apiURL,
+		deploy.EnvSchedulerRole:  s.Scheduler.RoleArn(),
+		deploy.EnvExpiryFunction: expiry.FunctionArn(),
+		deploy.EnvExpiryDLQ:      s.ScheduleDLQ.QueueArn(),
+		deploy.EnvPublicBaseURL:  apiURL,
+		deploy.EnvPasswordKey:    s.PasswordKey.KeyArn(),
+		deploy.EnvMACKey:         s.MACKey.KeyArn(),
 	})
-	invitation := s.newFunction(props.AssetDir, Invitation, functionSpec{
+	invitation := s.newFunction(props.AssetDir, deploy.Invitation, functionSpec{
 		// Latency the technician sees: the first request opens TLS connections to KMS,
 		// DynamoDB, SES, Scheduler and EventBridge, and Lambda's CPU share grows with
 		// memory. 512 MB keeps a cold start well under a second at a fraction of a cent.
@@ -264,24 +225,24 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		// the function, not the gateway, decides what the technician is told.
 		timeoutSeconds: 20,
 		env: merge(scheduling, map[string]*string{
-			EnvMailFrom:            jsii.String(cfg.MailFrom),
-			EnvSESConfigurationSet: mailConfig.ConfigurationSetName(),
-			EnvUserPoolID:          s.UserPool.UserPoolId(),
-			EnvUserPoolClientID:    s.Client.UserPoolClientId(),
-			EnvAuthBaseURL:         authDomain.BaseUrl(nil),
+			deploy.EnvMailFrom:       jsii.String(cfg.MailFrom),
+			deploy.EnvMailConfigSet:  mailConfig.ConfigurationSetName(),
+			deploy.EnvUserPoolID:     s.UserPool.UserPoolId(),
+			deploy.EnvUserPoolClient: s.Client.UserPoolClientId(),
+			deploy.EnvAuthBaseURL:    authDomain.BaseUrl(nil),
 		}),
 	})
-	pairing := s.newFunction(props.AssetDir, Pairing, functionSpec{
+	pairing := s.newFunction(props.AssetDir, deploy.Pairing, functionSpec{
 		// The end user waits on pairing with the technician on the phone: same reasoning
 		// as invitation.
 		memoryMB: 512,
 		// DynamoDB and KMS only, no mail; the app retries a failed request, so a short
 		// timeout frees a stuck connection sooner.
 		timeoutSeconds: 10,
-		env:            merge(scheduling, map[string]*string{EnvAppBucket: s.AppBucket.BucketName()}),
+		env:            merge(scheduling, map[string]*string{deploy.EnvAppBucket: s.AppBucket.BucketName()}),
 	})
 
-	live := s.newFunction(props.AssetDir, Live, functionSpec{
+	live := s.newFunction(props.AssetDir, deploy.Live, functionSpec{
 		// One DynamoDB round trip or two and an @connections call per event, all waiting
 		// on the network: 256 MB is ample, as for expiry.
 		memoryMB: 256,

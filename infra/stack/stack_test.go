@@ -20,6 +20,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/infra/stack"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/grants"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 )
@@ -77,7 +78,7 @@ func synth(tmp string) (err error) {
 	}()
 	start := time.Now()
 	fx.assetDir = filepath.Join(tmp, "functions")
-	for _, name := range stack.Functions {
+	for _, name := range deploy.Functions {
 		if err := os.MkdirAll(filepath.Join(fx.assetDir, name), 0o755); err != nil {
 			return err
 		}
@@ -292,19 +293,20 @@ func TestTable(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "KMS_KEY_ID", "MAC_KEY_ID", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME",
+	shared := []string{"TABLE_NAME", "EVENT_BUS_NAME", "SCHEDULE_GROUP", "SESSION_TTL", "INVITE_TTL", "DEFAULT_SLOTS", "DEFAULT_ADHOC_CAP", "POLL_INTERVAL_ACTIVE", "HIDDEN_USERNAME",
 		"LIVE_ENDPOINT", "LIVE_URL"}
-	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL"}
+	// Only the functions that seal, open or MAC get the key ids (expiry and live link no KMS).
+	scheduling := []string{"SCHEDULER_ROLE_ARN", "EXPIRY_FUNCTION_ARN", "EXPIRY_DLQ_ARN", "PUBLIC_BASE_URL", "KMS_KEY_ID", "MAC_KEY_ID"}
 	cases := []struct {
 		name     string
 		memory   float64
 		timeout  float64
 		extraEnv []string
 	}{
-		{stack.Invitation, 512, 20, append(slices.Clone(scheduling), "MAIL_FROM", "SES_CONFIGURATION_SET", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "AUTH_BASE_URL")},
-		{stack.Pairing, 512, 10, append(slices.Clone(scheduling), "APP_BUCKET")},
-		{stack.Expiry, 256, 60, nil},
-		{stack.Live, 256, 10, nil},
+		{deploy.Invitation, 512, 20, append(slices.Clone(scheduling), "MAIL_FROM", "SES_CONFIGURATION_SET", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "AUTH_BASE_URL")},
+		{deploy.Pairing, 512, 10, append(slices.Clone(scheduling), "APP_BUCKET")},
+		{deploy.Expiry, 256, 60, nil},
+		{deploy.Live, 256, 10, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -369,11 +371,11 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 	t.Run("invitation's mail settings", func(t *testing.T) {
-		vars := fx.resources[logicalID(fx.s.Functions[stack.Invitation])].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+		vars := fx.resources[logicalID(fx.s.Functions[deploy.Invitation])].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 		if vars["MAIL_FROM"] != fx.cfg.MailFrom {
 			t.Errorf("MAIL_FROM = %v, want %s", vars["MAIL_FROM"], fx.cfg.MailFrom)
 		}
-		if got := js(vars["EXPIRY_FUNCTION_ARN"]); got != js(getAtt(fx.s.Functions[stack.Expiry], "Arn")) {
+		if got := js(vars["EXPIRY_FUNCTION_ARN"]); got != js(getAtt(fx.s.Functions[deploy.Expiry], "Arn")) {
 			t.Errorf("EXPIRY_FUNCTION_ARN = %s, want the expiry function", got)
 		}
 		if got := js(vars["EXPIRY_DLQ_ARN"]); got != js(getAtt(fx.s.ScheduleDLQ, "Arn")) {
@@ -387,7 +389,7 @@ func TestFunctions(t *testing.T) {
 // against the real bootstraps. A call the code makes without a grant fails there; a grant
 // without a call fails here.
 func TestGrants(t *testing.T) {
-	for _, fn := range stack.Functions {
+	for _, fn := range deploy.Functions {
 		t.Run(fn, func(t *testing.T) {
 			// GIVEN the function's role WHEN its actions outside DynamoDB, logs, X-Ray, SQS
 			// and iam:PassRole are collected THEN they are the table's, no more, no less.
@@ -418,15 +420,15 @@ func TestLeastPrivilege(t *testing.T) {
 		want      []string
 		forbidden []string // action prefixes the function must never have
 	}{
-		{stack.Invitation, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
+		{deploy.Invitation, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
 			[]string{"kms:Decrypt", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch"}},
 		// Pairing's one Query is of console connections (checked below).
-		{stack.Pairing, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac", "s3:GetObject"}),
+		{deploy.Pairing, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac", "s3:GetObject"}),
 			[]string{"ses:", "dynamodb:Scan", "s3:Put", "lambda:"}},
-		{stack.Expiry, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule",
+		{deploy.Expiry, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}),
 			[]string{"ses:", "kms:", "scheduler:CreateSchedule", "iam:PassRole", "s3:", "dynamodb:Scan"}},
-		{stack.Live, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule"}),
+		{deploy.Live, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule"}),
 			[]string{"ses:", "kms:", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "iam:PassRole", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch"}},
 	}
 	for _, c := range cases {
@@ -470,30 +472,30 @@ func TestLeastPrivilege(t *testing.T) {
 		fn, action, resource string
 		condition            string
 	}{
-		{stack.Invitation, "ses:SendEmail", "identity/" + fx.cfg.MailFrom, `"ses:FromAddress":"` + fx.cfg.MailFrom + `"`},
-		{stack.Invitation, "ses:SendEmail", ":configuration-set/", ""},
-		{stack.Invitation, "kms:GenerateDataKey", js(getAtt(fx.s.PasswordKey, "Arn")), `"kms:EncryptionContext:purpose":"adhoc-password"`},
-		{stack.Pairing, "kms:Decrypt", js(getAtt(fx.s.PasswordKey, "Arn")), `"kms:EncryptionContext:purpose":"adhoc-password"`},
-		{stack.Pairing, "kms:GenerateMac", js(getAtt(fx.s.MACKey, "Arn")), `"kms:MacAlgorithm":"HMAC_SHA_256"`},
-		{stack.Invitation, "iam:PassRole", js(getAtt(fx.s.Scheduler, "Arn")), `"iam:PassedToService":"scheduler.amazonaws.com"`},
-		{stack.Pairing, "s3:GetObject", `"Arn"]},"/` + stack.AppKeyPrefix + `*"`, ""},
-		{stack.Expiry, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
-		{stack.Invitation, "scheduler:CreateSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
-		{stack.Invitation, "dynamodb:Query", "/index/" + store.IndexByAccount, ""},
-		{stack.Expiry, "dynamodb:Query", "/index/" + store.IndexByDue, ""},
-		{stack.Pairing, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
-		{stack.Live, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
-		{stack.Live, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
+		{deploy.Invitation, "ses:SendEmail", "identity/" + fx.cfg.MailFrom, `"ses:FromAddress":"` + fx.cfg.MailFrom + `"`},
+		{deploy.Invitation, "ses:SendEmail", ":configuration-set/", ""},
+		{deploy.Invitation, "kms:GenerateDataKey", js(getAtt(fx.s.PasswordKey, "Arn")), `"kms:EncryptionContext:purpose":"adhoc-password"`},
+		{deploy.Pairing, "kms:Decrypt", js(getAtt(fx.s.PasswordKey, "Arn")), `"kms:EncryptionContext:purpose":"adhoc-password"`},
+		{deploy.Pairing, "kms:GenerateMac", js(getAtt(fx.s.MACKey, "Arn")), `"kms:MacAlgorithm":"HMAC_SHA_256"`},
+		{deploy.Invitation, "iam:PassRole", js(getAtt(fx.s.Scheduler, "Arn")), `"iam:PassedToService":"scheduler.amazonaws.com"`},
+		{deploy.Pairing, "s3:GetObject", `"Arn"]},"/` + deploy.AppKeyPrefix + `*"`, ""},
+		{deploy.Expiry, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
+		{deploy.Invitation, "scheduler:CreateSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
+		{deploy.Invitation, "dynamodb:Query", "/index/" + store.IndexByAccount, ""},
+		{deploy.Expiry, "dynamodb:Query", "/index/" + store.IndexByDue, ""},
+		{deploy.Pairing, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
+		{deploy.Live, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
+		{deploy.Live, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
 	}
 	// Only the account's console connections (LIVE#<account>) for the functions that
 	// query the table for nothing else.
 	consoles := `"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + store.LivePartitionPrefix + `*"]}`
-	for _, fn := range []string{stack.Pairing, stack.Expiry, stack.Live} {
+	for _, fn := range []string{deploy.Pairing, deploy.Expiry, deploy.Live} {
 		scoped = append(scoped, struct{ fn, action, resource, condition string }{fn, "dynamodb:Query", `[` + js(getAtt(fx.s.Table, "Arn")) + `]`, consoles})
 	}
 	// @connections of the live stage only.
 	connections := js(ref(fx.s.LiveAPI)) + `,"/` + stack.LiveStageName + `/*/@connections/*"`
-	for _, fn := range stack.Functions {
+	for _, fn := range deploy.Functions {
 		scoped = append(scoped,
 			struct{ fn, action, resource, condition string }{fn, "events:PutEvents", js(getAtt(fx.s.Bus, "Arn")), `"events:source":"` + events.Source + `"`},
 			struct{ fn, action, resource, condition string }{fn, "execute-api:ManageConnections", connections, ""})
@@ -550,7 +552,7 @@ func TestSchedulerRole(t *testing.T) {
 		t.Errorf("scheduler role actions %v", got)
 	}
 	for _, st := range statementsOf(fx.s.Scheduler) {
-		want := map[string]string{"lambda:InvokeFunction": js([]any{getAtt(fx.s.Functions[stack.Expiry], "Arn")}), "sqs:SendMessage": js([]any{getAtt(fx.s.ScheduleDLQ, "Arn")})}[st.Actions[0]]
+		want := map[string]string{"lambda:InvokeFunction": js([]any{getAtt(fx.s.Functions[deploy.Expiry], "Arn")}), "sqs:SendMessage": js([]any{getAtt(fx.s.ScheduleDLQ, "Arn")})}[st.Actions[0]]
 		if js(st.Resources) != want {
 			t.Errorf("%v on %s, want %s", st.Actions, js(st.Resources), want)
 		}
@@ -574,7 +576,7 @@ func TestAPI(t *testing.T) {
 	integrations := map[string]string{}
 	for id, r := range ofAPI("AWS::ApiGatewayV2::Integration", fx.s.API) {
 		uri := js(r.Properties["IntegrationUri"])
-		for _, fn := range stack.Functions {
+		for _, fn := range deploy.Functions {
 			if strings.Contains(uri, logicalID(fx.s.Functions[fn])) {
 				integrations[fn] = id
 			}
@@ -740,7 +742,7 @@ func TestEvents(t *testing.T) {
 			"ScheduleExpression": "rate(5 minutes)",
 			"State":              "ENABLED",
 			"Targets": []any{map[string]any{
-				"Arn":              getAtt(fx.s.Functions[stack.Expiry], "Arn"),
+				"Arn":              getAtt(fx.s.Functions[deploy.Expiry], "Arn"),
 				"Input":            js(stack.SweepInput),
 				"DeadLetterConfig": map[string]any{"Arn": getAtt(fx.s.SweepDLQ, "Arn")},
 				"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": assertions.Match_AnyValue()},
@@ -748,13 +750,13 @@ func TestEvents(t *testing.T) {
 			}},
 		}},
 		{"expiry's failed async invocations", "AWS::Lambda::EventInvokeConfig", map[string]any{
-			"FunctionName":         ref(fx.s.Functions[stack.Expiry]),
+			"FunctionName":         ref(fx.s.Functions[deploy.Expiry]),
 			"MaximumRetryAttempts": 2,
 			"DestinationConfig":    map[string]any{"OnFailure": map[string]any{"Destination": getAtt(fx.s.ExpiryFailures, "Arn")}},
 		}},
 		{"rule may invoke expiry", "AWS::Lambda::Permission", map[string]any{
 			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
-			"FunctionName": getAtt(fx.s.Functions[stack.Expiry], "Arn"),
+			"FunctionName": getAtt(fx.s.Functions[deploy.Expiry], "Arn"),
 		}},
 	}
 	for _, c := range cases {
@@ -797,7 +799,7 @@ func TestQueuesKeysMailBucket(t *testing.T) {
 			"LoggingConfiguration": assertions.Match_Absent(),
 		}},
 		check{"app bucket TLS only", "AWS::S3::BucketPolicy", merged(tlsOnly, map[string]any{"Bucket": ref(fx.s.AppBucket)})},
-		check{"app build uploaded", "Custom::CDKBucketDeployment", map[string]any{"DestinationBucketName": ref(fx.s.AppBucket), "DestinationBucketKeyPrefix": stack.AppKeyPrefix, "Prune": true}},
+		check{"app build uploaded", "Custom::CDKBucketDeployment", map[string]any{"DestinationBucketName": ref(fx.s.AppBucket), "DestinationBucketKeyPrefix": deploy.AppKeyPrefix, "Prune": true}},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -841,9 +843,9 @@ func TestAlarms(t *testing.T) {
 		threshold               float64
 	}
 	var cases []alarm
-	for _, fn := range stack.Functions {
+	for _, fn := range deploy.Functions {
 		dim := map[string]any{"Name": "FunctionName", "Value": ref(fx.s.Functions[fn])}
-		if fn != stack.Live { // its errors without refused handshakes: TestLiveErrorsAlarm
+		if fn != deploy.Live { // its errors without refused handshakes: TestLiveErrorsAlarm
 			cases = append(cases, alarm{fn + " errors", "Errors", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1})
 		}
 		cases = append(cases, alarm{fn + " throttles", "Throttles", "AWS/Lambda", dim, "GreaterThanOrEqualToThreshold", 1})

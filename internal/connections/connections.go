@@ -29,9 +29,15 @@ var _ support.Pusher = (*Client)(nil)
 func New(api *apigatewaymanagementapi.Client) *Client { return &Client{api: api} }
 
 // NewForEndpoint returns a pusher for the stage endpoint with the given AWS configuration.
+// An endpoint the configuration itself names for the service wins (the SDK's
+// AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, or the configuration's BaseEndpoint): that
+// is how a test points the real bootstraps at a fake while the stage endpoint stays what
+// the stack would set.
 func NewForEndpoint(cfg aws.Config, endpoint string) *Client {
 	return New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
+		if o.BaseEndpoint == nil {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
 	}))
 }
 

@@ -999,7 +999,7 @@ func TestConsoleAWSSignIn(t *testing.T) {
 
 // --- live channel -------------------------------------------------------------------------
 
-// The console's polling intervals (app.js): the live tests watch longer than these to show
+// The console's polling intervals (page.js): the live tests watch longer than these to show
 // that no timer fired.
 const (
 	setUpPoll = 2500 * time.Millisecond

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -78,31 +78,22 @@ type Config struct {
 	LiveURL string
 }
 
-// Environment variables ConfigFromEnv reads. The first two are the ones the CDK stack
-// sets on the invitation function; the hidden user name and the live URL are the
-// service's own variables (internal/setup reads them for the service).
-const (
-	EnvCognitoDomain  = "AUTH_BASE_URL"
-	EnvClientID       = "USER_POOL_CLIENT_ID"
-	EnvRedirectURI    = "CONSOLE_REDIRECT_URI" // optional
-	EnvLogoutURI      = "CONSOLE_LOGOUT_URI"   // optional
-	EnvHiddenUsername = "HIDDEN_USERNAME"
-	EnvLiveURL        = "LIVE_URL" // optional: without it the console polls
-)
-
 // ConfigFromEnv reads the console's settings from the environment (nil getenv reads
-// nothing). Check the result with Validate.
+// nothing): the CDK stack sets the Cognito domain and the client id on the invitation
+// function; the redirect and logout URIs are optional; the hidden user name and the live
+// URL are the service's own variables (internal/setup reads them for the service).
+// Check the result with Validate.
 func ConfigFromEnv(getenv func(string) string) Config {
 	if getenv == nil {
 		return Config{}
 	}
 	return Config{
-		CognitoDomain:  getenv(EnvCognitoDomain),
-		ClientID:       getenv(EnvClientID),
-		RedirectURI:    getenv(EnvRedirectURI),
-		LogoutURI:      getenv(EnvLogoutURI),
-		HiddenUsername: getenv(EnvHiddenUsername),
-		LiveURL:        getenv(EnvLiveURL),
+		CognitoDomain:  getenv(deploy.EnvAuthBaseURL),
+		ClientID:       getenv(deploy.EnvUserPoolClient),
+		RedirectURI:    getenv(deploy.EnvConsoleRedirect),
+		LogoutURI:      getenv(deploy.EnvConsoleLogout),
+		HiddenUsername: getenv(deploy.EnvHiddenUsername),
+		LiveURL:        getenv(deploy.EnvLiveURL),
 	}
 }
 
@@ -199,21 +190,25 @@ type file struct {
 	etag        string
 }
 
+// contentTypes are the types of the console's files, by extension. A table of its own,
+// not the mime package's: the system's MIME table differs between machines (a module
+// script with the wrong type does not run), and loading it costs every start of the
+// invitation function a millisecond or more.
+var contentTypes = map[string]string{
+	".html":  "text/html; charset=utf-8",
+	".js":    "text/javascript; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".svg":   "image/svg+xml",
+	".png":   "image/png",
+	".ico":   "image/vnd.microsoft.icon",
+	".json":  "application/json",
+	".txt":   "text/plain; charset=utf-8",
+	".woff2": "font/woff2",
+}
+
 func newFile(name string, body []byte) file {
-	ct := mime.TypeByExtension(path.Ext(name))
-	switch path.Ext(name) {
-	// Fixed here, because the system's MIME table differs between machines and a module
-	// script with the wrong type does not run.
-	case ".js":
-		ct = "text/javascript; charset=utf-8"
-	case ".css":
-		ct = "text/css; charset=utf-8"
-	case ".html":
-		ct = "text/html; charset=utf-8"
-	case ".svg":
-		ct = "image/svg+xml"
-	}
-	if ct == "" {
+	ct, ok := contentTypes[path.Ext(name)]
+	if !ok {
 		ct = "application/octet-stream"
 	}
 	sum := sha256.Sum256(body)

@@ -1,8 +1,13 @@
 package console_test
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,6 +43,14 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/console/app.js">`},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
 		{"GET", "/console/app.js", 200, "text/javascript; charset=utf-8", "import"},
+		// The page modules app.js routes to, and what they share.
+		{"GET", "/console/page.js", 200, "text/javascript; charset=utf-8", "export function follow("},
+		{"GET", "/console/parts.js", 200, "text/javascript; charset=utf-8", "export function problemBox("},
+		{"GET", "/console/signin.js", 200, "text/javascript; charset=utf-8", "export function pageSignIn("},
+		{"GET", "/console/adhoc.js", 200, "text/javascript; charset=utf-8", "export function pageAdhoc("},
+		{"GET", "/console/session.js", 200, "text/javascript; charset=utf-8", "export function pageSession("},
+		{"GET", "/console/computers.js", 200, "text/javascript; charset=utf-8", "export function pageComputers("},
+		{"GET", "/console/account.js", 200, "text/javascript; charset=utf-8", "export function pageAccount("},
 		{"GET", "/console/style.css", 200, "text/css; charset=utf-8", ":root"},
 		{"GET", "/console/icon.svg", 200, "image/svg+xml", "<svg"},
 		{"GET", "/console/config.js", 200, "text/javascript; charset=utf-8", `export default {"mode":"local","hiddenUsername":"AdHocRemoteUser","sessionSeconds":86400};`},
@@ -73,6 +86,61 @@ func TestHandlerServesFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// staticImport is an import declaration's module specifier (the console imports modules
+// statically only: `import … from "./x.js";` or `import "./x.js";`).
+var staticImport = regexp.MustCompile(`(?m)^import\s+(?:[^;"]*?\sfrom\s+)?"([^"]+)";`)
+
+// TestModulesServed follows the imports from the page's script: every module it reaches
+// is served as JavaScript with the CSP, and every module in static/console is reached, so a
+// split that leaves a file behind, or names one that is not there, fails here.
+func TestModulesServed(t *testing.T) {
+	h := console.Handler(console.Local, console.Config{})
+	page := serve(h, "GET", "/", nil).Body.String()
+	entry := regexp.MustCompile(`<script type="module" src="([^"]+)">`).FindStringSubmatch(page)
+	if entry == nil {
+		t.Fatalf("the page has no module script:\n%s", page)
+	}
+	reached := map[string]bool{}
+	queue := []string{entry[1]}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if reached[p] {
+			continue
+		}
+		reached[p] = true
+		w := serve(h, "GET", p, nil)
+		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/javascript; charset=utf-8" || w.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: status %d, Content-Type %q, CSP %q", p, w.Code, w.Header().Get("Content-Type"), w.Header().Get("Content-Security-Policy"))
+			continue
+		}
+		for _, m := range staticImport.FindAllStringSubmatch(w.Body.String(), -1) {
+			if !strings.HasPrefix(m[1], "./") {
+				t.Errorf("%s imports %q: want a path relative to the module", p, m[1])
+				continue
+			}
+			queue = append(queue, path.Join(path.Dir(p), m[1]))
+		}
+	}
+	files, err := os.ReadDir("static/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unreached []string
+	for _, f := range files {
+		if p := "/console/" + f.Name(); path.Ext(p) == ".js" && !reached[p] {
+			unreached = append(unreached, p)
+		}
+	}
+	if len(unreached) > 0 {
+		t.Errorf("modules no import reaches from %s: %v", entry[1], unreached)
+	}
+	// config.js is no file: the handler writes it, and auth.js imports it.
+	if !reached["/console/config.js"] {
+		t.Errorf("/console/config.js not reached; reached %v", slices.Sorted(maps.Keys(reached)))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
 // MaxBatch is the most entries PutEvents takes in one call.
@@ -34,14 +35,14 @@ type PutEventsAPI interface {
 type EventBridge struct {
 	client PutEventsAPI
 	bus    string
-	now    func() time.Time
+	clock  clock.Clock
 	// backoff is the pause before resending failed entries, times the attempt number.
 	backoff time.Duration
 }
 
 // NewEventBridge returns a publisher to the bus busName (name or ARN).
 func NewEventBridge(client PutEventsAPI, busName string) *EventBridge {
-	return &EventBridge{client: client, bus: busName, now: time.Now, backoff: 100 * time.Millisecond}
+	return &EventBridge{client: client, bus: busName, clock: clock.Real{}, backoff: 100 * time.Millisecond}
 }
 
 // Publish puts the events on the bus in batches of at most MaxBatch, resending entries
@@ -115,7 +116,7 @@ func (p *EventBridge) entry(ev events.Event) (types.PutEventsRequestEntry, error
 	if err != nil {
 		return types.PutEventsRequestEntry{}, fmt.Errorf("encode %s detail: %w", ev.Type, err)
 	}
-	at := eventTime(ev, p.now)
+	at := eventTime(ev, p.clock)
 	return types.PutEventsRequestEntry{
 		Source:       aws.String(events.Source),
 		DetailType:   aws.String(string(ev.Type)),
@@ -126,11 +127,11 @@ func (p *EventBridge) entry(ev events.Event) (types.PutEventsRequestEntry, error
 }
 
 // eventTime is when the event happened: the detail's time if set, else now.
-func eventTime(ev events.Event, now func() time.Time) time.Time {
+func eventTime(ev events.Event, c clock.Clock) time.Time {
 	if !ev.Detail.At.IsZero() {
 		return ev.Detail.At.UTC()
 	}
-	return now().UTC()
+	return c.Now().UTC()
 }
 
 // describe names events by type and session id: enough to find them, never a secret.

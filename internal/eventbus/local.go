@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
 // Envelope is an event as EventBridge delivers it to rules and targets; the local bus
@@ -39,12 +40,12 @@ type Local struct {
 	subs   []subscriber // in the order they subscribed
 	nextID int
 	log    *os.File
-	now    func() time.Time
+	clock  clock.Clock
 }
 
 // NewLocal returns an empty in-process bus without a log file.
 func NewLocal() *Local {
-	return &Local{now: time.Now}
+	return &Local{clock: clock.Real{}}
 }
 
 type subscriber struct {
@@ -121,7 +122,7 @@ func (b *Local) Publish(_ context.Context, evs ...events.Event) error {
 	var logErr error
 	lines := make([]byte, 0, 256*len(evs))
 	for _, ev := range evs {
-		line, err := envelopeLine(ev, b.now)
+		line, err := envelopeLine(ev, b.clock)
 		if err != nil {
 			b.mu.Unlock()
 			return err
@@ -158,7 +159,7 @@ func (b *Local) Events() []events.Event {
 	return slices.Clone(b.evs)
 }
 
-func envelopeLine(ev events.Event, now func() time.Time) ([]byte, error) {
+func envelopeLine(ev events.Event, c clock.Clock) ([]byte, error) {
 	detail, err := json.Marshal(ev.Detail)
 	if err != nil {
 		return nil, fmt.Errorf("publish: encode %s detail: %w", ev.Type, err)
@@ -167,7 +168,7 @@ func envelopeLine(ev events.Event, now func() time.Time) ([]byte, error) {
 		Source:     events.Source,
 		DetailType: string(ev.Type),
 		Detail:     detail,
-		Time:       eventTime(ev, now),
+		Time:       eventTime(ev, c),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("publish: encode %s envelope: %w", ev.Type, err)

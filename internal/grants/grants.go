@@ -7,14 +7,10 @@
 // A call the code makes without a grant thus fails in `make test`, not after a deployment.
 package grants
 
-import "slices"
+import (
+	"slices"
 
-// Function names, as the folders under functions/.
-const (
-	Invitation = "invitation"
-	Pairing    = "pairing"
-	Expiry     = "expiry"
-	Live       = "live"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 // ManageConnections is what posting to, closing and describing a live connection needs
@@ -22,11 +18,11 @@ const (
 // pushes it to the live connections right after the commit, so all four have it.
 const ManageConnections = "execute-api:ManageConnections"
 
-// Actions by function, in IAM's service:Action form, sorted.
+// Actions by function (deploy.Functions), in IAM's service:Action form, sorted.
 var Actions = map[string][]string{
 	// Sealing the password (data key), the code's MAC, events, the invitation's schedule,
 	// the mail.
-	Invitation: {
+	deploy.Invitation: {
 		"events:PutEvents",
 		ManageConnections,
 		"kms:GenerateDataKey", "kms:GenerateMac",
@@ -36,7 +32,7 @@ var Actions = map[string][]string{
 	// Opening the password, sealing the agent token for a retried pairing (data key), the
 	// code's MAC, events, moving the schedule from the invitation to the session, the app
 	// download (a presigned GET and the HeadObject that checks for the build).
-	Pairing: {
+	deploy.Pairing: {
 		"events:PutEvents",
 		ManageConnections,
 		"kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac",
@@ -44,7 +40,7 @@ var Actions = map[string][]string{
 		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
 	},
 	// Events, and deleting a session's schedules when it ends.
-	Expiry: {
+	deploy.Expiry: {
 		"events:PutEvents",
 		ManageConnections,
 		"scheduler:DeleteSchedule",
@@ -52,7 +48,7 @@ var Actions = map[string][]string{
 	// The answers to messages (pong, errors) and the pushes after a commit. The app's
 	// $connect may find its session overdue and expire it, which publishes the event and
 	// deletes the session's schedules; no KMS, no SES.
-	Live: {
+	deploy.Live: {
 		"events:PutEvents",
 		ManageConnections,
 		"scheduler:DeleteSchedule",

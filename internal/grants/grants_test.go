@@ -4,10 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 func TestTable(t *testing.T) {
-	for _, fn := range []string{Invitation, Pairing, Expiry, Live} {
+	for _, fn := range deploy.Functions {
 		actions := Actions[fn]
 		if len(actions) == 0 {
 			t.Errorf("%s has no actions", fn)
@@ -25,11 +27,11 @@ func TestTable(t *testing.T) {
 			}
 		}
 	}
-	if len(Actions) != 4 {
-		t.Errorf("%d functions in the table, want invitation, pairing, expiry and live", len(Actions))
+	if len(Actions) != len(deploy.Functions) {
+		t.Errorf("%d functions in the table, want one for each of %v", len(Actions), deploy.Functions)
 	}
-	if !Allowed(Pairing, "kms:Decrypt") || Allowed(Pairing, "ses:SendEmail") || Allowed("nope", "kms:Decrypt") ||
-		!Allowed(Live, ManageConnections) || Allowed(Live, "kms:Decrypt") || Allowed(Live, "ses:SendEmail") {
+	if !Allowed(deploy.Pairing, "kms:Decrypt") || Allowed(deploy.Pairing, "ses:SendEmail") || Allowed("nope", "kms:Decrypt") ||
+		!Allowed(deploy.Live, ManageConnections) || Allowed(deploy.Live, "kms:Decrypt") || Allowed(deploy.Live, "ses:SendEmail") {
 		t.Error("Allowed disagrees with the table")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/session"
@@ -216,7 +217,7 @@ func fuzzService(t *testing.T) *support.Service {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	svc := &support.Service{
 		Store: newFuzzStore(), Mail: fuzzNop{}, Events: fuzzNop{}, Schedules: fuzzNop{}, Sealer: sealer, Codes: codes,
-		Config: support.Defaults(), Now: func() time.Time { return now },
+		Config: support.Defaults(), Clock: clock.NewFake(now),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()
@@ -314,7 +315,7 @@ func FuzzInvitationBody(f *testing.F) {
 		res, err := h(context.Background(), fuzzEvent("/v1/sessions", body, claims))
 		out := checkFuzzAnswer(t, res, err, http.StatusCreated, http.StatusBadRequest, http.StatusConflict,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
-		var in support.InviteRequest
+		var in inviteBody
 		_ = json.Unmarshal([]byte(body), &in)
 		if res.StatusCode == http.StatusCreated {
 			if _, err := session.ParseCode(fmt.Sprint(out["securityCode"])); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // Claims the JWT authorizer passes on (Cognito ID token; the local issuer mints the same).
@@ -42,6 +43,13 @@ func technician(req events.APIGatewayV2HTTPRequest) (support.Technician, bool) {
 	return t, true
 }
 
+// inviteBody is the body of POST /v1/sessions.
+type inviteBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Locale   string `json:"locale"`
+}
+
 var errUnauthorized = &support.Error{Code: support.CodeUnauthorized, Detail: "Sign in first: the request carries no valid technician token."}
 
 // Invitation is the `invitation` function: the technician routes, and the console.
@@ -58,15 +66,15 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 	}
 	eps := []endpoint{
 		{http.MethodPost, "/v1/sessions", authed("create", func(ctx context.Context, tech support.Technician, req events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
-			var in support.InviteRequest
+			var in inviteBody
 			if e := decode(req, &in); e != nil {
 				return problemResponse(e)
 			}
-			inv, err := svc.Invite(ctx, tech, in)
+			inv, err := svc.Invite(ctx, tech, support.InviteRequest{Email: in.Email, Password: in.Password, Locale: in.Locale})
 			if err != nil {
 				return fail(ctx, log, "POST /v1/sessions", err)
 			}
-			resp := jsonResponse(http.StatusCreated, inv)
+			resp := jsonResponse(http.StatusCreated, views.Invitation(inv))
 			resp.Headers["Location"] = "/v1/sessions/" + inv.ID
 			return resp
 		})},
@@ -75,28 +83,28 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 			if err != nil {
 				return fail(ctx, log, "GET /v1/sessions", err)
 			}
-			return jsonResponse(http.StatusOK, map[string]any{"sessions": list})
+			return jsonResponse(http.StatusOK, map[string]any{"sessions": views.Sessions(list)})
 		})},
 		{http.MethodGet, "/v1/sessions/{id}", authed("get", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, p map[string]string) events.APIGatewayV2HTTPResponse {
 			v, err := svc.Get(ctx, tech, p["id"])
 			if err != nil {
 				return fail(ctx, log, "GET /v1/sessions/{id}", err)
 			}
-			return jsonResponse(http.StatusOK, v)
+			return jsonResponse(http.StatusOK, views.Session(v))
 		})},
 		{http.MethodDelete, "/v1/sessions/{id}", authed("cancel", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, p map[string]string) events.APIGatewayV2HTTPResponse {
 			v, err := svc.Cancel(ctx, tech, p["id"])
 			if err != nil {
 				return fail(ctx, log, "DELETE /v1/sessions/{id}", err)
 			}
-			return jsonResponse(http.StatusOK, v)
+			return jsonResponse(http.StatusOK, views.Session(v))
 		})},
 		{http.MethodGet, "/v1/sessions/{id}/audit", authed("audit", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, p map[string]string) events.APIGatewayV2HTTPResponse {
 			entries, err := svc.Audit(ctx, tech, p["id"])
 			if err != nil {
 				return fail(ctx, log, "GET /v1/sessions/{id}/audit", err)
 			}
-			return jsonResponse(http.StatusOK, map[string]any{"sessionId": p["id"], "entries": entries})
+			return jsonResponse(http.StatusOK, map[string]any{"sessionId": p["id"], "entries": views.Audit(entries)})
 		})},
 		{http.MethodGet, "/v1/computers", authed("computers", func(ctx context.Context, tech support.Technician, req events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
 			if g := req.QueryStringParameters["group"]; g != "" && g != support.GroupAdhoc {
@@ -107,7 +115,7 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 				return fail(ctx, log, "GET /v1/computers", err)
 			}
 			return jsonResponse(http.StatusOK, map[string]any{
-				"group": support.GroupAdhoc, "name": "Ad-hoc support sessions", "computers": list,
+				"group": support.GroupAdhoc, "name": "Ad-hoc support sessions", "computers": views.Computers(list),
 			})
 		})},
 		{http.MethodPost, "/v1/live/tickets", authed("ticket", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
@@ -115,14 +123,14 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 			if err != nil {
 				return fail(ctx, log, "POST /v1/live/tickets", err)
 			}
-			return jsonResponse(http.StatusCreated, t)
+			return jsonResponse(http.StatusCreated, views.Ticket(t))
 		})},
 		{http.MethodGet, "/v1/account", authed("account", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
 			a, err := svc.Account(ctx, tech)
 			if err != nil {
 				return fail(ctx, log, "GET /v1/account", err)
 			}
-			return jsonResponse(http.StatusOK, a)
+			return jsonResponse(http.StatusOK, views.Account(a))
 		})},
 	}
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

@@ -1,11 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,13 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/adhoc-support/adhoc-support/internal/safehtml"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
-
-//go:embed templates/join.html
-var joinFS embed.FS
-
-var joinTemplate = template.Must(template.ParseFS(joinFS, "templates/join.html"))
 
 // joinText is the join page's wording per language.
 type joinText struct {
@@ -123,11 +116,6 @@ func joinPage(ctx context.Context, svc *support.Service, downloads AppDownloads,
 		log.ErrorContext(ctx, "join page failed", "error", err)
 		return problemResponse(&support.Error{Code: codeInternal, Detail: "Something went wrong on our side; try again."})
 	}
-	var buf bytes.Buffer
-	if err := joinTemplate.Execute(&buf, data); err != nil {
-		log.ErrorContext(ctx, "join page template failed", "error", err)
-		return problemResponse(&support.Error{Code: codeInternal, Detail: "Something went wrong on our side; try again."})
-	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers: securityHeaders(map[string]string{
@@ -135,8 +123,138 @@ func joinPage(ctx context.Context, svc *support.Service, downloads AppDownloads,
 			"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 			"X-Frame-Options":         "DENY",
 		}),
-		Body: buf.String(),
+		Body: renderJoin(data),
 	}
+}
+
+// renderJoin writes the join page. Its markup is constants in the source; every value,
+// the wording included, is escaped for where it goes (internal/safehtml).
+func renderJoin(d joinData) string {
+	t := d.T
+	var b safehtml.Builder
+	b.HTML(`<!doctype html>
+<html lang="`)
+	b.Attr(t.Lang)
+	b.HTML(`">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>`)
+	b.Text(t.Title)
+	b.HTML(`</title>
+<style>
+  body { font: 16px/1.5 system-ui, "Segoe UI", sans-serif; margin: 0; background: #f4f6f8; color: #1d2730; }
+  main { max-width: 44rem; margin: 2rem auto; background: #fff; padding: 1.5rem 2rem; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+  h1 { font-size: 1.5rem; margin-top: 0; }
+  ol li { margin: .4rem 0; }
+  .download { display: inline-block; background: #0a5bd3; color: #fff; padding: .75rem 1.25rem; border-radius: 6px; text-decoration: none; font-weight: 600; }
+  .download:focus { outline: 3px solid #f0b400; }
+  .note { background: #fff7e0; border-left: 4px solid #f0b400; padding: .5rem 1rem; }
+  details { margin-top: 1.5rem; }
+  footer { color: #5b6670; font-size: .85rem; margin-top: 2rem; }
+</style>
+</head>
+<body>
+<main>
+<h1>`)
+	b.Text(t.Title)
+	b.HTML(`</h1>
+`)
+	switch d.State {
+	case "open":
+		b.HTML(`
+  <p>`)
+		b.Text(t.TechnicianPrefix)
+		b.HTML(` <strong>`)
+		b.Text(d.TechnicianName)
+		b.HTML(`</strong> `)
+		b.Text(t.Intro)
+		b.HTML(`</p>
+  <ol>`)
+		for _, step := range []string{t.Step1, t.Step2, t.Step3, t.Step4, t.Step5} {
+			b.HTML(`
+    <li>`)
+			b.Text(step)
+			b.HTML(`</li>`)
+		}
+		b.HTML(`
+  </ol>
+  `)
+		if d.HasBuild {
+			b.HTML(`
+  <p><a class="download" id="download" href="`)
+			b.URL(d.AppURL)
+			b.HTML(`">`)
+			b.Text(t.Download)
+			b.HTML(`</a></p>
+  <p><a href="`)
+			b.URL(d.AppArmURL)
+			b.HTML(`">`)
+			b.Text(t.DownloadArm)
+			b.HTML(`</a> · `)
+			b.Text(t.OnlyWindows)
+			b.HTML(`</p>
+  `)
+		} else {
+			b.HTML(`
+  <p class="note" id="no-build">`)
+			b.Text(t.NoBuild)
+			b.HTML(`</p>
+  `)
+		}
+		b.HTML(`
+  <p>`)
+		b.Text(d.After)
+		b.HTML(`</p>
+  <p>`)
+		b.Text(t.Expires)
+		b.HTML(` <strong>`)
+		b.Text(d.Expires)
+		b.HTML(`</strong>.</p>
+  <details open>
+    <summary><strong>`)
+		b.Text(t.TipsTitle)
+		b.HTML(`</strong></summary>
+    <ul>`)
+		for _, tip := range []string{t.TipSmartScreen, t.TipUAC, t.TipProxy, t.TipCode, t.TipExpired, t.TipAntivirus} {
+			b.HTML(`
+      <li>`)
+			b.Text(tip)
+			b.HTML(`</li>`)
+		}
+		b.HTML(`
+    </ul>
+  </details>
+`)
+	case "closed":
+		b.HTML(`
+  <p class="note" id="closed"><strong>`)
+		b.Text(t.Closed)
+		b.HTML(`</strong></p>
+  <p>`)
+		b.Text(t.ClosedHelp)
+		b.HTML(`</p>
+`)
+	default:
+		b.HTML(`
+  <p class="note" id="unknown"><strong>`)
+		b.Text(t.Unknown)
+		b.HTML(`</strong></p>
+  <p>`)
+		b.Text(t.UnknownHelp)
+		b.HTML(`</p>
+`)
+	}
+	b.HTML(`
+<footer>`)
+	b.Text(t.Footer)
+	b.HTML(`</footer>
+</main>
+</body>
+</html>
+`)
+	return b.String()
 }
 
 // hasBuild asks whether the amd64 app can be downloaded, without downloading it.

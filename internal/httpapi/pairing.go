@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // AppDownloads hands out the Support Session app. In AWS it redirects to a short-lived S3
@@ -40,6 +42,10 @@ func bearer(req events.APIGatewayV2HTTPRequest) string {
 	return ""
 }
 
+// seconds is a duration as the app's protocol counts it: whole seconds, rounded up, so
+// that an app never asks sooner than told.
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
 // Pairing is the `pairing` function: the app's protocol and the join page.
 func Pairing(svc *support.Service, downloads AppDownloads, log *slog.Logger) Handler {
 	withToken := func(name string, f func(ctx context.Context, token string) events.APIGatewayV2HTTPResponse) func(context.Context, events.APIGatewayV2HTTPRequest, map[string]string) events.APIGatewayV2HTTPResponse {
@@ -57,36 +63,46 @@ func Pairing(svc *support.Service, downloads AppDownloads, log *slog.Logger) Han
 			if e := decode(req, &in); e != nil {
 				return problemResponse(e)
 			}
-			out, err := svc.Hello(ctx, in)
+			pc := support.PC{Platform: in.Platform, OSVersion: in.OSVersion, Hostname: in.Hostname, AgentVersion: in.AgentVersion, MachineID: in.MachineID}
+			out, err := svc.Hello(ctx, in.InviteToken, pc)
 			if err != nil {
 				return fail(ctx, log, "POST "+protocol.PathHello, err)
 			}
-			return jsonResponse(http.StatusOK, out)
+			return jsonResponse(http.StatusOK, protocol.HelloResponse{Status: views.AgentStatus(out.Status), Interval: seconds(out.Interval)})
 		}},
 		{http.MethodPost, protocol.PathPair, func(ctx context.Context, req events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
 			var in protocol.PairRequest
 			if e := decode(req, &in); e != nil {
 				return problemResponse(e)
 			}
-			out, err := svc.Pair(ctx, in)
+			out, err := svc.Pair(ctx, support.PairRequest{
+				InviteToken: in.InviteToken, SecurityCode: in.SecurityCode, Nonce: in.Nonce,
+				PC: support.PC{Platform: in.Platform, OSVersion: in.OSVersion, Hostname: in.Hostname, AgentVersion: in.AgentVersion, MachineID: in.MachineID},
+			})
 			if err != nil {
 				return fail(ctx, log, "POST "+protocol.PathPair, err)
 			}
-			return jsonResponse(http.StatusOK, out)
+			return jsonResponse(http.StatusOK, protocol.PairResponse{
+				AgentToken: out.AgentToken, SessionID: out.SessionID, ExpiresAt: out.ExpiresAt,
+				Account:  protocol.HiddenAccount{Username: out.Username, Password: out.Password},
+				Interval: seconds(out.Interval), LiveURL: out.LiveURL,
+			})
 		}},
 		{http.MethodPost, protocol.PathPoll, withToken("poll", func(ctx context.Context, token string) events.APIGatewayV2HTTPResponse {
 			out, err := svc.Poll(ctx, token)
 			if err != nil {
 				return fail(ctx, log, "POST "+protocol.PathPoll, err)
 			}
-			return jsonResponse(http.StatusOK, out)
+			return jsonResponse(http.StatusOK, protocol.PollResponse{
+				Status: views.AgentStatus(out.Status), ExpiresAt: out.ExpiresAt, Interval: seconds(out.Interval), LiveURL: out.LiveURL,
+			})
 		})},
 		{http.MethodPost, protocol.PathEnd, withToken("end", func(ctx context.Context, token string) events.APIGatewayV2HTTPResponse {
-			out, err := svc.End(ctx, token)
+			status, err := svc.End(ctx, token)
 			if err != nil {
 				return fail(ctx, log, "POST "+protocol.PathEnd, err)
 			}
-			return jsonResponse(http.StatusOK, out)
+			return jsonResponse(http.StatusOK, protocol.EndResponse{Status: views.AgentStatus(status)})
 		})},
 		{http.MethodPost, protocol.PathRemoved, withToken("removed", func(ctx context.Context, token string) events.APIGatewayV2HTTPResponse {
 			if err := svc.Removed(ctx, token); err != nil {

@@ -1,7 +1,9 @@
 // Package httpapi adapts API Gateway HTTP API events (payload format 2.0) to the use cases
-// of internal/support: one handler per Lambda function (Invitation, Pairing, Expiry). It
-// decodes and checks requests, maps refusals to RFC 9457 problems with stable codes, and
-// never returns a Go error to API Gateway (that would become a bare 502).
+// of internal/support: one handler per Lambda function (Invitation, Pairing). It decodes
+// and checks requests, answers with the views of internal/views (technician routes) and
+// the wire types of internal/protocol (the app's routes), maps refusals to RFC 9457
+// problems with stable codes, and never returns a Go error to API Gateway (that would
+// become a bare 502).
 package httpapi
 
 import (
@@ -93,7 +95,7 @@ func problemResponse(e *support.Error) events.APIGatewayV2HTTPResponse {
 		Detail:       e.Detail,
 		Code:         e.Code,
 		AttemptsLeft: e.AttemptsLeft,
-		Interval:     e.Interval,
+		Interval:     seconds(e.Interval),
 		SessionID:    e.SessionID,
 	}
 	out, _ := json.Marshal(p)

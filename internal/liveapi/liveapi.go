@@ -226,7 +226,7 @@ func (h *handler) message(ctx context.Context, peer support.LivePeer, conn, rout
 	}
 	switch {
 	case routeKey == RoutePing && act.Action == protocol.ActionPing:
-		if err := h.svc.LivePing(ctx, conn); err != nil && !errors.Is(err, support.ErrGone) {
+		if err := h.svc.LiveSend(ctx, conn, protocol.Pong); err != nil && !errors.Is(err, support.ErrGone) {
 			h.log.WarnContext(ctx, "live: pong failed", "error", err)
 		}
 	case routeKey == RouteSignal && act.Action == protocol.ActionSignal:
@@ -237,7 +237,10 @@ func (h *handler) message(ctx context.Context, peer support.LivePeer, conn, rout
 }
 
 func (h *handler) replyError(ctx context.Context, conn, code, message string) {
-	err := h.svc.LiveReply(ctx, conn, protocol.LiveError{Type: protocol.TypeError, Code: code, Message: message})
+	raw, err := json.Marshal(protocol.LiveError{Type: protocol.TypeError, Code: code, Message: message})
+	if err == nil {
+		err = h.svc.LiveSend(ctx, conn, raw)
+	}
 	if err != nil && !errors.Is(err, support.ErrGone) {
 		h.log.WarnContext(ctx, "live: error answer failed", "code", code, "error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -23,6 +24,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
 	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -69,7 +71,7 @@ type fixture struct {
 	svc     *support.Service
 	store   *store.Store
 	pushes  *pushes
-	now     time.Time
+	clock   *clock.Fake
 	session session.Session
 	token   string // the session's agent token
 	tech    support.Technician
@@ -78,13 +80,12 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	client, table := testenv.Table(t)
-	f := &fixture{t: t, pushes: &pushes{gone: map[string]bool{}}, now: time.Now().UTC().Truncate(time.Millisecond)}
-	clock := func() time.Time { return f.now }
-	f.store = store.New(client, table, store.WithClock(clock))
+	f := &fixture{t: t, pushes: &pushes{gone: map[string]bool{}}, clock: clock.NewFake(time.Now().UTC().Truncate(time.Millisecond))}
+	f.store = store.New(client, table, store.WithClock(f.clock))
 	cfg := support.Defaults()
 	cfg.LiveURL = "wss://live.example.com/live"
-	f.svc = &support.Service{Store: f.store, Events: eventbus.NewLocal(), Schedules: noSchedules{}, Live: f.pushes,
-		Config: cfg, Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	f.svc = &support.Service{Store: f.store, Events: eventbus.NewLocal(), Schedules: noSchedules{}, Live: views.Live(f.pushes),
+		Config: cfg, Clock: f.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.handle = liveapi.New(f.svc, f.svc.Log)
 	f.tech = support.Technician{ID: "tech-1", Email: "tina@example.com", Account: "acme"}
 	f.session, f.token = f.activeSession("acme", "tech-1")
@@ -99,20 +100,20 @@ func (f *fixture) activeSession(account, tech string) (session.Session, string) 
 	id := secrets.NewSessionID()
 	ss := session.Session{ID: id, Account: account, Technician: tech, TechnicianEmail: tech + "@example.com",
 		UserEmail: "user@example.org", Locale: "en", Username: session.DefaultUsername,
-		Status: session.Invited, Version: 1, CreatedAt: f.now, InviteExpiresAt: f.now.Add(time.Hour),
+		Status: session.Invited, Version: 1, CreatedAt: f.clock.Now(), InviteExpiresAt: f.clock.Now().Add(time.Hour),
 		InviteTokenHash: secrets.HashToken(id)}
-	audit := session.AuditEntry{SessionID: id, At: f.now, Seq: 1, Action: "invited", To: session.Invited}
-	if err := f.store.CreateInvitation(ctx, ss, f.now.Add(time.Hour), support.Limits{Slots: 10, AdhocCap: 10}, audit); err != nil {
+	audit := session.AuditEntry{SessionID: id, At: f.clock.Now(), Seq: 1, Action: "invited", To: session.Invited}
+	if err := f.store.CreateInvitation(ctx, ss, f.clock.Now().Add(time.Hour), support.Limits{Slots: 10, AdhocCap: 10}, audit); err != nil {
 		f.t.Fatal(err)
 	}
 	token, err := secrets.NewAgentToken(id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := ss.Move(session.Active, "", f.now); err != nil {
+	if err := ss.Move(session.Active, "", f.clock.Now()); err != nil {
 		f.t.Fatal(err)
 	}
-	ss.Version, ss.ActivatedAt, ss.ExpiresAt, ss.LastSeenAt = 2, f.now, f.now.Add(24*time.Hour), f.now
+	ss.Version, ss.ActivatedAt, ss.ExpiresAt, ss.LastSeenAt = 2, f.clock.Now(), f.clock.Now().Add(24*time.Hour), f.clock.Now()
 	ss.AgentTokenHash = secrets.HashToken(token)
 	ss.Computer = session.Computer{Platform: "windows", OSVersion: "Windows 11", Hostname: "PC-1", MachineHash: "m-" + id}
 	if err := f.store.Commit(ctx, support.Change{Session: ss, AcquireMachine: true,
@@ -218,7 +219,7 @@ func TestAuthorizerRefuses(t *testing.T) {
 	expired := f.ticket(f.tech)
 	ended, endedToken := f.activeSession("acme", "tech-2")
 	endedNext := ended
-	if err := endedNext.Move(session.Ended, session.ReasonEndedByTechnician, f.now); err != nil {
+	if err := endedNext.Move(session.Ended, session.ReasonEndedByTechnician, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	endedNext.Version++
@@ -227,7 +228,7 @@ func TestAuthorizerRefuses(t *testing.T) {
 	}
 	other, _ := f.activeSession("acme", "tech-3")
 	_, secret, _ := strings.Cut(f.token, ".")
-	f.now = f.now.Add(protocol.LiveTicketLifetime + time.Second)
+	f.clock.Advance(protocol.LiveTicketLifetime + time.Second)
 
 	cases := []struct{ name, bearer, ticket string }{
 		{"nothing", "", ""},
@@ -329,7 +330,7 @@ func TestConnectAndDisconnect(t *testing.T) {
 		t.Errorf("stored without a peer: session %q, consoles %+v", c, f.consoles())
 	}
 	// An app whose session has run out meanwhile is refused (410) and not recorded.
-	f.now = f.session.ExpiresAt.Add(time.Second)
+	f.clock.Set(f.session.ExpiresAt.Add(time.Second))
 	if code := f.route(liveapi.RouteConnect, "app-3", app, ""); code != 410 {
 		t.Fatalf("$connect after the session's end: %d, want 410", code)
 	}

@@ -1,20 +1,16 @@
 // Package mail sends the invitation mail with Amazon SES v2 (in local mode to
 // aws-ses-v2-local, which speaks the same API). The mail is written in English or German
-// from embedded templates; it never carries the password or the security code, and
+// (render.go); it never carries the password or the security code, and
 // nothing here logs a mail's body.
 package mail
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	netmail "net/mail"
 	"net/url"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 
@@ -32,21 +28,6 @@ var _ support.Mailer = (*Mailer)(nil)
 // ErrInvalidMail is returned (wrapped) when a mail cannot be sent as asked: a bad
 // recipient, link, locale or missing field. Such a mail is never handed to SES.
 var ErrInvalidMail = errors.New("invalid mail")
-
-//go:embed templates/*.tmpl
-var templateFS embed.FS
-
-var (
-	htmlTemplates = map[string]*htmltemplate.Template{}
-	textTemplates = map[string]*texttemplate.Template{}
-)
-
-func init() {
-	for _, l := range session.Locales {
-		htmlTemplates[l] = htmltemplate.Must(htmltemplate.New(l+".html.tmpl").Option("missingkey=error").ParseFS(templateFS, "templates/"+l+".html.tmpl"))
-		textTemplates[l] = texttemplate.Must(texttemplate.New(l+".txt.tmpl").Option("missingkey=error").ParseFS(templateFS, "templates/"+l+".txt.tmpl"))
-	}
-}
 
 // SendEmailAPI is the part of the SES v2 client the mailer uses; *sesv2.Client satisfies
 // it.
@@ -96,16 +77,6 @@ type Rendered struct {
 	Text    string
 }
 
-// view is what the templates see.
-type view struct {
-	Subject         string
-	TechnicianName  string
-	TechnicianEmail string
-	JoinURL         string
-	Expires         string
-	SessionHours    int
-}
-
 // Render validates m and writes the mail in its locale.
 func Render(m support.InvitationMail) (Rendered, error) {
 	if err := validRecipient(m.To); err != nil {
@@ -132,27 +103,17 @@ func Render(m support.InvitationMail) (Rendered, error) {
 	if name == "" {
 		name = techEmail
 	}
-	v := view{
+	w, ok := wordings[locale]
+	if !ok {
+		return Rendered{}, fmt.Errorf("locale %q has no wording: %w", locale, ErrInvalidMail)
+	}
+	return w.render(view{
 		TechnicianName:  name,
 		TechnicianEmail: techEmail,
 		JoinURL:         m.JoinURL,
 		Expires:         formatTime(locale, m.InviteExpiresAt),
 		SessionHours:    m.SessionHours,
-	}
-
-	var subject, text, html bytes.Buffer
-	tt := textTemplates[locale]
-	if err := tt.ExecuteTemplate(&subject, "subject", v); err != nil {
-		return Rendered{}, fmt.Errorf("render subject: %w", err)
-	}
-	v.Subject = oneLine(subject.String())
-	if err := tt.ExecuteTemplate(&text, "text", v); err != nil {
-		return Rendered{}, fmt.Errorf("render text body: %w", err)
-	}
-	if err := htmlTemplates[locale].Execute(&html, v); err != nil {
-		return Rendered{}, fmt.Errorf("render html body: %w", err)
-	}
-	return Rendered{Subject: v.Subject, HTML: html.String(), Text: text.String()}, nil
+	}), nil
 }
 
 // SendInvitation renders the mail and sends it. Replies go to the technician.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
 // validName is what EventBridge Scheduler accepts as a schedule name. The local scheduler
@@ -52,18 +53,20 @@ type Config struct {
 	TargetARN string // the expiry function
 	RoleARN   string // the role Scheduler assumes to invoke it
 	DLQARN    string // SQS queue for invocations that failed every retry; optional
+	// Clock decides how soon a schedule may fire at the earliest (MinLead); nil is the
+	// real clock.
+	Clock clock.Clock
 }
 
 // EventBridgeScheduler puts one-time schedules in EventBridge Scheduler.
 type EventBridgeScheduler struct {
 	client SchedulerAPI
 	cfg    Config
-	now    func() time.Time
 }
 
 // NewEventBridgeScheduler returns a scheduler creating schedules per cfg.
 func NewEventBridgeScheduler(client SchedulerAPI, cfg Config) *EventBridgeScheduler {
-	return &EventBridgeScheduler{client: client, cfg: cfg, now: time.Now}
+	return &EventBridgeScheduler{client: client, cfg: cfg}
 }
 
 // AtExpression is the one-time schedule expression for t, in UTC and whole seconds
@@ -85,7 +88,7 @@ func (s *EventBridgeScheduler) ScheduleExpiry(ctx context.Context, name string, 
 	if !ValidName(name) {
 		return fmt.Errorf("schedule expiry: invalid schedule name %q", name)
 	}
-	if earliest := s.now().Add(MinLead); at.Before(earliest) {
+	if earliest := clock.Or(s.cfg.Clock).Now().Add(MinLead); at.Before(earliest) {
 		at = earliest
 	}
 	input, err := json.Marshal(due)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/schedule"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -85,9 +86,8 @@ var (
 var fixedNow = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func newAdapter(f *fakeScheduler, cfg schedule.Config) *schedule.EventBridgeScheduler {
-	s := schedule.NewEventBridgeScheduler(f, cfg)
-	schedule.SetNow(s, func() time.Time { return fixedNow })
-	return s
+	cfg.Clock = clock.NewFake(fixedNow)
+	return schedule.NewEventBridgeScheduler(f, cfg)
 }
 
 // definition is what Create and Update have in common, to compare them.

@@ -21,6 +21,3 @@ func OnIdle(s *Local, fn func(now time.Time)) {
 
 // Wake makes the timer goroutine look at the clock again (after a test moved it).
 func Wake(s *Local) { s.poke() }
-
-// SetNow replaces the EventBridge adapter's clock.
-func SetNow(s *EventBridgeScheduler, now func() time.Time) { s.now = now }

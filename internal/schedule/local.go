@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
 // Entry is one pending schedule of the local scheduler.
@@ -64,9 +65,9 @@ func (p *pending) when() time.Time {
 // successfully and retried with growing delays while firing fails. It is safe for
 // concurrent use.
 type Local struct {
-	path string
-	fire func(context.Context, events.ExpiryDue) error
-	now  func() time.Time
+	path  string
+	fire  func(context.Context, events.ExpiryDue) error
+	clock clock.Clock
 
 	mu      sync.Mutex
 	entries map[string]*pending
@@ -81,16 +82,13 @@ type Local struct {
 
 // NewLocal returns a scheduler that calls fire for each schedule when it is due, keeping
 // pending schedules in the JSON file at path (created with its folders on first change;
-// an empty path keeps them in memory only). now defaults to time.Now.
-func NewLocal(path string, fire func(context.Context, events.ExpiryDue) error, now func() time.Time) (*Local, error) {
+// an empty path keeps them in memory only), on the clock c (nil: the real clock).
+func NewLocal(path string, fire func(context.Context, events.ExpiryDue) error, c clock.Clock) (*Local, error) {
 	if fire == nil {
 		return nil, errors.New("local scheduler: fire function is nil")
 	}
-	if now == nil {
-		now = time.Now
-	}
 	s := &Local{
-		path: path, fire: fire, now: now,
+		path: path, fire: fire, clock: clock.Or(c),
 		entries:   map[string]*pending{},
 		wake:      make(chan struct{}, 1),
 		retryBase: defaultRetryBase,
@@ -263,7 +261,7 @@ func (s *Local) run(ctx context.Context, done chan struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
-		now := s.now()
+		now := s.clock.Now()
 		s.mu.Lock()
 		next := s.nextLocked()
 		var fireNow *pending
@@ -327,7 +325,7 @@ func (s *Local) fireOne(ctx context.Context, p *pending) {
 		}
 		cur.attempts++
 		delay := min(s.retryBase<<min(cur.attempts-1, 20), maxRetryDelay)
-		cur.retryAt = s.now().Add(delay)
+		cur.retryAt = s.clock.Now().Add(delay)
 		slog.Warn("local scheduler: fire failed, will retry", "schedule", p.Name, "attempt", cur.attempts, "retryIn", delay, "err", err)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/schedule"
 )
 
@@ -20,23 +21,6 @@ import (
 const patience = 10 * time.Second
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // recorder is a fire function that records what fired, in order.
 type recorder struct {
@@ -129,9 +113,9 @@ func start(t *testing.T, s *schedule.Local) {
 
 func TestLocalFiresInTimeOrder(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: t0}
+	clk := clock.NewFake(t0)
 	rec := &recorder{}
-	s, err := schedule.NewLocal(filepath.Join(t.TempDir(), "schedules.json"), rec.fire, clock.Now)
+	s, err := schedule.NewLocal(filepath.Join(t.TempDir(), "schedules.json"), rec.fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +141,7 @@ func TestLocalFiresInTimeOrder(t *testing.T) {
 		{t0.Add(3 * time.Hour), []string{"a", "b", "c", "d"}, []string{}},
 	}
 	for _, st := range steps {
-		clock.Set(st.now)
+		clk.Set(st.now)
 		idle.settledAt(t, s, st.now)
 		if got := rec.ids(); !slices.Equal(got, st.wantFired) {
 			t.Fatalf("at %v fired %v, want %v", st.now.Format(time.TimeOnly), got, st.wantFired)
@@ -170,9 +154,9 @@ func TestLocalFiresInTimeOrder(t *testing.T) {
 
 func TestLocalReplaceAndDelete(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: t0}
+	clk := clock.NewFake(t0)
 	rec := &recorder{}
-	s, err := schedule.NewLocal("", rec.fire, clock.Now)
+	s, err := schedule.NewLocal("", rec.fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,12 +183,12 @@ func TestLocalReplaceAndDelete(t *testing.T) {
 		t.Fatalf("pending = %+v, want only the replaced x", p)
 	}
 
-	clock.Set(t0.Add(30 * time.Minute)) // past the old time of x and the time of y
+	clk.Set(t0.Add(30 * time.Minute)) // past the old time of x and the time of y
 	idle.settledAt(t, s, t0.Add(30*time.Minute))
 	if got := rec.ids(); len(got) != 0 {
 		t.Fatalf("fired %v: a replaced or deleted schedule fired", got)
 	}
-	clock.Set(t0.Add(2 * time.Hour))
+	clk.Set(t0.Add(2 * time.Hour))
 	idle.settledAt(t, s, t0.Add(2*time.Hour))
 	if got := rec.ids(); !slices.Equal(got, []string{"x-new"}) {
 		t.Fatalf("fired %v, want only x-new", got)
@@ -214,9 +198,9 @@ func TestLocalReplaceAndDelete(t *testing.T) {
 func TestLocalSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state", "schedules.json")
-	clock := &fakeClock{t: t0}
+	clk := clock.NewFake(t0)
 	first := &recorder{}
-	s1, err := schedule.NewLocal(path, first.fire, clock.Now)
+	s1, err := schedule.NewLocal(path, first.fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +226,9 @@ func TestLocalSurvivesRestart(t *testing.T) {
 		t.Errorf("schedule file mode %o is open to others", fi.Mode().Perm())
 	}
 
-	clock.Set(t0.Add(20 * time.Minute)) // the restart comes after "soon" was due
+	clk.Set(t0.Add(20 * time.Minute)) // the restart comes after "soon" was due
 	second := &recorder{}
-	s2, err := schedule.NewLocal(path, second.fire, clock.Now)
+	s2, err := schedule.NewLocal(path, second.fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +237,7 @@ func TestLocalSurvivesRestart(t *testing.T) {
 	}
 	idle := watchIdle(s2)
 	start(t, s2)
-	idle.settledAt(t, s2, clock.Now())
+	idle.settledAt(t, s2, clk.Now())
 	if got := second.ids(); !slices.Equal(got, []string{"soon"}) {
 		t.Fatalf("after restart fired %v, want the overdue [soon]", got)
 	}
@@ -263,7 +247,7 @@ func TestLocalSurvivesRestart(t *testing.T) {
 	s2.Stop()
 
 	// The fired entry is gone from the file too.
-	s3, err := schedule.NewLocal(path, (&recorder{}).fire, clock.Now)
+	s3, err := schedule.NewLocal(path, (&recorder{}).fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +293,7 @@ func TestLocalRetriesFailedFire(t *testing.T) {
 
 func TestLocalReplacedWhileFiring(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: t0}
+	clk := clock.NewFake(t0)
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var fired []string
@@ -324,7 +308,7 @@ func TestLocalReplacedWhileFiring(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	s, err := schedule.NewLocal("", fire, clock.Now)
+	s, err := schedule.NewLocal("", fire, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +331,7 @@ func TestLocalReplacedWhileFiring(t *testing.T) {
 	if len(p) != 1 || p[0].Due.SessionID != "new" {
 		t.Fatalf("pending %+v: the schedule replaced during its fire must stay", p)
 	}
-	clock.Set(t0.Add(time.Hour))
+	clk.Set(t0.Add(time.Hour))
 	idle.settledAt(t, s, t0.Add(time.Hour))
 	mu.Lock()
 	defer mu.Unlock()

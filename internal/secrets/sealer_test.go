@@ -3,27 +3,19 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
-var (
-	_ support.Sealer = (*secrets.LocalSealer)(nil)
-	_ support.Sealer = (*secrets.KMSSealer)(nil)
-)
-
-const testKeyID = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+var _ support.Sealer = (*secrets.LocalSealer)(nil)
 
 func randomKey(t *testing.T) []byte {
 	t.Helper()
@@ -43,11 +35,61 @@ func newLocalSealer(t *testing.T) *secrets.LocalSealer {
 	return s
 }
 
-// sealers returns both adapters, so every property below is checked for each.
+// envelopeSealer seals in the envelope format with a stand-in for the key service: data
+// keys wrapped with AES-GCM under a master key of its own, bound to the aad as KMS binds
+// them to the encryption context. internal/secrets/awskms does the same with KMS.
+type envelopeSealer struct {
+	master    []byte
+	unwraps   int      // decryptKey calls
+	unwrapped [][]byte // the data keys decryptKey handed out, to check they were wiped
+}
+
+func newEnvelopeSealer(t *testing.T) *envelopeSealer {
+	return &envelopeSealer{master: randomKey(t)}
+}
+
+func (e *envelopeSealer) gcm() cipher.AEAD {
+	block, err := aes.NewCipher(e.master)
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+func (e *envelopeSealer) Seal(_ context.Context, plaintext, aad []byte) ([]byte, error) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	defer clear(key)
+	nonce := make([]byte, 12)
+	_, _ = rand.Read(nonce)
+	return secrets.SealEnvelope(key, e.gcm().Seal(nonce, nonce, key, aad), plaintext, aad)
+}
+
+func (e *envelopeSealer) Open(_ context.Context, sealed, aad []byte) ([]byte, error) {
+	return secrets.OpenEnvelope(sealed, aad, func(wrapped []byte) ([]byte, error) {
+		e.unwraps++
+		if len(wrapped) < 12 {
+			return nil, fmt.Errorf("short data key: %w", secrets.ErrOpen)
+		}
+		key, err := e.gcm().Open(nil, wrapped[:12], wrapped[12:], aad)
+		if err != nil {
+			return nil, fmt.Errorf("data key of another key or context: %w", secrets.ErrOpen)
+		}
+		e.unwrapped = append(e.unwrapped, key)
+		return key, nil
+	})
+}
+
+// sealers returns the local sealer and one in the envelope format, so every property
+// below is checked for each.
 func sealers(t *testing.T) map[string]support.Sealer {
 	return map[string]support.Sealer{
-		"local": newLocalSealer(t),
-		"kms":   secrets.NewKMSSealer(newFakeKMS(testKeyID), testKeyID),
+		"local":    newLocalSealer(t),
+		"envelope": newEnvelopeSealer(t),
 	}
 }
 
@@ -144,8 +186,7 @@ func TestOpenRefusesOtherKeyAndFormat(t *testing.T) {
 	ctx := context.Background()
 	aad := []byte("a")
 	local1, local2 := newLocalSealer(t), newLocalSealer(t)
-	kmsSealer := secrets.NewKMSSealer(newFakeKMS(testKeyID), testKeyID)
-	otherKMS := secrets.NewKMSSealer(newFakeKMS(testKeyID), testKeyID) // same id, other key material
+	kmsSealer, otherKMS := newEnvelopeSealer(t), newEnvelopeSealer(t)
 
 	fromLocal, err := local1.Seal(ctx, []byte("secret"), aad)
 	if err != nil {
@@ -161,13 +202,51 @@ func TestOpenRefusesOtherKeyAndFormat(t *testing.T) {
 		sealed []byte
 	}{
 		{"local value, other local key", local2, fromLocal},
-		{"local value, kms sealer", kmsSealer, fromLocal},
-		{"kms value, local sealer", local1, fromKMS},
-		{"kms value, other kms key", otherKMS, fromKMS},
+		{"local value, envelope sealer", kmsSealer, fromLocal},
+		{"envelope value, local sealer", local1, fromKMS},
+		{"envelope value, other key service", otherKMS, fromKMS},
 	}
 	for _, tt := range tests {
 		if _, err := tt.opener.Open(ctx, tt.sealed, aad); !errors.Is(err, secrets.ErrOpen) {
 			t.Errorf("%s: err = %v, want ErrOpen", tt.name, err)
+		}
+	}
+}
+
+func TestOpenEnvelope(t *testing.T) {
+	ctx := context.Background()
+	e := newEnvelopeSealer(t)
+	sealed, err := e.Seal(ctx, []byte("pw"), []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GIVEN a well-formed value WHEN opened THEN the data key is asked for once and wiped
+	// after use.
+	if _, err := e.Open(ctx, sealed, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if e.unwraps != 1 || len(e.unwrapped) != 1 || !bytes.Equal(e.unwrapped[0], make([]byte, 32)) {
+		t.Errorf("%d unwraps, data keys after Open %x: want one, wiped", e.unwraps, e.unwrapped)
+	}
+	// GIVEN a value that is not well-formed THEN the key service is not asked at all.
+	for _, bad := range [][]byte{nil, {2}, {2, 0, 0}, {2, 0, 40, 1, 2, 3}, {1, 0, 1, 2}} {
+		e.unwraps = 0
+		if _, err := e.Open(ctx, bad, []byte("a")); !errors.Is(err, secrets.ErrOpen) || e.unwraps != 0 {
+			t.Errorf("Open(%x): err %v after %d unwraps, want ErrOpen after none", bad, err, e.unwraps)
+		}
+	}
+	// GIVEN a key service that fails WHEN opening THEN its error comes back, and is not
+	// ErrOpen unless it said so: the value may open later.
+	down := errors.New("key service unavailable")
+	_, err = secrets.OpenEnvelope(sealed, []byte("a"), func([]byte) ([]byte, error) { return nil, down })
+	if !errors.Is(err, down) || errors.Is(err, secrets.ErrOpen) {
+		t.Errorf("err = %v, want the key service's error, not ErrOpen", err)
+	}
+	// GIVEN an encrypted data key that is empty or too long for the format THEN Seal
+	// refuses it.
+	for _, n := range []int{0, 0x10000} {
+		if _, err := secrets.SealEnvelope(randomKey(t), make([]byte, n), []byte("pw"), nil); err == nil {
+			t.Errorf("SealEnvelope accepted an encrypted data key of %d bytes", n)
 		}
 	}
 }
@@ -177,84 +256,5 @@ func TestNewLocalSealerKeyLength(t *testing.T) {
 		if _, err := secrets.NewLocalSealer(make([]byte, n)); err == nil {
 			t.Errorf("NewLocalSealer accepted a %d-byte key", n)
 		}
-	}
-}
-
-func TestKMSSealerRequests(t *testing.T) {
-	ctx := context.Background()
-	fake := newFakeKMS(testKeyID)
-	s := secrets.NewKMSSealer(fake, testKeyID)
-	aad := []byte("session:\x00\xffabc")
-	sealed, err := s.Seal(ctx, []byte("pw"), aad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Open(ctx, sealed, aad); err != nil {
-		t.Fatal(err)
-	}
-
-	wantEC := map[string]string{"purpose": "adhoc-password", "aad": base64.StdEncoding.EncodeToString(aad)}
-	if len(fake.gen) != 1 {
-		t.Fatalf("GenerateDataKey called %d times, want 1", len(fake.gen))
-	}
-	gen := fake.gen[0]
-	if aws.ToString(gen.KeyId) != testKeyID {
-		t.Errorf("GenerateDataKey KeyId = %q, want %q", aws.ToString(gen.KeyId), testKeyID)
-	}
-	if gen.KeySpec != types.DataKeySpecAes256 {
-		t.Errorf("KeySpec = %q, want AES_256", gen.KeySpec)
-	}
-	if gen.NumberOfBytes != nil {
-		t.Errorf("NumberOfBytes = %d, want unset (KeySpec and NumberOfBytes exclude each other)", *gen.NumberOfBytes)
-	}
-	if !maps.Equal(gen.EncryptionContext, wantEC) {
-		t.Errorf("GenerateDataKey EncryptionContext = %v, want %v", gen.EncryptionContext, wantEC)
-	}
-	if len(fake.dec) != 1 {
-		t.Fatalf("Decrypt called %d times, want 1", len(fake.dec))
-	}
-	dec := fake.dec[0]
-	if aws.ToString(dec.KeyId) != testKeyID {
-		t.Errorf("Decrypt KeyId = %q, want %q", aws.ToString(dec.KeyId), testKeyID)
-	}
-	if !maps.Equal(dec.EncryptionContext, wantEC) {
-		t.Errorf("Decrypt EncryptionContext = %v, want %v", dec.EncryptionContext, wantEC)
-	}
-	if !bytes.Contains(sealed, dec.CiphertextBlob) || len(dec.CiphertextBlob) == 0 {
-		t.Error("Decrypt was not given the encrypted data key carried in the sealed value")
-	}
-	// The plaintext data key must not outlive Seal in the caller's memory.
-	for _, k := range fake.handedOut {
-		if !bytes.Equal(k, make([]byte, len(k))) {
-			t.Error("plaintext data key was not wiped after sealing")
-		}
-	}
-}
-
-func TestKMSSealerErrors(t *testing.T) {
-	ctx := context.Background()
-	throttled := &types.KMSInternalException{Message: aws.String("try later")}
-
-	fake := newFakeKMS(testKeyID)
-	s := secrets.NewKMSSealer(fake, testKeyID)
-	fake.fail = throttled
-	if _, err := s.Seal(ctx, []byte("pw"), []byte("a")); !errors.Is(err, throttled) || !strings.Contains(err.Error(), "generate data key") {
-		t.Errorf("Seal with a failing KMS: err = %v, want the KMS error wrapped with context", err)
-	}
-
-	sealed, err := s.Seal(ctx, []byte("pw"), []byte("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake.fail = throttled
-	_, err = s.Open(ctx, sealed, []byte("a"))
-	if !errors.Is(err, throttled) || errors.Is(err, secrets.ErrOpen) {
-		t.Errorf("Open with a failing KMS: err = %v, want the KMS error and not ErrOpen (it may work later)", err)
-	}
-
-	wrongKey := secrets.NewKMSSealer(fake, "alias/other")
-	var nf *types.NotFoundException
-	if _, err := wrongKey.Seal(ctx, []byte("pw"), []byte("a")); !errors.As(err, &nf) {
-		t.Errorf("Seal with an unknown key: err = %v, want NotFoundException", err)
 	}
 }

@@ -10,76 +10,68 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/connections"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
-	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/schedule"
-	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
-
-// Environment variables of the Lambda functions, set by the CDK stack.
-const (
-	EnvTable          = "TABLE_NAME"
-	EnvEventBus       = "EVENT_BUS_NAME"
-	EnvPasswordKey    = "KMS_KEY_ID"
-	EnvMACKey         = "MAC_KEY_ID"
-	EnvMailFrom       = "MAIL_FROM"
-	EnvConfigSet      = "SES_CONFIGURATION_SET"
-	EnvScheduleGroup  = "SCHEDULE_GROUP"
-	EnvSchedulerRole  = "SCHEDULER_ROLE_ARN"
-	EnvExpiryFunction = "EXPIRY_FUNCTION_ARN"
-	EnvExpiryDLQ      = "EXPIRY_DLQ_ARN"
-	EnvAppBucket      = "APP_BUCKET"
-	// The live channel (DESIGN.md, "Live channel"). LIVE_ENDPOINT is the WebSocket API
-	// stage's https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, where the
-	// @connections management API answers; LIVE_URL is the same stage's wss://… URL, told
-	// to the app and to consoles. Both or neither: without them the function runs without
-	// a live channel (no pushes, no tickets). Every function that commits session changes
-	// pushes, so all four get them. For the emulator test LIVE_ENDPOINT itself points at
-	// the fake, like the *_ENDPOINT overrides below.
-	EnvLiveEndpoint = "LIVE_ENDPOINT"
-	EnvLiveURL      = "LIVE_URL"
-	// Endpoint overrides, for running the real bootstraps against local stand-ins and
-	// request-recording fakes (the Lambda Runtime Interface Emulator test). Empty in AWS.
-	EnvDynamoDBEndpoint    = "DYNAMODB_ENDPOINT"
-	EnvSESEndpoint         = "SES_ENDPOINT"
-	EnvEventBridgeEndpoint = "EVENTBRIDGE_ENDPOINT"
-	EnvSchedulerEndpoint   = "SCHEDULER_ENDPOINT"
-	EnvKMSEndpoint         = "KMS_ENDPOINT"
-)
-
-// endpoint returns a client option that points the client at an override, if one is set.
-func endpoint[O any](getenv func(string) string, name string, set func(*O, *string)) func(*O) {
-	return func(o *O) {
-		if v := getenv(name); v != "" {
-			set(o, aws.String(v))
-		}
-	}
-}
 
 // AWS is the service and its parts as the Lambda functions run them.
 type AWS struct {
 	Service   *support.Service
-	Downloads httpapi.AppDownloads
+	Downloads httpapi.AppDownloads // nil: the function hands out no app (s3app adds it)
 	Log       *slog.Logger
+	// Config is the SDK configuration every client is built from, also the parts'.
+	Config aws.Config
 }
 
-// FromAWS wires the service to DynamoDB, SES, EventBridge, Scheduler, KMS and the live
-// channel's @connections from the function's environment. A missing required variable is an error at start, not at the
-// first request.
-func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
+// Env reads a function's environment for FromAWS and its parts, and collects the required
+// variables that are missing, so that one error at start names them all.
+type Env struct {
+	getenv  func(string) string
+	missing []string
+}
+
+// Get returns the variable's value; "" when it is not set.
+func (e *Env) Get(name string) string { return e.getenv(name) }
+
+// Need returns a required variable's value and remembers it as missing when it is not
+// set.
+func (e *Env) Need(name string) string {
+	v := e.getenv(name)
+	if v == "" {
+		e.missing = append(e.missing, name)
+	}
+	return v
+}
+
+// Part adds a service only some functions call, with its own SDK client. Each part is a
+// package of its own (internal/setup/kmskeys, sesmail, s3app) and each function's main
+// names the parts it uses, so that a function links only the clients it calls: an SDK
+// client costs a bootstrap half a megabyte to two megabytes and its package
+// initialization, whether it is called or not.
+type Part func(a *AWS, env *Env) error
+
+// FromAWS wires the service to what every function calls, DynamoDB, EventBridge,
+// EventBridge Scheduler and the live channel's @connections, and then adds the parts.
+// Without kmskeys the service refuses to seal, open or MAC, and without sesmail to send
+// mail: those functions' roles may not either, and a wrong call fails loudly. A missing
+// required variable is an error at start, not at the first request.
+//
+// The SDK configuration comes from the environment Lambda sets (sdkConfig: region,
+// credentials, and the SDK's own endpoint variables). No variable of the product's own
+// moves a client: AWS_ENDPOINT_URL_<SERVICE> point the real bootstraps at local stand-ins
+// and fakes in tests; none is set in AWS.
+func FromAWS(getenv func(string) string, parts ...Part) (*AWS, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -88,65 +80,45 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
-	table := need(EnvTable)
-	bus := need(EnvEventBus)
-	passwordKey := need(EnvPasswordKey)
-	macKey := need(EnvMACKey)
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing environment variables: %v", missing)
-	}
+	env := &Env{getenv: getenv}
+	table := env.Need(deploy.EnvTableName)
+	bus := env.Need(deploy.EnvEventBusName)
 	liveEndpoint, liveURL, err := liveSettings(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := sdkConfig(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
-	ddb := dynamodb.NewFromConfig(awsCfg, endpoint(getenv, EnvDynamoDBEndpoint, func(o *dynamodb.Options, v *string) { o.BaseEndpoint = v }))
-	kmsClient := kms.NewFromConfig(awsCfg, endpoint(getenv, EnvKMSEndpoint, func(o *kms.Options, v *string) { o.BaseEndpoint = v }))
-	a := &AWS{Log: log}
+	a := &AWS{Log: log, Config: awsCfg}
 	a.Service = &support.Service{
-		Store: store.New(ddb, table),
-		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg,
-			endpoint(getenv, EnvEventBridgeEndpoint, func(o *eventbridge.Options, v *string) { o.BaseEndpoint = v })), bus),
-		Sealer: secrets.NewKMSSealer(kmsClient, passwordKey),
-		Codes:  secrets.NewKMSCodeMAC(kmsClient, macKey),
+		Store:  store.New(dynamodb.NewFromConfig(awsCfg), table),
+		Events: eventbus.NewEventBridge(eventbridge.NewFromConfig(awsCfg), bus),
+		Sealer: noKeys{},
+		Codes:  noKeys{},
+		Mail:   noMail{},
 		Config: cfg,
 		Log:    log,
 	}
-	if from := getenv(EnvMailFrom); from != "" {
-		ses := sesv2.NewFromConfig(awsCfg, endpoint(getenv, EnvSESEndpoint, func(o *sesv2.Options, v *string) { o.BaseEndpoint = v }))
-		var opts []mail.Option
-		if set := getenv(EnvConfigSet); set != "" {
-			opts = append(opts, mail.WithConfigurationSet(set))
-		}
-		a.Service.Mail = mail.New(ses, from, opts...)
-	} else {
-		a.Service.Mail = noMail{}
-	}
-	if group := getenv(EnvScheduleGroup); group != "" {
-		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg,
-			endpoint(getenv, EnvSchedulerEndpoint, func(o *scheduler.Options, v *string) { o.BaseEndpoint = v })), schedule.Config{
-			GroupName: group, TargetARN: getenv(EnvExpiryFunction), RoleARN: getenv(EnvSchedulerRole), DLQARN: getenv(EnvExpiryDLQ),
+	if group := getenv(deploy.EnvScheduleGroup); group != "" {
+		a.Service.Schedules = schedule.NewEventBridgeScheduler(scheduler.NewFromConfig(awsCfg), schedule.Config{
+			GroupName: group, TargetARN: getenv(deploy.EnvExpiryFunction), RoleARN: getenv(deploy.EnvSchedulerRole), DLQARN: getenv(deploy.EnvExpiryDLQ),
 		})
 	} else {
 		a.Service.Schedules = noSchedules{log: log}
 	}
 	if liveEndpoint != "" {
-		a.Service.Live = connections.NewForEndpoint(awsCfg, liveEndpoint)
+		a.Service.Live = views.Live(connections.NewForEndpoint(awsCfg, liveEndpoint))
 		a.Service.Config.LiveURL = liveURL
 	}
-	if bucket := getenv(EnvAppBucket); bucket != "" {
-		a.Downloads = s3Downloads{presign: s3.NewPresignClient(s3.NewFromConfig(awsCfg)), client: s3.NewFromConfig(awsCfg), bucket: bucket}
+	for _, part := range parts {
+		if err := part(a, env); err != nil {
+			return nil, err
+		}
+	}
+	if len(env.missing) > 0 {
+		return nil, fmt.Errorf("missing environment variables: %v", env.missing)
 	}
 	return a, nil
 }
@@ -155,28 +127,47 @@ func FromAWS(ctx context.Context, getenv func(string) string) (*AWS, error) {
 // neither. Half a live channel would hand out a URL nobody pushes to, or push to
 // connections no client was told how to open.
 func liveSettings(getenv func(string) string) (endpoint, liveURL string, err error) {
-	endpoint, liveURL = getenv(EnvLiveEndpoint), getenv(EnvLiveURL)
+	endpoint, liveURL = getenv(deploy.EnvLiveEndpoint), getenv(deploy.EnvLiveURL)
 	if endpoint == "" && liveURL == "" {
 		return "", "", nil
 	}
 	if endpoint == "" || liveURL == "" {
-		return "", "", fmt.Errorf("%s and %s go together: set both (the live channel) or neither", EnvLiveEndpoint, EnvLiveURL)
+		return "", "", fmt.Errorf("%s and %s go together: set both (the live channel) or neither", deploy.EnvLiveEndpoint, deploy.EnvLiveURL)
 	}
 	if u, perr := url.Parse(endpoint); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", "", fmt.Errorf("%s=%q: want the stage's https:// URL", EnvLiveEndpoint, endpoint)
+		return "", "", fmt.Errorf("%s=%q: want the stage's https:// URL", deploy.EnvLiveEndpoint, endpoint)
 	}
 	if u, perr := url.Parse(liveURL); perr != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
-		return "", "", fmt.Errorf("%s=%q: want the stage's wss:// URL", EnvLiveURL, liveURL)
+		return "", "", fmt.Errorf("%s=%q: want the stage's wss:// URL", deploy.EnvLiveURL, liveURL)
 	}
 	return endpoint, liveURL, nil
 }
 
-// noMail is the mailer of a function that must never send mail (pairing, expiry): their
-// roles are not allowed to, and this makes a wrong call fail loudly.
+// errNotHere is what a stand-in for a part the function lacks answers with.
+var errNotHere = errors.New("this function does not do that: its main adds no such part, and its role may not")
+
+// noMail is the mailer of a function that must never send mail (pairing, expiry, live):
+// their roles are not allowed to, and this makes a wrong call fail loudly.
 type noMail struct{}
 
 func (noMail) SendInvitation(context.Context, support.InvitationMail) error {
-	return errors.New("this function does not send mail")
+	return fmt.Errorf("send invitation mail: %w", errNotHere)
+}
+
+// noKeys stands in for the KMS keys in a function that never seals, opens or MACs
+// (expiry, live): their roles have no KMS permission, and they link no KMS client.
+type noKeys struct{}
+
+func (noKeys) Seal(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("seal: %w", errNotHere)
+}
+
+func (noKeys) Open(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("open: %w", errNotHere)
+}
+
+func (noKeys) MAC(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("code mac: %w", errNotHere)
 }
 
 // noSchedules stands in where no schedule group is configured: the 5-minute sweep still
@@ -189,35 +180,3 @@ func (n noSchedules) ScheduleExpiry(_ context.Context, name string, _ time.Time,
 }
 
 func (noSchedules) DeleteExpiry(context.Context, string) error { return nil }
-
-// s3Downloads hands out the app as a short-lived S3 link: a Lambda answer is limited to
-// 6 MB, and S3 serves the file faster and cheaper.
-type s3Downloads struct {
-	presign *s3.PresignClient
-	client  *s3.Client
-	bucket  string
-}
-
-// appKey is where the stack uploads `make agent`'s dist/agent/windows-<arch>/ folders.
-func appKey(arch string) string { return "agent/windows-" + arch + "/SupportSession.exe" }
-
-func (d s3Downloads) Available(ctx context.Context, arch string) bool {
-	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(appKey(arch))})
-	return err == nil
-}
-
-func (d s3Downloads) Download(ctx context.Context, arch, fileName string) (httpapi.Download, error) {
-	if !d.Available(ctx, arch) {
-		return httpapi.Download{}, httpapi.ErrNoBuild
-	}
-	req, err := d.presign.PresignGetObject(ctx, &s3.GetObjectInput{
-		Bucket:                     aws.String(d.bucket),
-		Key:                        aws.String(appKey(arch)),
-		ResponseContentDisposition: aws.String(`attachment; filename="` + fileName + `"`),
-		ResponseContentType:        aws.String("application/vnd.microsoft.portable-executable"),
-	}, s3.WithPresignExpires(5*time.Minute))
-	if err != nil {
-		return httpapi.Download{}, fmt.Errorf("presign app download: %w", err)
-	}
-	return httpapi.Download{RedirectURL: req.URL}, nil
-}

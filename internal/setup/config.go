@@ -1,7 +1,8 @@
 // Package setup builds the service from its environment: Settings reads the variables
-// every runtime shares, AWS wires the Lambda functions to DynamoDB, SES, EventBridge,
-// Scheduler and KMS. Local mode (internal/local/devstack) wires the same service to the local
-// stand-ins.
+// every runtime shares, FromAWS wires a Lambda function to DynamoDB, EventBridge,
+// Scheduler and @connections, and the parts in the packages below add what only some
+// functions call: KMS (kmskeys), SES (sesmail), S3 (s3app). Local mode
+// (internal/local/devstack) wires the same service to the local stand-ins.
 package setup
 
 import (
@@ -10,23 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
-)
-
-// Environment variables the functions and local mode read. The CDK stack sets the same
-// names (infra).
-const (
-	EnvSessionTTL      = "SESSION_TTL" // e.g. 24h; local mode accepts 60s for demos
-	EnvInviteTTL       = "INVITE_TTL"  // e.g. 24h
-	EnvPendingInterval = "POLL_INTERVAL_PENDING"
-	EnvActiveInterval  = "POLL_INTERVAL_ACTIVE"
-	EnvLiveInterval    = "POLL_INTERVAL_LIVE" // the safety poll while the live connection is open
-	EnvDefaultSlots    = "DEFAULT_SLOTS"
-	EnvDefaultCap      = "DEFAULT_ADHOC_CAP"
-	EnvUsername        = "HIDDEN_USERNAME"
-	EnvPublicBaseURL   = "PUBLIC_BASE_URL"
-	EnvLookupGrace     = "LOOKUP_GRACE"
 )
 
 // Settings reads the product settings from the environment on top of the defaults. A value
@@ -41,12 +28,12 @@ func Settings(getenv func(string) string) (support.Config, error) {
 		into *time.Duration
 		min  time.Duration
 	}{
-		{EnvSessionTTL, &c.SessionTTL, 10 * time.Second},
-		{EnvInviteTTL, &c.InviteTTL, 10 * time.Second},
-		{EnvPendingInterval, &c.PendingInterval, time.Second},
-		{EnvActiveInterval, &c.ActiveInterval, time.Second},
-		{EnvLiveInterval, &c.LiveInterval, time.Second},
-		{EnvLookupGrace, &c.LookupGrace, time.Minute},
+		{deploy.EnvSessionTTL, &c.SessionTTL, 10 * time.Second},
+		{deploy.EnvInviteTTL, &c.InviteTTL, 10 * time.Second},
+		{deploy.EnvPollPending, &c.PendingInterval, time.Second},
+		{deploy.EnvPollActive, &c.ActiveInterval, time.Second},
+		{deploy.EnvPollLive, &c.LiveInterval, time.Second},
+		{deploy.EnvLookupGrace, &c.LookupGrace, time.Minute},
 	}
 	for _, d := range durations {
 		v := getenv(d.name)
@@ -62,7 +49,7 @@ func Settings(getenv func(string) string) (support.Config, error) {
 	ints := []struct {
 		name string
 		into *int
-	}{{EnvDefaultSlots, &c.Limits.Slots}, {EnvDefaultCap, &c.Limits.AdhocCap}}
+	}{{deploy.EnvDefaultSlots, &c.Limits.Slots}, {deploy.EnvDefaultCap, &c.Limits.AdhocCap}}
 	for _, n := range ints {
 		v := getenv(n.name)
 		if v == "" {
@@ -74,13 +61,13 @@ func Settings(getenv func(string) string) (support.Config, error) {
 		}
 		*n.into = parsed
 	}
-	if v := getenv(EnvUsername); v != "" {
+	if v := getenv(deploy.EnvHiddenUsername); v != "" {
 		if !session.ValidUsername(v) {
-			return c, fmt.Errorf("%s=%q: not a Windows account name (1 to 20 characters, none of \"/\\[]:;|=,+*?<>@)", EnvUsername, v)
+			return c, fmt.Errorf("%s=%q: not a Windows account name (1 to 20 characters, none of \"/\\[]:;|=,+*?<>@)", deploy.EnvHiddenUsername, v)
 		}
 		c.Username = v
 	}
-	if v := getenv(EnvPublicBaseURL); v != "" {
+	if v := getenv(deploy.EnvPublicBaseURL); v != "" {
 		c.PublicBaseURL = v
 	}
 	return c, nil

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 func TestSettings(t *testing.T) {
@@ -22,8 +24,8 @@ func TestSettings(t *testing.T) {
 		c.PendingInterval != 5*time.Second || c.LiveInterval != 15*time.Minute || c.Limits.Slots != 5 || c.Limits.AdhocCap != 5 || c.Username != "AdHocRemoteUser" {
 		t.Fatalf("defaults: %+v", c)
 	}
-	c, err = Settings(env(EnvSessionTTL, "60s", EnvInviteTTL, "5m", EnvActiveInterval, "10s", EnvDefaultSlots, "12",
-		EnvDefaultCap, "3", EnvUsername, "SupportAdmin", EnvPublicBaseURL, "https://support.example.com", EnvLiveInterval, "10m"))
+	c, err = Settings(env(deploy.EnvSessionTTL, "60s", deploy.EnvInviteTTL, "5m", deploy.EnvPollActive, "10s", deploy.EnvDefaultSlots, "12",
+		deploy.EnvDefaultCap, "3", deploy.EnvHiddenUsername, "SupportAdmin", deploy.EnvPublicBaseURL, "https://support.example.com", deploy.EnvPollLive, "10m"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +34,8 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("overrides: %+v", c)
 	}
 	for _, bad := range [][]string{
-		{EnvSessionTTL, "24"}, {EnvSessionTTL, "1s"}, {EnvInviteTTL, "-5m"}, {EnvActiveInterval, "0s"}, {EnvLiveInterval, "15"},
-		{EnvDefaultSlots, "five"}, {EnvDefaultCap, "-1"}, {EnvUsername, strings.Repeat("x", 21)},
+		{deploy.EnvSessionTTL, "24"}, {deploy.EnvSessionTTL, "1s"}, {deploy.EnvInviteTTL, "-5m"}, {deploy.EnvPollActive, "0s"}, {deploy.EnvPollLive, "15"},
+		{deploy.EnvDefaultSlots, "five"}, {deploy.EnvDefaultCap, "-1"}, {deploy.EnvHiddenUsername, strings.Repeat("x", 21)},
 	} {
 		if _, err := Settings(env(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%s=%q: error %v, want one naming the variable", bad[0], bad[1], err)

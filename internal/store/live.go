@@ -147,7 +147,7 @@ func (s *Store) Consoles(ctx context.Context, account string) ([]support.Console
 		ExpressionAttributeNames:  map[string]string{"#pk": KeyPK, "#sk": KeySK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(livePK(account)), ":console": str(prefixConsole)},
 	})
-	now := s.now().Unix()
+	now := s.clock.Now().Unix()
 	var out []support.ConsoleConnection
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

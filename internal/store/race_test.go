@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
@@ -184,7 +185,7 @@ func TestLoneCommitIsAPutThatRetriesConflicts(t *testing.T) {
 	injected := dynamodb.NewFromConfig(standins.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, inject)
 	})
-	st := store.New(injected, table, store.WithClock(func() time.Time { return t0 }))
+	st := store.New(injected, table, store.WithClock(clock.NewFake(t0)))
 	s := newSession("s-1", "acme", "tech-1", t0)
 	if err := st.CreateInvitation(ctx(t), s, s.InviteExpiresAt, defaultLimits, inviteAudit(s)); err != nil {
 		t.Fatal(err)
@@ -294,7 +295,7 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 			injected := dynamodb.NewFromConfig(standins.AWSConfig(testenv.DynamoDBEndpoint(t)), func(o *dynamodb.Options) {
 				o.APIOptions = append(o.APIOptions, tt.inj.register)
 			})
-			st := store.New(injected, table, store.WithClock(func() time.Time { return t0 }))
+			st := store.New(injected, table, store.WithClock(clock.NewFake(t0)))
 			c := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -21,7 +22,7 @@ import (
 type Store struct {
 	db    *dynamodb.Client
 	table string
-	now   func() time.Time
+	clock clock.Clock
 }
 
 var _ support.Store = (*Store)(nil)
@@ -30,18 +31,14 @@ var _ support.Store = (*Store)(nil)
 type Option func(*Store)
 
 // WithClock sets the clock that decides whether a lookup or a machine lock has expired
-// (default time.Now). Tests of expiry use it.
-func WithClock(now func() time.Time) Option {
-	return func(s *Store) {
-		if now != nil {
-			s.now = now
-		}
-	}
+// (nil: the real clock). Tests of expiry use it.
+func WithClock(c clock.Clock) Option {
+	return func(s *Store) { s.clock = clock.Or(c) }
 }
 
 // New is a store on an existing table (CreateTable makes one).
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {
-	s := &Store{db: client, table: table, now: time.Now}
+	s := &Store{db: client, table: table, clock: clock.Real{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -313,7 +310,7 @@ func (s *Store) Commit(ctx context.Context, c support.Change) error {
 		// Free, or held by a session whose time is over, or already ours (a retry), or held
 		// by the session the caller found ended (a release that failed).
 		cond := "attribute_not_exists(#pk) OR #exp <= :now OR #sid = :id"
-		values := map[string]types.AttributeValue{":now": num(s.now().Unix()), ":id": str(sess.ID)}
+		values := map[string]types.AttributeValue{":now": num(s.clock.Now().Unix()), ":id": str(sess.ID)}
 		if c.MachineTakeOver != "" {
 			cond += " OR #sid = :stale"
 			values[":stale"] = str(c.MachineTakeOver)
@@ -431,7 +428,7 @@ func (s *Store) getLookup(ctx context.Context, pk, sk string) (lookupItem, bool,
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return lookupItem{}, false, fmt.Errorf("unmarshal %s: %w", pk, err)
 	}
-	if it.TTL != 0 && it.TTL <= s.now().Unix() {
+	if it.TTL != 0 && it.TTL <= s.clock.Now().Unix() {
 		return lookupItem{}, false, nil
 	}
 	return it, true, nil
@@ -465,7 +462,7 @@ func (s *Store) MachineSession(ctx context.Context, machineHash string) (string,
 	if err != nil {
 		return "", fmt.Errorf("machine lock: %w", err)
 	}
-	if !ok || it.ExpiresAt <= s.now().Unix() {
+	if !ok || it.ExpiresAt <= s.clock.Now().Unix() {
 		return "", fmt.Errorf("machine lock: %w", support.ErrNotFound)
 	}
 	return it.SessionID, nil

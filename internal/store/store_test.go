@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
@@ -33,28 +34,15 @@ type fixture struct {
 	*store.Store
 	client *dynamodb.Client
 	table  string
-	mu     sync.Mutex
-	now    time.Time
+	clock  *clock.Fake
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	client, table := testenv.Table(t)
-	f := &fixture{client: client, table: table, now: t0}
+	f := &fixture{client: client, table: table, clock: clock.NewFake(t0)}
 	f.Store = store.New(client, table, store.WithClock(f.clock))
 	return f
-}
-
-func (f *fixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fixture) setNow(now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = now
 }
 
 func hash(s string) []byte {
@@ -614,11 +602,11 @@ func TestMachineLock(t *testing.T) {
 
 	// Expired: a second after a's expiry (stored to the second, rounded up) the lock no
 	// longer counts and b may take it; a second before, it still does.
-	f.setNow(a.ExpiresAt.Add(-time.Second))
+	f.clock.Set(a.ExpiresAt.Add(-time.Second))
 	if id, err := f.MachineSession(ctx(t), "pc"); err != nil || id != "a" {
 		t.Errorf("MachineSession just before expiry = %q, %v; want a", id, err)
 	}
-	f.setNow(a.ExpiresAt.Add(time.Second))
+	f.clock.Set(a.ExpiresAt.Add(time.Second))
 	if _, err := f.MachineSession(ctx(t), "pc"); !errors.Is(err, support.ErrNotFound) {
 		t.Errorf("MachineSession of an expired lock: %v", err)
 	}
@@ -671,7 +659,7 @@ func TestLookupsExpire(t *testing.T) {
 		{until.Add(-time.Second), true, false},
 		{until.Add(time.Second), false, false},
 	} {
-		f.setNow(tt.now)
+		f.clock.Set(tt.now)
 		id, err := f.SessionIDByInviteToken(ctx(t), s.InviteTokenHash)
 		if tt.invite && (err != nil || id != s.ID) || !tt.invite && !errors.Is(err, support.ErrNotFound) {
 			t.Errorf("at %s: SessionIDByInviteToken = %q, %v; want found %v", tt.now, id, err, tt.invite)
@@ -923,7 +911,7 @@ func TestMachineLockTakeOver(t *testing.T) {
 		t.Fatalf("MachineSession = %q, %v; want the stale lock of a", id, err)
 	}
 
-	f.setNow(t0.Add(2 * time.Hour))
+	f.clock.Set(t0.Add(2 * time.Hour))
 	_, actB := activate(b, "pc", t0.Add(2*time.Hour))
 	wantErr(t, "activate b without naming the stale holder", f.Commit(ctx(t), actB), support.ErrMachineBusy)
 	actB.MachineTakeOver = "a"

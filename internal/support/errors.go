@@ -3,7 +3,25 @@ package support
 import (
 	"errors"
 	"fmt"
+	"time"
 )
+
+// gone answers expired for a session that storage has dropped (its TTL passed) between
+// the lookup and the read, and passes every other error on.
+func gone(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return refuse(CodeExpired, "This session has ended or expired.")
+	}
+	return err
+}
+
+// orRefusal returns err if set, else the refusal.
+func orRefusal(err error, refusal *Error) error {
+	if err != nil {
+		return err
+	}
+	return refusal
+}
 
 // Codes are the stable problem codes the API answers with (DESIGN.md, "HTTP API").
 const (
@@ -33,8 +51,8 @@ type Error struct {
 	Detail string
 	// AttemptsLeft comes with invalid_code.
 	AttemptsLeft *int
-	// Interval comes with slow_down (seconds).
-	Interval int
+	// Interval comes with slow_down: the interval to poll at from now on.
+	Interval time.Duration
 	// SessionID names the session a session_exists refusal is about, so the console can
 	// link to it; only ever set for a session the caller may see.
 	SessionID string

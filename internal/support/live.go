@@ -3,7 +3,6 @@ package support
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -36,12 +35,12 @@ type LivePeer struct {
 	Admin      bool   // a console of an admins member
 }
 
-// TicketView is a console's one-use ticket for the live channel: URL is where to connect,
+// LiveTicket is a console's one-use ticket for the live channel: URL is where to connect,
 // the ticket already in its query.
-type TicketView struct {
-	Ticket    string    `json:"ticket"`
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expiresAt"`
+type LiveTicket struct {
+	Ticket    string
+	URL       string
+	ExpiresAt time.Time
 }
 
 // errNoLive refuses live-channel calls of a deployment without one.
@@ -49,19 +48,19 @@ var errNoLive = refuse(CodeNotFound, "This deployment has no live channel; poll 
 
 // IssueTicket gives a console tab a ticket for one live connection, valid for a minute.
 // Only the ticket's hash is stored.
-func (s *Service) IssueTicket(ctx context.Context, tech Technician) (TicketView, error) {
+func (s *Service) IssueTicket(ctx context.Context, tech Technician) (LiveTicket, error) {
 	if s.Config.LiveURL == "" || s.Live == nil {
-		return TicketView{}, errNoLive
+		return LiveTicket{}, errNoLive
 	}
 	ticket, err := secrets.NewToken()
 	if err != nil {
-		return TicketView{}, fmt.Errorf("ticket: %w", err)
+		return LiveTicket{}, fmt.Errorf("ticket: %w", err)
 	}
 	expires := s.now().Add(protocol.LiveTicketLifetime)
 	if err := s.Store.PutTicket(ctx, Ticket{Hash: secrets.HashToken(ticket), Technician: tech, ExpiresAt: expires}); err != nil {
-		return TicketView{}, fmt.Errorf("ticket: %w", err)
+		return LiveTicket{}, fmt.Errorf("ticket: %w", err)
 	}
-	return TicketView{Ticket: ticket, URL: s.liveURLWith("ticket", ticket), ExpiresAt: expires}, nil
+	return LiveTicket{Ticket: ticket, URL: s.liveURLWith("ticket", ticket), ExpiresAt: expires}, nil
 }
 
 func (s *Service) liveURLWith(key, value string) string {
@@ -172,21 +171,9 @@ func (s *Service) LiveDisconnected(ctx context.Context, peer LivePeer, connectio
 	return fmt.Errorf("live disconnected: unknown peer kind %q", peer.Kind)
 }
 
-// LivePing answers a ping.
-func (s *Service) LivePing(ctx context.Context, connectionID string) error {
-	return s.push(ctx, connectionID, protocol.Pong)
-}
-
-// LiveReply sends one message to a connection (an error answer of the gateway's handler).
-func (s *Service) LiveReply(ctx context.Context, connectionID string, msg any) error {
-	raw, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("live reply: %w", err)
-	}
-	return s.push(ctx, connectionID, raw)
-}
-
-func (s *Service) push(ctx context.Context, connectionID string, msg []byte) error {
+// LiveSend sends one message, as the live function writes it (a pong, an error answer), to
+// a connection.
+func (s *Service) LiveSend(ctx context.Context, connectionID string, msg []byte) error {
 	if s.Live == nil {
 		return errNoLive
 	}
@@ -194,13 +181,6 @@ func (s *Service) push(ctx context.Context, connectionID string, msg []byte) err
 		return fmt.Errorf("push to %s: %w", connectionID, err)
 	}
 	return nil
-}
-
-// SessionMessage is what a console is pushed when a session it may see changes: the
-// session as GET /v1/sessions/{id} shows it, with the message's type.
-type SessionMessage struct {
-	Type string `json:"type"` // protocol.TypeSession
-	SessionView
 }
 
 // maxPushers bounds the pushes to consoles that run at once.
@@ -220,8 +200,8 @@ func (s *Service) notify(ctx context.Context, before, after session.Session) {
 			s.pushApp(ctx, after, status)
 		}
 	}
-	v := s.view(&after, now)
-	if !consoleSees(s.view(&before, now), v) {
+	v := info(&after, now)
+	if !s.consoleSees(info(&before, now), v) {
 		return
 	}
 	consoles, err := s.Store.Consoles(ctx, after.Account)
@@ -229,7 +209,7 @@ func (s *Service) notify(ctx context.Context, before, after session.Session) {
 		s.log().Warn("live: listing console connections failed", "session", after.ID, "error", err)
 		return
 	}
-	msg, err := json.Marshal(SessionMessage{Type: protocol.TypeSession, SessionView: v})
+	msg, err := s.Live.SessionMessage(v)
 	if err != nil {
 		s.log().Error("live: encoding the session message failed", "session", after.ID, "error", err)
 		return
@@ -260,8 +240,8 @@ func (s *Service) notify(ctx context.Context, before, after session.Session) {
 }
 
 // pushApp tells the app its session's status, as a poll would.
-func (s *Service) pushApp(ctx context.Context, ss session.Session, status string) {
-	msg, err := json.Marshal(protocol.LiveStatus{Type: protocol.TypeStatus, Status: status, ExpiresAt: ss.ExpiresAt})
+func (s *Service) pushApp(ctx context.Context, ss session.Session, status session.State) {
+	msg, err := s.Live.StatusMessage(status, ss.ExpiresAt)
 	if err != nil {
 		s.log().Error("live: encoding the status message failed", "session", ss.ID, "error", err)
 		return
@@ -276,17 +256,17 @@ func (s *Service) pushApp(ctx context.Context, ss session.Session, status string
 	}
 }
 
-// consoleSees reports whether a console would see a difference between two views of a
-// session. The last-seen time alone is no difference: it moves with every minute's poll,
-// and "online" shows what matters of it.
-func consoleSees(before, after SessionView) bool {
-	strip := func(v SessionView) []byte {
+// consoleSees reports whether a console would see a difference between two states of a
+// session: whether the messages it would be pushed differ. The last-seen time alone is no
+// difference: it moves with every minute's poll, and "online" shows what matters of it.
+func (s *Service) consoleSees(before, after SessionInfo) bool {
+	strip := func(v SessionInfo) []byte {
 		if v.Computer != nil {
 			c := *v.Computer
-			c.LastSeenAt = nil
+			c.LastSeenAt = time.Time{}
 			v.Computer = &c
 		}
-		raw, _ := json.Marshal(v)
+		raw, _ := s.Live.SessionMessage(v)
 		return raw
 	}
 	return !bytes.Equal(strip(before), strip(after))

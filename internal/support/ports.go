@@ -105,6 +105,23 @@ type ConsoleConnection struct {
 	Until      time.Time // when storage may drop it: the connection cannot outlive this
 }
 
+// Live is the live channel as the use cases use it: Presenter writes the messages and
+// Pusher sends them. views.Live(pusher) makes one.
+type Live interface {
+	Pusher
+	Presenter
+}
+
+// Presenter writes the messages the live channel pushes, as api/asyncapi.yaml describes
+// them. internal/views implements it with the views of the HTTP API, so that a console is
+// pushed exactly what GET /v1/sessions/{id} answers and the app what a poll answers.
+type Presenter interface {
+	// StatusMessage tells the app its session's state (active, expired or ended).
+	StatusMessage(status session.State, expiresAt time.Time) ([]byte, error)
+	// SessionMessage tells a console what it now sees of a session.
+	SessionMessage(v SessionInfo) ([]byte, error)
+}
+
 // Pusher sends messages down open live connections: API Gateway's @connections
 // management API (internal/connections; locally the local gateway's stand-in for it).
 type Pusher interface {
@@ -157,8 +174,8 @@ type Lookup struct {
 
 // Limits are an account's licensed slots and its cap on concurrent ad-hoc sessions.
 type Limits struct {
-	Slots    int `json:"slots"`
-	AdhocCap int `json:"adhocCap"`
+	Slots    int
+	AdhocCap int
 }
 
 // Account is an account's limits and what is used of them.
@@ -168,6 +185,9 @@ type Account struct {
 	Used       int // slots in use
 	AdhocInUse int // ad-hoc sessions not yet in a terminal state
 }
+
+// Free is how many slots are left.
+func (a Account) Free() int { return max(0, a.Limits.Slots-a.Used) }
 
 // Store errors. Wrap them; callers test with errors.Is.
 var (

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/agent/app"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
 // User is a local account on the fake PC.
@@ -381,11 +382,13 @@ func (f *OS) Snapshot() (users map[string]User, hidden map[string]uint32, svc *S
 	return users, hidden, svc, f.Uninstall
 }
 
-// Clock is a fake clock: Sleep returns at once and moves the time on, unless the clock is
-// held (Hold), when a sleep waits for the test.
+// Clock is a fake clock: the product's clock.Fake (Now, Set, Advance), standing still
+// until moved, with the app's Sleep on top: Sleep returns at once and moves the time on,
+// unless the clock is held (Hold), when a sleep waits for the test.
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	*clock.Fake
+
+	mu sync.Mutex
 	// Slept records every wait the app asked for and sat out.
 	Slept []time.Duration
 	// OnSleep, when set, runs after the time has moved on (outside the lock).
@@ -396,14 +399,7 @@ type Clock struct {
 }
 
 // NewClock returns a clock set to start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now implements app.Clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func NewClock(start time.Time) *Clock { return &Clock{Fake: clock.NewFake(start)} }
 
 // Hold makes every later Sleep wait in real time until the test calls Release, or until
 // the sleep's context ends (the app woken early, by a push for example: the time then
@@ -449,19 +445,12 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 		}
 	}
 	c.mu.Lock()
-	c.now = c.now.Add(d)
+	c.Advance(d)
 	c.Slept = append(c.Slept, d)
-	now, hook := c.now, c.OnSleep
+	now, hook := c.Now(), c.OnSleep
 	c.mu.Unlock()
 	if hook != nil {
 		hook(now)
 	}
 	return ctx.Err()
-}
-
-// Advance moves the clock on without a sleep.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

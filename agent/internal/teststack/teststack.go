@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/support"
@@ -30,8 +31,9 @@ import (
 
 // Options tune the stack; zero values mean DESIGN.md's defaults.
 type Options struct {
-	// Now is the server's clock; tests that fake the app's clock share it.
-	Now func() time.Time
+	// Clock is the server's clock (nil: the real one); tests that fake the app's clock
+	// share it.
+	Clock clock.Clock
 	// InviteInterval and PollInterval are the polling intervals handed out before and
 	// after activation (seconds).
 	InviteInterval, PollInterval int
@@ -125,7 +127,7 @@ func New(t testing.TB, opts Options) *Stack {
 		SESEndpoint:      testenv.SES(t),
 		Table:            table,
 		Config:           cfg,
-		Now:              opts.Now,
+		Clock:            opts.Clock,
 		SweepEvery:       -1,
 		AppDir:           t.TempDir(),
 		Log:              slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -298,7 +300,7 @@ func (s *Stack) Session(t testing.TB, sessionID string) Session {
 	if err != nil {
 		t.Fatalf("teststack: session %s: %v", sessionID, err)
 	}
-	out := Session{Status: v.Status, EndReason: v.EndReason, MachineHash: stored.Computer.MachineHash,
+	out := Session{Status: string(v.Status), EndReason: string(v.EndReason), MachineHash: stored.Computer.MachineHash,
 		PasswordErased: stored.SealedPassword == nil}
 	if c := v.Computer; c != nil {
 		out.Hostname, out.OSVersion, out.AgentVersion = c.Hostname, c.OSVersion, c.AgentVersion

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/connections"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
@@ -33,6 +34,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
 
 // Options configure a local stack. Zero values pick what tests want: free ports, fresh
@@ -52,8 +54,9 @@ type Options struct {
 	SESPort     int
 	Table       string // "" = "adhoc-support"
 	Config      support.Config
-	// Now is the clock of the service and the scheduler; nil is the real clock.
-	Now func() time.Time
+	// Clock is the clock of the service, the store and the scheduler; nil is the real
+	// clock.
+	Clock clock.Clock
 	// SweepEvery is how often the sweep rule fires; 0 = 5 minutes as in AWS, negative =
 	// never (tests that sweep themselves).
 	SweepEvery time.Duration
@@ -199,13 +202,13 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		cfg = support.Defaults()
 	}
 	svc := &support.Service{
-		Store:  store.New(serviceDB, st.Table, store.WithClock(o.Now)),
+		Store:  store.New(serviceDB, st.Table, store.WithClock(o.Clock)),
 		Mail:   mail.New(standins.SESClient(st.SESURL), from),
 		Events: st.Bus,
 		Sealer: sealer,
 		Codes:  codes,
 		Config: cfg,
-		Now:    o.Now,
+		Clock:  o.Clock,
 		Log:    log,
 	}
 	st.Service = svc
@@ -216,7 +219,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	st.Scheduler, err = schedule.NewLocal(filepath.Join(st.DataDir, "schedules.json"), func(ctx context.Context, due events.ExpiryDue) error {
 		_, err := expiry(ctx, expiryapi.DuePayload(due))
 		return err
-	}, o.Now)
+	}, o.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)
 	}
@@ -239,7 +242,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		if svc.Config.LiveURL == "" {
 			svc.Config.LiveURL = st.LiveURL
 		}
-		svc.Live = connections.NewForEndpoint(standins.AWSConfig(st.URL), st.URL)
+		svc.Live = views.Live(connections.NewForEndpoint(standins.AWSConfig(st.URL), st.URL))
 	}
 	appDir := o.AppDir
 	if appDir == "" {

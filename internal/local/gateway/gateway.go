@@ -259,10 +259,14 @@ func (g *Gateway) devAccount(w http.ResponseWriter, r *http.Request, account str
 		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Use PUT.")
 		return
 	}
-	var l support.Limits
-	if !decodeDev(w, r, &l) {
+	var body struct {
+		Slots    int `json:"slots"`
+		AdhocCap int `json:"adhocCap"`
+	}
+	if !decodeDev(w, r, &body) {
 		return
 	}
+	l := support.Limits{Slots: body.Slots, AdhocCap: body.AdhocCap}
 	if account == "" || strings.ContainsAny(account, "/#") {
 		writeProblem(w, http.StatusBadRequest, support.CodeInvalidRequest, "Name the account in the path.")
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 )
 
@@ -17,8 +18,8 @@ import (
 // that the Cognito user pool's ID token carries and the HTTP API's JWT authorizer passes
 // on, so the handlers cannot tell the two apart. Local mode only: no Lambda has it.
 type Issuer struct {
-	key []byte
-	now func() time.Time
+	key   []byte
+	clock clock.Clock
 }
 
 // Local token settings.
@@ -28,15 +29,13 @@ const (
 	tokenLife  = 12 * time.Hour
 )
 
-// NewIssuer signs with an HMAC key (at least 32 bytes).
-func NewIssuer(key []byte, now func() time.Time) (*Issuer, error) {
+// NewIssuer signs with an HMAC key (at least 32 bytes), on the clock c (nil: the real
+// clock).
+func NewIssuer(key []byte, c clock.Clock) (*Issuer, error) {
 	if len(key) < 32 {
 		return nil, errors.New("local issuer: key must have at least 32 bytes")
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Issuer{key: key, now: now}, nil
+	return &Issuer{key: key, clock: clock.Or(c)}, nil
 }
 
 // DevUser is who signs in through local mode's dev sign-in.
@@ -56,7 +55,7 @@ func (u DevUser) Subject() string {
 
 // Issue returns a signed token for the user.
 func (i *Issuer) Issue(u DevUser) (string, error) {
-	now := i.now()
+	now := i.clock.Now()
 	name := u.Name
 	if name == "" {
 		name, _, _ = strings.Cut(u.Email, "@")
@@ -83,7 +82,7 @@ func (i *Issuer) Verify(token string) (map[string]string, error) {
 	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return i.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuerName), jwt.WithAudience(audience), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(i.now))
+		jwt.WithTimeFunc(i.clock.Now))
 	if err != nil {
 		return nil, fmt.Errorf("local token: %w", err)
 	}

@@ -111,7 +111,9 @@ func (l *Live) CloseAll() {
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
-		if c.upgraded(0) {
+		// A connection whose upgrade is still under way (its client may already hold the
+		// answer) is dropped as soon as it is done.
+		if c.upgraded(5 * time.Second) {
 			_ = c.ws.CloseNow()
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // SESOptions configure StartSES.
 type SESOptions struct {
 	Port    int    // 0: a free port
-	RepoDir string // "": RepoRoot(); node_modules/.bin/aws-ses-v2-local is run from there
+	RepoDir string // "": RepoRoot(); NPMDir/node_modules/.bin/aws-ses-v2-local is run from there
 	// Host is the address it listens on; "": 127.0.0.1, so the mail viewer is not
 	// reachable from the network.
 	Host    string
@@ -34,7 +34,7 @@ func StartSES(ctx context.Context, o SESOptions) (*Process, error) {
 			return nil, err
 		}
 	}
-	bin := filepath.Join(repo, "node_modules", ".bin", "aws-ses-v2-local")
+	bin := filepath.Join(repo, NPMDir, "node_modules", ".bin", "aws-ses-v2-local")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("aws-ses-v2-local: %s not found: %w", bin, ErrToolsMissing)
 	}

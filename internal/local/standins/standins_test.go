@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,9 +255,85 @@ func TestToolsDir(t *testing.T) {
 	if d, err := standins.ToolsDir(); err != nil || d != filepath.Join(root, ".tools") {
 		t.Errorf("ToolsDir = %q, %v; want %s", d, err, filepath.Join(root, ".tools"))
 	}
-	t.Chdir(t.TempDir())
-	if _, err := standins.RepoRoot(); err == nil {
-		t.Error("RepoRoot found a go.mod outside the repository")
+}
+
+// TestNPMDir: NPMDir holds the package.json that installs aws-ses-v2-local, and the
+// Makefile's NPM_DIR, where npm ci runs, is the same folder.
+func TestNPMDir(t *testing.T) {
+	root, err := standins.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := os.ReadFile(filepath.Join(root, standins.NPMDir, "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(pkg), `"aws-ses-v2-local"`) {
+		t.Errorf("%s/package.json does not install aws-ses-v2-local:\n%s", standins.NPMDir, pkg)
+	}
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`(?m)^NPM_DIR\s*:=\s*\$\(CURDIR\)/` + regexp.QuoteMeta(standins.NPMDir) + `\s*$`)
+	if !want.Match(mk) {
+		t.Errorf("the Makefile has no line NPM_DIR := $(CURDIR)/%s", standins.NPMDir)
+	}
+
+	// What npm ci put there holds Go files (CDK's init templates, which do not even
+	// compile); Go must not see them, with no go.mod written into node_modules.
+	goFiles, err := filepath.Glob(filepath.Join(root, standins.NPMDir, "node_modules", "aws-cdk", "lib", "init-templates", "*", "go", "*.go"))
+	if err != nil || len(goFiles) == 0 {
+		t.Fatalf("no Go files of CDK's init templates in %s/node_modules (%v): run `make tools`", standins.NPMDir, err)
+	}
+	cmd := exec.Command("go", "list", "-e", "-f", "{{.Dir}}", "./...")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./...: %v\n%s", err, out)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dir, filepath.Join(root, standins.NPMDir)+string(filepath.Separator)) {
+			t.Errorf("go list ./... sees %s", dir)
+		}
+	}
+}
+
+// TestRepoRoot: the repository's root from any folder inside it, also from the infra
+// module's (whose own go.mod is nearer), and no root outside it, not even below another
+// module's go.mod.
+func TestRepoRoot(t *testing.T) {
+	root, err := standins.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dir, want string
+	}{
+		{root, root},
+		{filepath.Join(root, "internal", "local", "standins"), root},
+		{filepath.Join(root, "infra"), root},
+		{filepath.Join(root, "infra", "stack"), root},
+		{t.TempDir(), ""},
+		{other, ""},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			t.Chdir(c.dir)
+			got, err := standins.RepoRoot()
+			if c.want == "" {
+				if err == nil {
+					t.Errorf("RepoRoot = %s outside the repository", got)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("RepoRoot = %q, %v; want %s", got, err, c.want)
+			}
+		})
 	}
 }
 

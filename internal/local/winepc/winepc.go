@@ -154,7 +154,7 @@ func (pc *PC) Command(ctx context.Context, args ...string) *exec.Cmd {
 func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 	xvfb, err := exec.LookPath("Xvfb")
 	if err != nil {
-		return fmt.Errorf("Xvfb not found: %s", DepsHint)
+		return fmt.Errorf("no Xvfb on this machine: %s", DepsHint)
 	}
 	for n := 90; n < 140; n++ {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {

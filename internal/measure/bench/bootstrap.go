@@ -12,6 +12,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
@@ -70,7 +77,7 @@ func Bootstraps(ctx context.Context, o BootstrapOptions) ([]Bootstrap, error) {
 	}
 	pkgs := map[string]string{Hello: HelloPackage}
 	names := []string{Hello}
-	for _, fn := range lambdatest.Functions {
+	for _, fn := range deploy.Functions {
 		pkgs[fn] = "./functions/" + fn
 		names = append(names, fn)
 	}
@@ -121,19 +128,27 @@ func Bootstraps(ctx context.Context, o BootstrapOptions) ([]Bootstrap, error) {
 	return out, nil
 }
 
-// functionEnv is what the CDK stack sets, pointed at the local stand-ins and the fake.
+// functionEnv is what the CDK stack sets, pointed at the local stand-ins and the fake with
+// the SDK's own endpoint variables. Every function gets all of it: one reads only what it
+// needs.
 func functionEnv(o BootstrapOptions, fake string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"AWS_REGION": standins.Region, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"TABLE_NAME": o.Table, "EVENT_BUS_NAME": "adhoc-support", "KMS_KEY_ID": "alias/adhoc-password", "MAC_KEY_ID": "alias/adhoc-code",
-		"SCHEDULE_GROUP": "adhoc-support", "SCHEDULER_ROLE_ARN": "arn:aws:iam::000000000000:role/scheduler",
-		"EXPIRY_FUNCTION_ARN": "arn:aws:lambda:us-east-1:000000000000:function:expiry",
-		"EXPIRY_DLQ_ARN":      "arn:aws:sqs:us-east-1:000000000000:expiry-dlq",
-		"PUBLIC_BASE_URL":     "https://support.example.com",
-		"DYNAMODB_ENDPOINT":   o.DynamoDBEndpoint, "KMS_ENDPOINT": fake, "EVENTBRIDGE_ENDPOINT": fake, "SCHEDULER_ENDPOINT": fake,
-		"MAIL_FROM": "support@example.com", "SES_ENDPOINT": o.SESEndpoint,
-		"AUTH_BASE_URL": "https://auth.example.com", "USER_POOL_CLIENT_ID": "console-client",
+		deploy.EnvTableName: o.Table, deploy.EnvEventBusName: "adhoc-support", deploy.EnvScheduleGroup: "adhoc-support",
+		deploy.EnvPasswordKey: "alias/adhoc-password", deploy.EnvMACKey: "alias/adhoc-code",
+		deploy.EnvSchedulerRole:  "arn:aws:iam::000000000000:role/scheduler",
+		deploy.EnvExpiryFunction: "arn:aws:lambda:us-east-1:000000000000:function:expiry",
+		deploy.EnvExpiryDLQ:      "arn:aws:sqs:us-east-1:000000000000:expiry-dlq",
+		deploy.EnvPublicBaseURL:  "https://support.example.com",
+		deploy.EnvMailFrom:       "support@example.com",
+		deploy.EnvAuthBaseURL:    "https://auth.example.com", deploy.EnvUserPoolClient: "console-client",
+		lambdatest.EndpointEnv(dynamodb.ServiceID): o.DynamoDBEndpoint,
+		lambdatest.EndpointEnv(sesv2.ServiceID):    o.SESEndpoint,
 	}
+	for _, id := range []string{kms.ServiceID, eventbridge.ServiceID, scheduler.ServiceID} {
+		env[lambdatest.EndpointEnv(id)] = fake
+	}
+	return env
 }
 
 // initOnce starts a bootstrap under the emulator, invokes it once (the emulator runs the
@@ -147,9 +162,9 @@ func initOnce(ctx context.Context, rie, bootstrap string, env map[string]string,
 	defer emu.Stop()
 	var event any = lambdatest.APIRequest(http.MethodGet, "/v1/sessions", "", nil, nil) // 401 without claims
 	switch name {
-	case FnPairing:
+	case deploy.Pairing:
 		event = lambdatest.APIRequest(http.MethodPost, protocol.PathPoll, "", nil, nil) // 401 without a token
-	case FnExpiry:
+	case deploy.Expiry:
 		event = json.RawMessage(`{}`) // names nothing: logged and dropped
 	}
 	var out json.RawMessage

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 )
 
@@ -251,7 +252,11 @@ func lineUSD(b bench.Bill, key string) float64 {
 
 // TestPricesMatchDocs keeps docs/cost.md's price table the same as the Go table.
 func TestPricesMatchDocs(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "cost.md"))
+	root, err := standins.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "cost.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
@@ -24,10 +25,10 @@ import (
 // MemoryFromTemplate reads them from a synthesized template instead. The live function's
 // 512 MB is this model's assumption, the size of the other API functions, until the
 // stack has the function (issue 11); its share of the bill is small either way.
-var DefaultMemoryMB = map[string]int{FnInvitation: 512, FnPairing: 512, FnExpiry: 256, FnLive: 512}
+var DefaultMemoryMB = map[string]int{deploy.Invitation: 512, deploy.Pairing: 512, deploy.Expiry: 256, deploy.Live: 512}
 
 // optionalFunctions may be missing from a template: the stack gets them later.
-var optionalFunctions = []string{FnLive}
+var optionalFunctions = []string{deploy.Live}
 
 // MemoryFromTemplate reads each function's MemorySize from a CloudFormation template that
 // `make synth` wrote (the function's Description is "Ad-hoc Support: <name>").
@@ -102,8 +103,8 @@ func (r *Rig) PerCall(ctx context.Context) ([]Figures, error) {
 		return nil, err
 	}
 	api("get session", r.GetRequest(s))
-	api("list sessions", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions", "", tech.claims(), nil), http.StatusOK})
-	api("account", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/account", "", tech.claims(), nil), http.StatusOK})
+	api("list sessions", Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions", "", tech.claims(), nil), http.StatusOK})
+	api("account", Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/account", "", tech.claims(), nil), http.StatusOK})
 	api("join page", r.JoinRequest(s))
 	api("app download (redirect)", r.DownloadRequest(s))
 	api("hello", r.HelloRequest(s))
@@ -123,8 +124,8 @@ func (r *Rig) PerCall(ctx context.Context) ([]Figures, error) {
 	api("poll, idle", r.PollRequest(s))
 	r.Clock.Advance(r.Service.Config.SeenEvery)
 	api("poll, writes lastSeenAt", r.PollRequest(s))
-	api("computers", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/computers", "", tech.claims(), nil), http.StatusOK})
-	api("audit", Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID+"/audit", "", tech.claims(), nil), http.StatusOK})
+	api("computers", Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/computers", "", tech.claims(), nil), http.StatusOK})
+	api("audit", Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID+"/audit", "", tech.claims(), nil), http.StatusOK})
 	api("end, by the user", r.EndRequest(s))
 	api("removed", r.RemovedRequest(s))
 

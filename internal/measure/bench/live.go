@@ -14,15 +14,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
-
-// FnLive is the live function: the WebSocket API's Lambda authorizer and its routes, one
-// handler (liveapi.New).
-const FnLive = "live"
 
 // rigLiveURL is where the rig's service says the live channel is. Nothing listens there:
 // the rig hands the live function the events API Gateway would send.
@@ -146,7 +144,7 @@ func (r *Rig) invokeLive(ctx context.Context, event, answer any) error {
 // measureLive runs one event of the live function and collects its figures; do returns
 // the route's status.
 func (r *Rig) measureLive(ctx context.Context, name, route string, wsIn int, do func() (int, error)) (Figures, error) {
-	f, err := r.measured(ctx, name, FnLive, TriggerWebSocket, func() (int, int, error) {
+	f, err := r.measured(ctx, name, deploy.Live, TriggerWebSocket, func() (int, int, error) {
 		status, err := do()
 		return status, 0, err
 	})
@@ -256,12 +254,12 @@ func (r *Rig) Disconnect(ctx context.Context, c *LiveConn) (Figures, error) {
 
 // TicketRequest is the console asking for a live ticket.
 func (r *Rig) TicketRequest(t Technician) Request {
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodPost, "/v1/live/tickets", "", t.claims(), nil), http.StatusCreated}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodPost, "/v1/live/tickets", "", t.claims(), nil), http.StatusCreated}
 }
 
 // ticketOf reads the ticket from the answer of TicketRequest.
 func ticketOf(res events.APIGatewayV2HTTPResponse) (string, error) {
-	var v support.TicketView
+	var v views.TicketView
 	if err := json.Unmarshal([]byte(res.Body), &v); err != nil || v.Ticket == "" {
 		return "", fmt.Errorf("ticket: unreadable answer (%v)", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 )
 
 // Figures are what one invocation did.
@@ -102,7 +104,7 @@ func (r *Rig) Measure(ctx context.Context, name string, q Request) (Figures, eve
 
 // MeasureExpiry invokes the expiry function as the scheduler or the sweep rule does.
 func (r *Rig) MeasureExpiry(ctx context.Context, name, trigger string, payload json.RawMessage) (Figures, error) {
-	return r.measured(ctx, name, FnExpiry, trigger, func() (int, int, error) {
+	return r.measured(ctx, name, deploy.Expiry, trigger, func() (int, int, error) {
 		_, err := r.Expiry(ctx, payload)
 		return 0, 0, err
 	})
@@ -121,7 +123,7 @@ func responseBytes(res events.APIGatewayV2HTTPResponse) int {
 // (infra/stack/api.go accessLogFormat: the same fields), filled with typical values.
 func AccessLogBytes(f Figures) int {
 	tech := "-"
-	if f.Function == FnInvitation {
+	if f.Function == deploy.Invitation {
 		tech = "3f1c2a9e-7b5d-4e0f-9a61-2c8d4b7e5f10" // a Cognito sub
 	}
 	line := map[string]string{

@@ -35,6 +35,8 @@ import (
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/clock"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/expiryapi"
 	"github.com/adhoc-support/adhoc-support/internal/httpapi"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
@@ -46,17 +48,8 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/store"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
+	"github.com/adhoc-support/adhoc-support/internal/views"
 )
-
-// Clock is the service's clock: the real time plus an offset that Advance moves on, so
-// that a whole day of polls runs in seconds while short stretches still see time pass.
-type Clock struct{ offset atomic.Int64 }
-
-// Now is the current time of the clock.
-func (c *Clock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
-
-// Advance moves the clock on.
-func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Counts are the calls to the services that cannot run here, and to S3.
 type Counts struct {
@@ -260,7 +253,9 @@ type Rig struct {
 	Live       liveapi.Handler // nil without RigOptions.Live
 	Pusher     *Pusher         // @connections; nil without RigOptions.Live
 
-	Clock     *Clock
+	// Clock is the service's clock: it runs with real time and Advance moves it on, so
+	// that a whole day of polls runs in seconds while short stretches still see time pass.
+	Clock     *clock.Fake
 	Table     string
 	Raw       *dynamodb.Client // unmetered: baselines and read-backs
 	SES       *sesv2.Client
@@ -277,7 +272,7 @@ type Rig struct {
 
 // NewRig wires the service as internal/setup does for Lambda, with the stand-ins above.
 func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
-	r := &Rig{Clock: &Clock{}, Table: o.Table, Meter: &ddbmeter.Meter{}, Recorder: NewRecorder(), Counts: &Counts{}}
+	r := &Rig{Clock: clock.NewRunning(time.Now().UTC()), Table: o.Table, Meter: &ddbmeter.Meter{}, Recorder: NewRecorder(), Counts: &Counts{}}
 	r.Raw = standins.DynamoDBClient(o.DynamoDBEndpoint)
 	if err := store.CreateTable(ctx, r.Raw, o.Table); err != nil {
 		return nil, fmt.Errorf("bench rig: %w", err)
@@ -317,7 +312,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 		Sealer:    countingSealer{inner: sealer, n: &r.Counts.KMS},
 		Codes:     countingMAC{inner: codes, n: &r.Counts.KMS},
 		Config:    cfg,
-		Now:       r.Clock.Now,
+		Clock:     r.Clock,
 		Log:       log,
 	}
 	r.Invitation = httpapi.Invitation(r.Service, http.NotFoundHandler(), log)
@@ -325,7 +320,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 	r.Expiry = expiryapi.Handler(r.Service, log)
 	if o.Live {
 		r.Pusher = &Pusher{counts: r.Counts, open: map[string]time.Time{}, got: map[string][][]byte{}}
-		r.Service.Live = r.Pusher
+		r.Service.Live = views.Live(r.Pusher)
 		r.Service.Config.LiveURL = rigLiveURL
 		r.Live = liveapi.New(r.Service, log)
 	}
@@ -375,7 +370,7 @@ type Request struct {
 // Serve runs a request through its function's handler and checks the status.
 func (r *Rig) Serve(ctx context.Context, q Request) (events.APIGatewayV2HTTPResponse, error) {
 	h := r.Pairing
-	if q.Function == FnInvitation {
+	if q.Function == deploy.Invitation {
 		h = r.Invitation
 	}
 	// Errors name the route, not the path: a join path holds the invite token.
@@ -399,19 +394,12 @@ func problemCode(body string) string {
 	return "code " + p.Code
 }
 
-// Function names, as in infra/stack.Functions.
-const (
-	FnInvitation = "invitation"
-	FnPairing    = "pairing"
-	FnExpiry     = "expiry"
-)
-
 const benchPassword = "Corr3ct-Horse-Battery"
 
 // CreateRequest is the technician's "Send e-mail and prepare session".
 func (r *Rig) CreateRequest(t Technician, email string) Request {
 	body := fmt.Sprintf(`{"email":%q,"password":%q,"locale":"en"}`, email, benchPassword)
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodPost, "/v1/sessions", body, t.claims(), nil), http.StatusCreated}
 }
 
 // Created reads the answer of CreateRequest and the invite token from the mail.
@@ -443,24 +431,24 @@ func (r *Rig) Create(ctx context.Context, account string) (*Session, error) {
 
 // GetRequest is the technician's page asking for the session's state.
 func (r *Rig) GetRequest(s *Session) Request {
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodGet, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // JoinRequest is the end user opening the link in the mail.
 func (r *Rig) JoinRequest(s *Session) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token, "", nil, map[string]string{"accept-language": "en"}), http.StatusOK}
 }
 
 // DownloadRequest is the end user downloading the app (answered with a redirect to S3).
 func (r *Rig) DownloadRequest(s *Session) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodGet, "/join/"+s.Token+"/app", "", nil, nil), http.StatusFound}
 }
 
 // HelloRequest is the app's first call.
 func (r *Rig) HelloRequest(s *Session) Request {
 	b, _ := json.Marshal(protocol.HelloRequest{InviteToken: s.Token, Platform: protocol.PlatformWindows, OSVersion: "Windows 11 Pro 23H2",
 		Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine})
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, protocol.PathHello, string(b), nil, nil), http.StatusOK}
 }
 
 // PairRequest is the app sending the code the user typed; wrong sends a wrong code.
@@ -474,7 +462,7 @@ func (r *Rig) PairRequest(s *Session, wrong bool) Request {
 	}
 	b, _ := json.Marshal(protocol.PairRequest{InviteToken: s.Token, SecurityCode: code, Platform: protocol.PlatformWindows,
 		OSVersion: "Windows 11 Pro 23H2", Hostname: "PC-" + s.ID[:6], AgentVersion: "1.0.0", MachineID: s.Machine, Nonce: "nonce-" + s.ID})
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, protocol.PathPair, string(b), nil, nil), want}
 }
 
 // Paired keeps the agent token of a pairing answer.
@@ -488,7 +476,7 @@ func (s *Session) Paired(res events.APIGatewayV2HTTPResponse) error {
 }
 
 func (r *Rig) agentRequest(s *Session, path string, want int) Request {
-	return Request{FnPairing, lambdatest.APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
+	return Request{deploy.Pairing, lambdatest.APIRequest(http.MethodPost, path, "", nil, map[string]string{"authorization": "Bearer " + s.Agent}), want}
 }
 
 // PollRequest is the app's poll.
@@ -508,7 +496,7 @@ func (r *Rig) RemovedRequest(s *Session) Request {
 
 // CancelRequest is the technician ending the session early.
 func (r *Rig) CancelRequest(s *Session) Request {
-	return Request{FnInvitation, lambdatest.APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
+	return Request{deploy.Invitation, lambdatest.APIRequest(http.MethodDelete, "/v1/sessions/"+s.ID, "", s.Tech.claims(), nil), http.StatusOK}
 }
 
 // Activate takes a created session through hello, pairing and the first poll.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/lambdatest"
@@ -198,11 +199,11 @@ func TestMemoryFromTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["invitation"] != 1024 || got["pairing"] != 512 || got["expiry"] != 128 || got[bench.FnLive] != bench.DefaultMemoryMB[bench.FnLive] {
+	if got["invitation"] != 1024 || got["pairing"] != 512 || got["expiry"] != 128 || got[deploy.Live] != bench.DefaultMemoryMB[deploy.Live] {
 		t.Errorf("memory %v (the live function absent: its default)", got)
 	}
 	withLive := `{"Resources":{` + fn("invitation", 1024) + `,` + fn("pairing", 512) + `,` + fn("expiry", 128) + `,` + fn("live", 256) + `}}`
-	if got, err := bench.MemoryFromTemplate(write(withLive)); err != nil || got[bench.FnLive] != 256 {
+	if got, err := bench.MemoryFromTemplate(write(withLive)); err != nil || got[deploy.Live] != 256 {
 		t.Errorf("memory %v, %v; want the live function's 256 MB from the template", got, err)
 	}
 	if _, err := bench.MemoryFromTemplate(write(`{"Resources":{` + fn("pairing", 512) + `}}`)); err == nil {

@@ -700,7 +700,7 @@ func TestRestartKeepsSessions(t *testing.T) {
 	cfg.ActiveInterval = 2 * time.Second
 	startStack := func() {
 		st, err := devstack.Start(context.Background(), devstack.Options{
-			DataDir: dataDir, SESEndpoint: testenv.SES(t), Config: cfg, Now: e.clock.Now,
+			DataDir: dataDir, SESEndpoint: testenv.SES(t), Config: cfg, Clock: e.clock,
 			SweepEvery: -1, AppDir: t.TempDir(),
 			Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})

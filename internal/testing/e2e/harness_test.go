@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
@@ -37,30 +38,14 @@ var apiDoc = func() *apidoc.Validator {
 	return v
 }()
 
-// clock is a settable clock shared by the service and the scheduler.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is the clock the stack's service, store and scheduler share: it stands at the
+// start of the test (whole seconds) until the test moves it.
+func newClock() *clock.Fake { return clock.NewFake(time.Now().UTC().Truncate(time.Second)) }
 
 type env struct {
 	t     *testing.T
 	st    *devstack.Stack
-	clock *clock
+	clock *clock.Fake
 	logs  *logbuf.Buffer // everything the stack logs, to check that no secret is ever logged
 	http  *http.Client
 }
@@ -72,7 +57,7 @@ func withConfig(f func(*support.Config)) option {
 }
 
 // realClock runs the stack on the real clock, as `make run` does.
-func realClock() option { return func(o *devstack.Options) { o.Now = nil } }
+func realClock() option { return func(o *devstack.Options) { o.Clock = nil } }
 
 func withSES(endpoint string) option { return func(o *devstack.Options) { o.SESEndpoint = endpoint } }
 
@@ -88,7 +73,7 @@ func start(t *testing.T, opts ...option) *env {
 		SESEndpoint:      testenv.SES(t),
 		Table:            table,
 		Config:           cfg,
-		Now:              e.clock.Now,
+		Clock:            e.clock,
 		SweepEvery:       -1, // tests sweep explicitly
 		AppDir:           t.TempDir(),
 		Log:              slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

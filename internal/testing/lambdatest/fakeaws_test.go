@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
 	"github.com/adhoc-support/adhoc-support/internal/connections"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/grants"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
@@ -39,12 +40,12 @@ func TestFakeConnections(t *testing.T) {
 		action     string
 		denied     bool
 	}{
-		{name: "a granted push", function: grants.Live, connection: "abc=", call: push, action: ActionPostToConnection},
-		{name: "a push to a gone connection", function: grants.Live, connection: "gone=", call: push, wantGone: true, action: ActionPostToConnection},
+		{name: "a granted push", function: deploy.Live, connection: "abc=", call: push, action: ActionPostToConnection},
+		{name: "a push to a gone connection", function: deploy.Live, connection: "gone=", call: push, wantGone: true, action: ActionPostToConnection},
 		{name: "a push without the grant", function: ungranted, connection: "abc=", call: push, wantErr: "ForbiddenException", action: ActionPostToConnection, denied: true},
-		{name: "describing a connection", function: grants.Invitation, connection: "abc=", call: describe, action: ActionGetConnection},
-		{name: "closing a connection", function: grants.Pairing, connection: "closed=", call: closeConn, action: ActionDeleteConnection},
-		{name: "a push to the closed connection", function: grants.Pairing, connection: "closed=", call: push, wantGone: true, action: ActionPostToConnection},
+		{name: "describing a connection", function: deploy.Invitation, connection: "abc=", call: describe, action: ActionGetConnection},
+		{name: "closing a connection", function: deploy.Pairing, connection: "closed=", call: closeConn, action: ActionDeleteConnection},
+		{name: "a push to the closed connection", function: deploy.Pairing, connection: "closed=", call: push, wantGone: true, action: ActionPostToConnection},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -80,7 +81,7 @@ func TestFakeConnections(t *testing.T) {
 			}
 		})
 	}
-	if pushes := fake.Pushes("abc="); len(pushes) != 1 || pushes[0].Function != grants.Live {
+	if pushes := fake.Pushes("abc="); len(pushes) != 1 || pushes[0].Function != deploy.Live {
 		t.Errorf("Pushes(abc=) = %+v, want only the granted, delivered one", pushes)
 	}
 	if unknown := fake.Calls("unknown"); len(unknown) > 0 {

@@ -12,8 +12,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	adhocevents "github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/store"
@@ -46,12 +53,17 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 
 	common := map[string]string{
 		"AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"TABLE_NAME": table, "EVENT_BUS_NAME": "adhoc-support", "KMS_KEY_ID": "alias/adhoc-password", "MAC_KEY_ID": "alias/adhoc-code",
-		"SCHEDULE_GROUP": "adhoc-support", "SCHEDULER_ROLE_ARN": "arn:aws:iam::000000000000:role/scheduler",
-		"EXPIRY_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
-		"EXPIRY_DLQ_ARN":      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
-		"PUBLIC_BASE_URL":     "https://support.example.com", "POLL_INTERVAL_ACTIVE": "2s",
-		"DYNAMODB_ENDPOINT": testenv.DynamoDBEndpoint(t), "LIVE_URL": liveURL,
+		deploy.EnvTableName: table, deploy.EnvEventBusName: "adhoc-support", deploy.EnvScheduleGroup: "adhoc-support",
+		deploy.EnvPublicBaseURL: "https://support.example.com", deploy.EnvPollActive: "2s",
+		deploy.EnvLiveEndpoint: liveEndpoint, deploy.EnvLiveURL: liveURL,
+		EndpointEnv(dynamodb.ServiceID): testenv.DynamoDBEndpoint(t),
+	}
+	// What the stack gives only the functions that create schedules and use the keys.
+	scheduling := map[string]string{
+		deploy.EnvPasswordKey: "alias/adhoc-password", deploy.EnvMACKey: "alias/adhoc-code",
+		deploy.EnvSchedulerRole:  "arn:aws:iam::000000000000:role/scheduler",
+		deploy.EnvExpiryFunction: "arn:aws:lambda:eu-central-1:000000000000:function:expiry",
+		deploy.EnvExpiryDLQ:      "arn:aws:sqs:eu-central-1:000000000000:expiry-dlq",
 	}
 	emus := map[string]*Emulator{}
 	for name, bin := range bins {
@@ -59,15 +71,22 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		for k, v := range common {
 			env[k] = v
 		}
+		if name == deploy.Invitation || name == deploy.Pairing {
+			for k, v := range scheduling {
+				env[k] = v
+			}
+		}
 		// Each function meets KMS, EventBridge, Scheduler and @connections with only its
-		// own grants.
+		// own grants, through the SDK's own endpoint variables: LIVE_ENDPOINT stays the
+		// stage's URL, as the stack sets it.
 		scoped := fake.Scoped(name)
 		defer scoped.Close()
-		env["KMS_ENDPOINT"], env["EVENTBRIDGE_ENDPOINT"], env["SCHEDULER_ENDPOINT"] = scoped.Server.URL, scoped.Server.URL, scoped.Server.URL
-		env["LIVE_ENDPOINT"] = scoped.Server.URL
-		if name == "invitation" {
-			env["MAIL_FROM"], env["SES_ENDPOINT"] = "support@example.com", ses
-			env["AUTH_BASE_URL"], env["USER_POOL_CLIENT_ID"] = "https://auth.example.com", "console-client"
+		for _, id := range []string{kms.ServiceID, eventbridge.ServiceID, scheduler.ServiceID, apigatewaymanagementapi.ServiceID} {
+			env[EndpointEnv(id)] = scoped.Server.URL
+		}
+		if name == deploy.Invitation {
+			env[deploy.EnvMailFrom], env[EndpointEnv(sesv2.ServiceID)] = "support@example.com", ses
+			env[deploy.EnvAuthBaseURL], env[deploy.EnvUserPoolClient] = "https://auth.example.com", "console-client"
 		}
 		emu, err := StartEmulator(ctx, rie, bin, env)
 		if err != nil {
@@ -327,12 +346,13 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	}
 }
 
-// The live channel's address and connection ids in the emulator test.
+// The live channel's addresses and connection ids in the emulator test.
 const (
-	liveURL     = "wss://abc123.execute-api.eu-central-1.amazonaws.com/live"
-	appConn     = "AppConn0001="
-	consoleConn = "ConsoleConn1="
-	goneConn    = "GoneConn0001="
+	liveURL      = "wss://abc123.execute-api.eu-central-1.amazonaws.com/live"
+	liveEndpoint = "https://abc123.execute-api.eu-central-1.amazonaws.com/live"
+	appConn      = "AppConn0001="
+	consoleConn  = "ConsoleConn1="
+	goneConn     = "GoneConn0001="
 )
 
 // liveDriver invokes the live bootstrap with the WebSocket API's events.

@@ -17,12 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/testing/logbuf"
 )
-
-// Functions are the Lambda functions of the product, by folder under functions/.
-var Functions = []string{"invitation", "pairing", "expiry", "live"}
 
 // Build compiles each function's bootstrap for this machine's architecture (the emulator
 // runs it here; AWS runs the arm64 build of `make build`, from the same source) into
@@ -33,7 +31,7 @@ func Build(ctx context.Context, dir string) (map[string]string, error) {
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, name := range Functions {
+	for _, name := range deploy.Functions {
 		bin := filepath.Join(dir, name, "bootstrap")
 		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/"+name)
 		cmd.Dir = root

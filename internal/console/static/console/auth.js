@@ -1,3 +1,4 @@
+// @ts-check
 // Sign-in. Local mode: the dev sign-in asks the local gateway for a token; it is kept in
 // sessionStorage so that a reload does not sign the technician out (local mode only).
 // AWS mode: the Cognito hosted UI with the authorization code flow and PKCE; the tokens
@@ -8,28 +9,50 @@
 import config from "./config.js";
 import { api } from "./api.js";
 
+/** @import { DevTokenResponse } from "./api.js" */
+
+/**
+ * User is the signed-in technician, as the token's claims say.
+ * @typedef {object} User
+ * @property {string} token the ID token, sent as the bearer
+ * @property {string} sub the technician's profile id
+ * @property {string} email
+ * @property {string} name
+ * @property {string} account
+ * @property {boolean} admin a member of "admins", who sees every session of the account
+ * @property {number} exp when the token expires, in ms since the epoch (0: not said)
+ */
+
 const localKey = "adhoc.local.token";
 const pkceKey = "adhoc.pkce";
 
-let current = null; // { token, email, name, account, admin, sub, exp }
+/** @type {User | null} */
+let current = null;
 
+/** @param {string} s */
 function b64urlDecode(s) {
   const b = s.replace(/-/g, "+").replace(/_/g, "/");
   const bin = atob(b + "=".repeat((4 - (b.length % 4)) % 4));
   return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 
+/** @param {Uint8Array} bytes */
 function b64url(bytes) {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** @param {number} n the number of random bytes */
 function randomString(n) {
   return b64url(crypto.getRandomValues(new Uint8Array(n)));
 }
 
-/** fromToken reads the claims the console shows; the API checks the signature, not the page. */
+/**
+ * fromToken reads the claims the console shows; the API checks the signature, not the page.
+ * @param {string} token
+ * @returns {User | null}
+ */
 function fromToken(token) {
   try {
     const claims = JSON.parse(b64urlDecode(token.split(".")[1]));
@@ -48,19 +71,29 @@ function fromToken(token) {
   }
 }
 
+/**
+ * @param {User | null} u
+ * @returns {u is User}
+ */
 function valid(u) {
-  return u && u.token && (!u.exp || u.exp > Date.now() + 5000);
+  return Boolean(u && u.token && (!u.exp || u.exp > Date.now() + 5000));
 }
 
 export const mode = config.mode;
 
+/** cognito is the hosted UI's settings, which config.js has in AWS mode only. */
+function cognito() {
+  if (!config.cognito) throw new Error("config.js has no Cognito settings (local mode)");
+  return config.cognito;
+}
+
 // The app client's callback and sign-out URL: the console's root unless configured.
 function redirectUri() {
-  return config.cognito.redirectUri || `${location.origin}/`;
+  return cognito().redirectUri || `${location.origin}/`;
 }
 
 function logoutUri() {
-  return config.cognito.logoutUri || redirectUri();
+  return cognito().logoutUri || redirectUri();
 }
 export const hiddenUsername = config.hiddenUsername;
 /** sessionSeconds is how long an active session lasts in this deployment. */
@@ -81,7 +114,7 @@ export function restore() {
   if (mode !== "local") return;
   try {
     const tok = sessionStorage.getItem(localKey);
-    const u = tok && fromToken(tok);
+    const u = tok ? fromToken(tok) : null;
     if (valid(u)) current = u;
     else sessionStorage.removeItem(localKey);
   } catch {
@@ -89,7 +122,14 @@ export function restore() {
   }
 }
 
+/**
+ * signInLocal asks the local gateway for a token (local mode only).
+ * @param {string} email
+ * @param {string} account
+ * @param {boolean} admin
+ */
 export async function signInLocal(email, account, admin) {
+  /** @type {DevTokenResponse} */
   const res = await api("POST", "/v1/dev/token", { email, account, admin }, { auth: false });
   const u = fromToken(res.token);
   if (!u) throw new Error("the token could not be read");
@@ -102,9 +142,12 @@ export async function signInLocal(email, account, admin) {
   return u;
 }
 
-/** startHostedSignIn sends the browser to the Cognito hosted UI. */
+/**
+ * startHostedSignIn sends the browser to the Cognito hosted UI.
+ * @param {string} returnTo the route to show after the sign-in
+ */
 export async function startHostedSignIn(returnTo) {
-  const c = config.cognito;
+  const c = cognito();
   const verifier = randomString(48);
   const state = randomString(24);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
@@ -124,11 +167,13 @@ export async function startHostedSignIn(returnTo) {
 /**
  * completeHostedSignIn finishes a hosted UI sign-in when the page was opened with ?code=…
  * Returns { done, returnTo, error } ; done is false when there was nothing to finish.
+ * @returns {Promise<{ done: boolean, returnTo?: string, error?: string }>}
  */
 export async function completeHostedSignIn() {
   if (mode !== "aws") return { done: false };
   const q = new URLSearchParams(location.search);
   if (!q.has("code") && !q.has("error")) return { done: false };
+  /** @type {{ verifier: string, state: string, returnTo: string } | null} */
   let saved = null;
   try {
     saved = JSON.parse(sessionStorage.getItem(pkceKey) || "null");
@@ -138,9 +183,9 @@ export async function completeHostedSignIn() {
   sessionStorage.removeItem(pkceKey);
   // The code is single-use; take it out of the address bar and the history right away.
   history.replaceState(null, "", location.pathname + (saved && saved.returnTo ? saved.returnTo : "#/adhoc"));
-  if (q.has("error")) return { done: true, error: q.get("error_description") || q.get("error") };
+  if (q.has("error")) return { done: true, error: q.get("error_description") || q.get("error") || "" };
   if (!saved || saved.state !== q.get("state")) return { done: true, error: "state" };
-  const c = config.cognito;
+  const c = cognito();
   let res;
   try {
     res = await fetch(`${c.domain}/oauth2/token`, {
@@ -149,7 +194,7 @@ export async function completeHostedSignIn() {
       body: new URLSearchParams({
         grant_type: "authorization_code",
         client_id: c.clientId,
-        code: q.get("code"),
+        code: /** @type {string} */ (q.get("code")), // there: checked above
         redirect_uri: redirectUri(),
         code_verifier: saved.verifier,
       }),
@@ -160,6 +205,7 @@ export async function completeHostedSignIn() {
     return { done: true, error: "network" };
   }
   if (!res.ok) return { done: true, error: `token endpoint answered ${res.status}` };
+  /** @type {{ id_token?: string }} */
   const body = await res.json();
   // The API's JWT authorizer reads the ID token: it carries the e-mail, the account and
   // the groups.
@@ -182,7 +228,7 @@ function signOutLocally() {
 export function signOut() {
   signOutLocally();
   if (mode === "aws") {
-    const c = config.cognito;
+    const c = cognito();
     const q = new URLSearchParams({ client_id: c.clientId, logout_uri: logoutUri() });
     location.assign(`${c.domain}/logout?${q}`);
     return true;

@@ -1,5 +1,9 @@
+// @ts-check
 // English and German texts. The language comes from the browser unless the technician
 // chose one with the switch (kept in localStorage: a preference, not a secret).
+// The keys of en are the type Key: the type check refuses a t() of a key en lacks, and a
+// German table that lacks one of en's keys or has one more; TestMessageTables checks the
+// same in Go, and that both languages' texts have the same {placeholders}.
 
 const en = {
   app: "Ad-hoc Support",
@@ -205,6 +209,12 @@ const en = {
   final_removed: "The session is over and the app has removed itself from the PC.",
 };
 
+/**
+ * Key is a message's name.
+ * @typedef {keyof typeof en} Key
+ */
+
+/** @type {Record<Key, string>} */
 const de = {
   app: "Ad-hoc Support",
   skip: "Zum Inhalt springen",
@@ -409,22 +419,35 @@ const de = {
   final_removed: "Die Sitzung ist vorbei, und die App hat sich vom PC entfernt.",
 };
 
+/** @typedef {"en" | "de"} Lang */
+
 export const messages = { en, de };
+/** @type {Lang[]} */
 export const languages = ["en", "de"];
 const storageKey = "adhoc.lang";
 
+/**
+ * @param {unknown} l
+ * @returns {l is Lang}
+ */
+function isLang(l) {
+  return languages.includes(/** @type {Lang} */ (l));
+}
+
+/** @returns {Lang} */
 function fromBrowser() {
   for (const l of navigator.languages || [navigator.language || ""]) {
     const base = l.toLowerCase().split("-")[0];
-    if (languages.includes(base)) return base;
+    if (isLang(base)) return base;
   }
   return "en";
 }
 
+/** @returns {Lang | null} */
 function stored() {
   try {
     const l = localStorage.getItem(storageKey);
-    return languages.includes(l) ? l : null;
+    return isLang(l) ? l : null;
   } catch {
     return null; // storage may be disabled; the browser language still works
   }
@@ -433,8 +456,9 @@ function stored() {
 export let lang = stored() || fromBrowser();
 document.documentElement.lang = lang;
 
+/** @param {string} l a language the switch offers */
 export function setLang(l) {
-  if (!languages.includes(l)) return;
+  if (!isLang(l)) return;
   lang = l;
   document.documentElement.lang = l;
   try {
@@ -444,13 +468,20 @@ export function setLang(l) {
   }
 }
 
-/** t returns the text for key in the current language, with {name} replaced from vars. */
+/**
+ * t returns the text for key in the current language, with {name} replaced from vars.
+ * @param {Key} key
+ * @param {Record<string, unknown>} [vars] values, each shown as String shows it
+ */
 export function t(key, vars = {}) {
   const s = messages[lang][key] ?? messages.en[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
-/** fmtDuration shows a session length in words: "24 hours", "1 Stunde", "10 minutes". */
+/**
+ * fmtDuration shows a session length in words: "24 hours", "1 Stunde", "10 minutes".
+ * @param {number} seconds
+ */
 export function fmtDuration(seconds) {
   const words = {
     en: [["hour", "hours"], ["minute", "minutes"], ["second", "seconds"]],
@@ -460,11 +491,16 @@ export function fmtDuration(seconds) {
   return `${n} ${words[unit][n === 1 ? 0 : 1]}`;
 }
 
-/** has reports whether a text exists for key (used for optional texts such as audit actions). */
+/**
+ * has reports whether a text exists for key (used for optional texts such as audit actions).
+ * @param {string} key
+ * @returns {key is Key}
+ */
 export function has(key) {
   return key in messages.en;
 }
 
+/** @param {string | undefined} iso an RFC 3339 time; "" for none */
 export function fmtTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
@@ -472,6 +508,7 @@ export function fmtTime(iso) {
   return new Intl.DateTimeFormat(lang === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short" }).format(d);
 }
 
+/** @param {string | undefined} iso an RFC 3339 time; "" for none */
 export function fmtTimeSeconds(iso) {
   if (!iso) return "";
   const d = new Date(iso);
@@ -479,12 +516,15 @@ export function fmtTimeSeconds(iso) {
   return new Intl.DateTimeFormat(lang === "de" ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "medium" }).format(d);
 }
 
-/** fmtLeft shows seconds as H:MM:SS, plus the words for screen readers. */
+/**
+ * fmtLeft shows seconds as H:MM:SS, plus the words for screen readers.
+ * @param {number} seconds
+ */
 export function fmtLeft(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const hh = Math.floor(s / 3600);
   const mm = Math.floor((s % 3600) / 60);
   const ss = s % 60;
-  const pad = (n) => String(n).padStart(2, "0");
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
   return { text: `${hh}:${pad(mm)}:${pad(ss)}`, label: t("leftLabel", { h: hh, m: mm, s: ss }) };
 }

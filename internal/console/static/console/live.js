@@ -1,3 +1,4 @@
+// @ts-check
 // The live channel (DESIGN.md, "Live channel"): one WebSocket per console tab, opened with
 // a one-use ticket from POST /v1/live/tickets. The server pushes {"type":"session", …} within
 // a second of every change of a session this technician may see, so the pages need not
@@ -5,7 +6,25 @@
 // 404; a proxy may refuse WebSockets), the pages poll as they always did. Every (re)connect
 // tells them to reload once: a push that went out during a drop is caught up that way.
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
+
+/** @import { LiveTicket, SessionView } from "./api.js" */
+
+// The messages on the console's channel, as api/asyncapi.yaml gives them (channel
+// "console"). The console sends pings and acts on "session" only; a pong or an error shows
+// that the connection is alive.
+/**
+ * @typedef {{ action: "ping" }} PingMessage
+ * @typedef {{ type: "session" } & SessionView} SessionMessage
+ * @typedef {{ type: "pong" }} PongMessage
+ * @typedef {{ type: "error", code: "malformed" | "unknown_action" | "too_large" | "no_remote" | "internal_error", message?: string }} ErrorMessage
+ * @typedef {SessionMessage | PongMessage | ErrorMessage} ServerMessage
+ */
+
+/**
+ * State is the channel's state as the pages see it.
+ * @typedef {typeof OFF | typeof CONNECTING | typeof LIVE | typeof POLLING} State
+ */
 
 // States as the pages see them.
 export const OFF = "off"; // signed out
@@ -21,30 +40,45 @@ const retryMaxMs = 60 * 1000;
 const steadyMs = 60 * 1000; // a connection that held this long was no flap: retry fast again
 
 /** pingMessage is the one message the console sends (api/asyncapi.yaml, "ping"). */
-export const pingMessage = JSON.stringify({ action: "ping" });
+export const pingMessage = JSON.stringify(/** @type {PingMessage} */ ({ action: "ping" }));
 
+/** @type {State} */
 let state = OFF;
 let run = 0; // bumped by start and stop: callbacks of an earlier run do nothing
+/** @type {WebSocket | null} */
 let socket = null; // the open connection
 let tries = 0; // drops and failed attempts since the last steady connection: the backoff
 let unavailable = false; // the deployment has no live channel: do not ask again
 let attempting = false; // a ticket or a handshake is under way
 const timers = { retry: 0, ping: 0, pong: 0, steady: 0 };
+/** @type {Set<(state: State) => void>} */
 const stateListeners = new Set();
+/** @type {Set<(view: SessionView) => void>} */
 const sessionListeners = new Set();
 
-/** current is the state: OFF, CONNECTING, LIVE or POLLING. */
+/**
+ * current is the state: OFF, CONNECTING, LIVE or POLLING.
+ * @returns {State}
+ */
 export function current() {
   return state;
 }
 
-/** onState calls fn(state) on every change; it returns the function that stops that. */
+/**
+ * onState calls fn(state) on every change; it returns the function that stops that.
+ * @param {(state: State) => void} fn
+ * @returns {() => void}
+ */
 export function onState(fn) {
   stateListeners.add(fn);
   return () => stateListeners.delete(fn);
 }
 
-/** onSession calls fn(view) with every session pushed (the view of GET /v1/sessions/{id}). */
+/**
+ * onSession calls fn(view) with every session pushed (the view of GET /v1/sessions/{id}).
+ * @param {(view: SessionView) => void} fn
+ * @returns {() => void}
+ */
 export function onSession(fn) {
   sessionListeners.add(fn);
   return () => sessionListeners.delete(fn);
@@ -82,6 +116,7 @@ export function ping() {
   return true;
 }
 
+/** @param {State} s */
 function setState(s) {
   if (s === state) return;
   state = s;
@@ -89,12 +124,15 @@ function setState(s) {
 }
 
 /** backoff is the wait before the next attempt: doubling, capped, with jitter so that the
- * tabs of a whole office do not all come back in the same second after an outage. */
+ * tabs of a whole office do not all come back in the same second after an outage.
+ * @param {number} n the failures so far
+ */
 function backoff(n) {
   const ms = Math.min(retryMaxMs, retryMinMs * 2 ** n);
   return ms / 2 + Math.random() * (ms / 2);
 }
 
+/** @param {number} my the run that retries */
 function retryLater(my) {
   clearTimeout(timers.retry);
   timers.retry = setTimeout(() => {
@@ -102,12 +140,17 @@ function retryLater(my) {
   }, backoff(tries++));
 }
 
-/** attempt asks for a ticket and opens the WebSocket; a failure falls back to polling. */
+/**
+ * attempt asks for a ticket and opens the WebSocket; a failure falls back to polling.
+ * @param {number} my the run it belongs to
+ */
 async function attempt(my) {
   const abort = new AbortController();
+  /** @type {WebSocket | null} */
   let ws = null;
   let settled = false;
   attempting = true;
+  /** @param {boolean} retry */
   const fail = (retry) => {
     if (settled || my !== run) return;
     settled = true;
@@ -122,14 +165,16 @@ async function attempt(my) {
     if (retry) retryLater(my);
   };
   const deadline = setTimeout(() => fail(true), attemptMs);
+  /** @type {LiveTicket} */
   let ticket;
   try {
     ticket = await api("POST", "/v1/live/tickets", undefined, { signal: abort.signal });
   } catch (err) {
     // 404: this deployment has no live channel, polling is how it works. 401: api.js has
     // sent the technician to the sign-in page, which stops this run.
-    if (err.status === 404) unavailable = true;
-    fail(err.status !== 404 && err.status !== 401);
+    const status = err instanceof ApiError ? err.status : undefined;
+    if (status === 404) unavailable = true;
+    fail(status !== 404 && status !== 401);
     return;
   }
   if (settled || my !== run) return;
@@ -153,6 +198,10 @@ async function attempt(my) {
   };
 }
 
+/**
+ * @param {number} my the run it belongs to
+ * @param {WebSocket} ws the connection that just opened
+ */
 function opened(my, ws) {
   socket = ws;
   ws.onmessage = (e) => received(e.data);
@@ -166,7 +215,10 @@ function opened(my, ws) {
 
 /** dropped handles the end of an open connection: API Gateway closes every one after two
  * hours, networks fail. The first retry comes quickly and the pages wait for it; after
- * that they poll until a connection holds again. */
+ * that they poll until a connection holds again.
+ * @param {number} my the run it belongs to
+ * @param {WebSocket} ws the connection that ended
+ */
 function dropped(my, ws) {
   if (my !== run || socket !== ws) return;
   hangUp();
@@ -186,18 +238,21 @@ function hangUp() {
   ws.close();
 }
 
+/** @param {unknown} data a message's payload */
 function received(data) {
   clearTimeout(timers.pong); // any message shows that the connection is alive
+  /** @type {ServerMessage | null} */
   let m;
   try {
-    m = JSON.parse(data);
+    m = JSON.parse(/** @type {string} */ (data));
   } catch {
     return; // not ours to act on; the server's messages are JSON objects
   }
   if (!m || m.type !== "session" || typeof m.id !== "string") return;
+  /** @type {Partial<SessionMessage>} */
   const view = { ...m };
   delete view.type;
-  for (const fn of [...sessionListeners]) fn(view);
+  for (const fn of [...sessionListeners]) fn(/** @type {SessionView} */ (view));
 }
 
 // Back on the network: try now instead of at the end of a long backoff.

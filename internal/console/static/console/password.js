@@ -1,3 +1,4 @@
+// @ts-check
 // The password policy of the hidden Windows account, the same rules the server checks
 // (internal/session PasswordProblem): at least 12 characters, at most 127 bytes, no
 // control characters, three of four character classes, and not containing the hidden
@@ -9,7 +10,25 @@ const digit = /\p{Nd}/u;
 // Go's unicode.IsControl: the C0 and C1 control characters.
 const control = /[\u0000-\u001f\u007f-\u009f]/u;
 
-/** checkPassword returns each rule's state and whether the password passes. */
+/**
+ * Check is each rule's state, and whether the password passes them all (ok).
+ * @typedef {object} Check
+ * @property {number} length characters (code points)
+ * @property {boolean} lengthOk
+ * @property {boolean} maxOk at most 127 bytes in UTF-8
+ * @property {boolean} controlOk
+ * @property {number} classes of upper, lower, digit, other
+ * @property {boolean} classesOk
+ * @property {boolean} nameOk
+ * @property {boolean} ok
+ */
+
+/**
+ * checkPassword returns each rule's state and whether the password passes.
+ * @param {string} pw
+ * @param {string} username the hidden account's name; "" checks no name
+ * @returns {Check}
+ */
 export function checkPassword(pw, username) {
   const chars = Array.from(pw);
   let u = false, l = false, d = false, o = false;
@@ -21,7 +40,9 @@ export function checkPassword(pw, username) {
     else o = true;
   }
   const classes = [u, l, d, o].filter(Boolean).length;
+  /** @type {Check} */
   const r = {
+    ok: false,
     length: chars.length,
     lengthOk: chars.length >= 12,
     maxOk: new TextEncoder().encode(pw).length <= 127,
@@ -43,7 +64,10 @@ const sets = [
   "!#%+-=?@*",
 ];
 
-/** randomInt returns a uniform integer in [0, n) from the browser's CSPRNG. */
+/**
+ * randomInt returns a uniform integer in [0, n) from the browser's CSPRNG.
+ * @param {number} n
+ */
 function randomInt(n) {
   const limit = Math.floor(0x100000000 / n) * n; // reject the biased tail
   const buf = new Uint32Array(1);
@@ -53,7 +77,11 @@ function randomInt(n) {
   }
 }
 
-/** generatePassword makes a 16-character password with all four classes that passes the policy. */
+/**
+ * generatePassword makes a 16-character password with all four classes that passes the policy.
+ * @param {string} username the hidden account's name, which the password must not contain
+ * @param {number} [length]
+ */
 export function generatePassword(username, length = 16) {
   const all = sets.join("");
   for (;;) {

@@ -1,0 +1,43 @@
+package views
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/session"
+	"github.com/adhoc-support/adhoc-support/internal/support"
+)
+
+// SessionMessage is what a console is pushed when a session it may see changes: the
+// session as GET /v1/sessions/{id} shows it, with the message's type.
+type SessionMessage struct {
+	Type string `json:"type"` // protocol.TypeSession
+	SessionView
+}
+
+// Presenter writes the live channel's messages (support.Presenter).
+type Presenter struct{}
+
+var _ support.Presenter = Presenter{}
+
+// StatusMessage is the app's {"type":"status",…}: what a poll would answer.
+func (Presenter) StatusMessage(status session.State, expiresAt time.Time) ([]byte, error) {
+	return json.Marshal(protocol.LiveStatus{Type: protocol.TypeStatus, Status: AgentStatus(status), ExpiresAt: expiresAt})
+}
+
+// SessionMessage is a console's {"type":"session",…}.
+func (Presenter) SessionMessage(v support.SessionInfo) ([]byte, error) {
+	return json.Marshal(SessionMessage{Type: protocol.TypeSession, SessionView: Session(v)})
+}
+
+// Live is the live channel that pushes through p the messages Presenter writes: what a
+// support.Service's Live field wants.
+func Live(p support.Pusher) support.Live {
+	return live{Pusher: p}
+}
+
+type live struct {
+	support.Pusher
+	Presenter
+}
