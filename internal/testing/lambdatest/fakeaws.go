@@ -278,7 +278,9 @@ const kvsSignallingPath = "/kvs-signalling"
 // for 5 minutes.
 func (f *FakeAWS) kvs(w http.ResponseWriter, c Call) {
 	name, _ := c.Body["ChannelName"].(string)
-	arnOf := func(name string) string { return "arn:aws:kinesisvideo:eu-central-1:000000000000:channel/" + name + "/1700000000000" }
+	arnOf := func(name string) string {
+		return "arn:aws:kinesisvideo:eu-central-1:000000000000:channel/" + name + "/1700000000000"
+	}
 	switch c.Action {
 	case "DescribeSignalingChannel":
 		f.mu.Lock()
