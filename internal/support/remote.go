@@ -170,9 +170,10 @@ func (s *Service) Signal(ctx context.Context, peer LivePeer, connectionID, sessi
 		return err
 	}
 	var (
-		to, from string
-		ss       session.Session
-		err      error
+		to    string // the other end's live connection
+		named string // the session the relayed message names: only a console is told
+		ss    session.Session
+		err   error
 	)
 	switch peer.Kind {
 	case PeerConsole:
@@ -187,7 +188,7 @@ func (s *Service) Signal(ctx context.Context, peer LivePeer, connectionID, sessi
 		}
 		ss, err = s.appSignal(ctx, peer, remoteID, sig)
 		if err == nil {
-			to, from = ss.Remote.Console, ss.ID
+			to, named = ss.Remote.Console, ss.ID
 		}
 	default:
 		return fmt.Errorf("signal: unknown peer kind %q", peer.Kind)
@@ -195,7 +196,7 @@ func (s *Service) Signal(ctx context.Context, peer LivePeer, connectionID, sessi
 	if err != nil {
 		return err
 	}
-	msg, err := s.Live.SignalMessage(from, remoteID, sig)
+	msg, err := s.Live.SignalMessage(named, remoteID, sig)
 	if err != nil {
 		return fmt.Errorf("signal: %w", err)
 	}
