@@ -32,6 +32,12 @@
  * @property {EndReason} [endReason]
  * @property {number} attemptsLeft
  * @property {ComputerView} [computer]
+ * @property {RemoteView} [remote]
+ *
+ * @typedef {object} RemoteView
+ * @property {string} remoteId
+ * @property {string} technician
+ * @property {"pending" | "connected"} state
  *
  * @typedef {object} SessionList
  * @property {SessionView[]} sessions
