@@ -18,20 +18,12 @@ import { title, problem } from "./parts.js";
 import { RemoteTerminal } from "./terminal.js";
 import { Files } from "./transfer.js";
 
-/** @import { SessionView } from "./api.js" */
+/** @import { SessionView, StartedRemote } from "./api.js" */
 /** @import { Key } from "./i18n.js" */
 /** @import { Signal } from "./live.js" */
 /** @import { Context } from "./page.js" */
 /** @import { Notice } from "./terminal.js" */
 /** @import { Transfer } from "./transfer.js" */
-
-/**
- * RemoteStart is the answer of POST /v1/sessions/{id}/remote.
- * @typedef {object} RemoteStart
- * @property {string} remoteId
- * @property {string} expiresAt when the ICE servers' credentials expire
- * @property {RTCIceServer[]} iceServers
- */
 
 /**
  * RemoteState is what #remote-status's data-state says.
@@ -87,7 +79,9 @@ class Remote {
     this.deadline = 0;
     /** @type {(() => void) | null} the page's drawing, while the page shows this connection */
     this.draw = null;
-    this.attached = false;
+    // The page was left for a drawing of the same page (a language switch), which takes
+    // the connection over, whatever its state.
+    this.redrawing = false;
     const changed = () => this.changed();
     this.terminal = new RemoteTerminal(changed);
     this.files = new Files(changed);
@@ -122,7 +116,7 @@ class Remote {
     /** @type {Promise<SessionView | null>} */ (api("GET", url)).then((v) => this.session(v), () => {});
     if (!(await live.whenOpen(liveWaitMs))) return this.finish("failed", { key: "remoteNoLive" });
     if (this.over) return;
-    /** @type {RemoteStart} */
+    /** @type {StartedRemote} */
     let res;
     try {
       res = await api("POST", `${url}/remote`);
@@ -159,9 +153,11 @@ class Remote {
       });
       dc.addEventListener("close", () => {
         if (this.over) return;
-        // The PC closed it: its bye, which travels through the server, tells why.
-        this.finish("ended", { key: "remoteEndedClosed" });
-        this.unexplained = true;
+        // The PC closed it. Its bye, which travels through the server, tells why; the
+        // terminal knows already when the last password was wrong.
+        const spent = this.terminal.attemptsLeft === 0;
+        this.finish("ended", { key: spent ? "remoteEndedPassword" : "remoteEndedClosed" });
+        this.unexplained = !spent;
       });
     }
     pc.addEventListener("icecandidate", (e) => {
@@ -237,7 +233,13 @@ class Remote {
       this.hostname = v.computer.hostname;
       this.changed();
     }
-    if (v.status !== "active" && !this.over) this.finish("ended", { key: "remoteEndedSession" });
+    if (v.status === "active") return;
+    if (!this.over) this.finish("ended", { key: "remoteEndedSession" });
+    else if (this.unexplained) {
+      // The PC heard of the end first and closed the connection.
+      this.unexplained = false;
+      this.set("ended", { key: "remoteEndedSession" });
+    }
   }
 
   recheck() {
@@ -315,12 +317,11 @@ let active = null; // the tab's remote connection
  * @param {Context & { id: string }} context
  */
 export function pageRemote(main, { id }) {
-  if (!active || active.sessionId !== id || active.over) connectAnew(id);
+  if (!active || active.sessionId !== id || !active.redrawing) connectAnew(id);
   const hash = location.hash;
   onLeave(() => {
     const r = active;
     if (!r) return;
-    r.attached = false;
     r.draw = null;
     // The same page drawn again (a language switch) takes the connection over; any other
     // page, or signing out, ends it now, while the live channel can still carry the bye.
@@ -329,8 +330,9 @@ export function pageRemote(main, { id }) {
       r.dispose();
       return;
     }
+    r.redrawing = true;
     setTimeout(() => {
-      if (!r.attached && active === r) {
+      if (r.redrawing && active === r) {
         active = null;
         r.dispose();
       }
@@ -500,7 +502,7 @@ function drawPage(main, r) {
       }
     }
   };
-  r.attached = true;
+  r.redrawing = false;
   r.draw = draw;
   if (r.files.down && r.files.down.url) savedUrl = r.files.down.url; // handed over on an earlier drawing
   draw();

@@ -17,6 +17,10 @@ export const maxFileBytes = 1 << 30;
 // How often progress is drawn while bytes flow.
 const drawEveryMs = 100;
 
+// stats are what the tests read: the most bytes an upload left waiting in its channel
+// right after a send, which back-pressure bounds by highWater plus one chunk.
+export const stats = { peakBuffered: 0 };
+
 /**
  * Transfer is an upload or a download as the page shows it.
  * @typedef {object} Transfer
@@ -130,6 +134,7 @@ export class Files {
       if (this.up !== up || up.state !== "sending" || !this.open()) return;
       const n = Math.min(chunkBytes, data.byteLength - off);
       dc.send(new Uint8Array(data, off, n));
+      stats.peakBuffered = Math.max(stats.peakBuffered, dc.bufferedAmount);
       up.bytes = off + n;
       this.progress();
     }
