@@ -198,6 +198,7 @@ type file struct {
 var contentTypes = map[string]string{
 	".html":  "text/html; charset=utf-8",
 	".js":    "text/javascript; charset=utf-8",
+	".mjs":   "text/javascript; charset=utf-8", // the vendored ES modules (static/vendor)
 	".css":   "text/css; charset=utf-8",
 	".svg":   "image/svg+xml",
 	".png":   "image/png",

@@ -39,6 +39,16 @@
  * @property {string} technician
  * @property {"pending" | "connected"} state
  *
+ * @typedef {object} IceServer
+ * @property {string[]} urls
+ * @property {string} [username]
+ * @property {string} [credential]
+ *
+ * @typedef {object} StartedRemote
+ * @property {string} remoteId
+ * @property {IceServer[]} iceServers
+ * @property {string} expiresAt when the ICE servers' credentials expire
+ *
  * @typedef {object} SessionList
  * @property {SessionView[]} sessions
  *
