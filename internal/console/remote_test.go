@@ -3,8 +3,8 @@ package console_test
 // Browser tests of remote access: headless Chromium runs the console against the real local
 // stack (its TURN server too), and the PC is the app's own remote access — agent/remote's
 // Manager on a fake PC (agent/remote/fakeremote) — fed from the app's live connection as
-// the service feeds it (agent/app/remote.go). A later test runs the same flow against the
-// real exe under Wine.
+// the service feeds it (agent/app/remote.go). The same flow against the real exe under Wine
+// is internal/testing/e2e's TestConsoleToWinePC.
 
 import (
 	"bytes"
