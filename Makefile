@@ -176,12 +176,30 @@ agent-resources-version:
 	cd agent && $(GO) run $(GO_WINRES) make --in winres/winres.json --arch amd64,arm64 --out rsrc \
 	  --product-version $(AGENT_VERSION) --file-version $(AGENT_VERSION)
 
-# The app's test runs the signed exe under Wine (agent/winetest), with a bcryptprimitives.dll
-# built by MinGW: Wine 8 lacks the ProcessPrng that Go's runtime needs.
+# The app's tests run the signed exe under Wine (agent/winetest, internal/testing/e2e), with a
+# bcryptprimitives.dll built by MinGW: Wine 8 lacks the ProcessPrng that Go's runtime needs.
+# demo-pc gives that Wine PC a virtual screen (Xvfb).
 .PHONY: agent-test-deps
-agent-test-deps: ## install Wine and MinGW for the app's test under Wine
-	@{ command -v wine64 >/dev/null || test -x /usr/lib/wine/wine64; } && command -v x86_64-w64-mingw32-gcc >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 gcc-mingw-w64-x86-64-win32; }
+agent-test-deps: ## install Wine, Xvfb and MinGW for the app under Wine (tests, demo-pc)
+	@{ command -v wine64 >/dev/null || test -x /usr/lib/wine/wine64; } && command -v x86_64-w64-mingw32-gcc >/dev/null && command -v Xvfb >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 gcc-mingw-w64-x86-64-win32 xvfb; }
+
+# The real app on a Windows PC made of Wine and Xvfb (cmd/demo-pc), against the stack of
+# `make run` (in another terminal): it pairs as a person would, then runs as the session's
+# service until the session ends or Ctrl-C, which stops Wine and Xvfb. DEMO_PC_DIR keeps the
+# Wine prefix between runs. Only a development build (AGENT_VERSION *-dev) takes the code
+# from CODE and talks plain HTTP to the local stack.
+DEMO_PC_DIR ?= .local/demo-pc
+
+.PHONY: demo-pc
+demo-pc: demo-pc-args agent-test-deps agent ## the real app under Wine against make run: make demo-pc LINK='<join link>' CODE=<code>
+	$(GO) build -o $(TOOLS)/bin/demo-pc ./cmd/demo-pc
+	@exec $(TOOLS)/bin/demo-pc -link '$(LINK)' -code '$(CODE)' -dir '$(DEMO_PC_DIR)' -exe $(AGENT_DIST)/windows-amd64/SupportSession.exe
+
+.PHONY: demo-pc-args
+demo-pc-args:
+	@test -n "$(LINK)" -a -n "$(CODE)" || { echo "usage: make demo-pc LINK='<join link from the invitation mail>' CODE=<security code from the console>"; exit 1; }
+	@case "$(AGENT_VERSION)" in *-dev) ;; *) echo "demo-pc needs a development build of the app (AGENT_VERSION ending in -dev)"; exit 1;; esac
 
 # --- checks --------------------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ func run(link, code, dir, exe string) error {
 		}
 		return fmt.Errorf("the app did not set the PC up (%w); its messages are above", err)
 	}
-	fmt.Println("The PC is paired; the session's service runs under Wine. Ctrl-C stops the PC.")
+	fmt.Println("The PC is paired; waiting for the session's service …")
 	seen := false
 	for started := time.Now(); ; {
 		select {
@@ -111,8 +111,11 @@ func run(link, code, dir, exe string) error {
 		}
 		running := len(pc.Processes("SupportSession.exe", " service")) > 0
 		switch {
-		case running:
+		case running && !seen:
 			seen = true
+			fmt.Println("The session's service runs under Wine: Connect on the console's Computers page reaches it " +
+				"(its live connection takes a few seconds to open). Ctrl-C stops the PC.")
+		case running:
 		case seen:
 			fmt.Println("The session is over: the app has removed the account and itself.")
 			return nil

@@ -67,8 +67,9 @@ func (pc *PC) Env(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Prepare makes (or reuses) the prefix in dir: wineboot, the DLL Go needs, and a
-// wineserver that does not shut the machine down when the last program exits.
+// Prepare makes (or reuses) the prefix in dir: wineboot, users' folders of its own (not
+// links to this machine's home), the DLL Go needs, and a wineserver that does not shut the
+// machine down when the last program exits.
 func Prepare(ctx context.Context, dir string) (*PC, error) {
 	wine, server, err := Find()
 	if err != nil {
@@ -82,6 +83,9 @@ func Prepare(ctx context.Context, dir string) (*PC, error) {
 		if out, err := pc.Run(ctx, "wineboot", "--init"); err != nil {
 			return nil, fmt.Errorf("winepc: wineboot: %w\n%s", err, out)
 		}
+	}
+	if err := pc.keepFilesInPrefix(); err != nil {
+		return nil, err
 	}
 	// Let the set-up's wineserver finish, then start one that never times out: by default
 	// it shuts the "machine" down (the service manager and its services) a few seconds
@@ -101,6 +105,28 @@ func Prepare(ctx context.Context, dir string) (*PC, error) {
 		return nil, fmt.Errorf("winepc: %w", err)
 	}
 	return pc, nil
+}
+
+// keepFilesInPrefix replaces the links wineboot makes from the users' folders (Desktop,
+// Documents, Downloads, …) to this machine's home with folders of the prefix: what a
+// technician uploads to the PC's Downloads stays on the "PC".
+func (pc *PC) keepFilesInPrefix() error {
+	folders, err := filepath.Glob(filepath.Join(pc.DriveC(), "users", "*", "*"))
+	if err != nil {
+		return fmt.Errorf("winepc: %w", err)
+	}
+	for _, p := range folders {
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("winepc: %w", err)
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("winepc: %w", err)
+		}
+	}
+	return nil
 }
 
 // buildDLL builds bcryptprimitives.dll: Go 1.24 and later take their random numbers from

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -80,14 +81,14 @@ func TestConsoleToWinePC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The Windows PC: a fresh Wine prefix that keeps every file it is given to itself.
+	// The Windows PC: a fresh Wine prefix, whose users' folders are its own (winepc), so the
+	// upload stays in it.
 	prepared := time.Now()
 	pc, err := winepc.Prepare(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatalf("the Wine PC: %v", err)
 	}
 	t.Cleanup(pc.Stop)
-	keepInPrefix(t, pc)
 	t.Logf("Wine prefix ready in %v", time.Since(prepared).Round(100*time.Millisecond))
 	// Wine's trace of the account calls and of the app's event log. The service inherits
 	// the app's stderr (the service manager starts with the app), so it lands there too.
@@ -145,8 +146,12 @@ func TestConsoleToWinePC(t *testing.T) {
 			t.Errorf("Wine's trace of the app lacks %q:\n%s", want, grepLines(tr, "netapi32"))
 		}
 	}
-	// The service holds its live connection: the PC is online.
-	waitFor(t, wineWait, "the Wine PC to be online", func() bool { return computerOnline(t, st, techToken, id) })
+	// The service holds its live connection. (The list shows the PC online from the pairing
+	// on, a few seconds before the service under Wine has opened it, and Connect needs it.)
+	waitFor(t, wineWait, "the Wine PC's service to hold its live connection", func() bool {
+		ss, err := st.Service.Store.GetSession(t.Context(), id)
+		return err == nil && ss.LiveConnection != "" && computerOnline(t, st, techToken, id)
+	})
 
 	// Connect on the Computers page, the password, the prompt. The page's peer connections
 	// are kept where the test can look at them (a DevTools evaluation: the CSP allows no
@@ -215,10 +220,16 @@ func TestConsoleToWinePC(t *testing.T) {
 	b.click("#upload-send")
 	b.waitFor("the upload", `document.querySelector('#upload-status[data-state="done"]')`)
 	upTook := time.Since(upAt)
-	if s := b.text("#upload-status"); !strings.Contains(s, "SHA-256 checked") {
-		t.Errorf("the upload's sentence: %q", s)
+	upSentence := b.text("#upload-status")
+	saidPath := savedAs.FindStringSubmatch(upSentence)
+	if saidPath == nil || !strings.Contains(upSentence, "SHA-256 checked") {
+		t.Fatalf("the upload's sentence: %q", upSentence)
 	}
-	onPC := findInPrefix(t, pc, filepath.Base(upLocal))
+	// Where the page says it went, in the prefix, and nowhere else.
+	onPC := filepath.Join(pc.DriveC(), filepath.FromSlash(strings.ReplaceAll(saidPath[1], `\`, "/")))
+	if found := findInPrefix(t, pc, filepath.Base(upLocal)); found != onPC {
+		t.Errorf("the page says the upload went to %s, it is at %s", saidPath[1], found)
+	}
 	if got, err := os.ReadFile(onPC); err != nil || sha256Hex(got) != sha256Hex(upData) {
 		t.Errorf("the upload in the prefix (%s): %v, SHA-256 %s, want %s", onPC, err, sha256Hex(got), sha256Hex(upData))
 	}
@@ -304,6 +315,10 @@ func TestConsoleToWinePC(t *testing.T) {
 	}
 }
 
+// savedAs finds the path on the PC in the upload's sentence ("… saved on the PC as C:\…\name
+// (1 MB, SHA-256 checked).").
+var savedAs = regexp.MustCompile(`on the PC as C:\\(.+) \(`)
+
 // startWithConsole runs the local product as `make run` does (real clock, the console in
 // local mode) on a fresh table, and returns it with its log.
 func startWithConsole(t *testing.T) (*devstack.Stack, *logbuf.Buffer) {
@@ -338,24 +353,6 @@ func startWithConsole(t *testing.T) (*devstack.Stack, *logbuf.Buffer) {
 	c := console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username, SessionTTL: cfg.SessionTTL, LiveURL: st.LiveURL})
 	h.Store(&c)
 	return st, logs
-}
-
-// keepInPrefix replaces the links Wine makes from the users' folders (Downloads,
-// Documents, …) to this machine's home with folders of the prefix, so that the test writes
-// nothing outside it.
-func keepInPrefix(t *testing.T, pc *winepc.PC) {
-	t.Helper()
-	users, _ := filepath.Glob(filepath.Join(pc.DriveC(), "users", "*", "*"))
-	for _, p := range users {
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			if err := os.Remove(p); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Mkdir(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 }
 
 // runWineApp runs a program of the prefix to its end, its stderr (Wine's trace) into
