@@ -85,6 +85,13 @@ func run(link, code, dir, exe string) error {
 	}
 	fmt.Printf("Virtual screen %s (1280×800).\n", pc.Display)
 
+	// One session per PC, as on Windows: a PC that still holds the session of an earlier run
+	// (stopped with Ctrl-C) resumes it instead of pairing with the new link.
+	programDir := filepath.Join(pc.DriveC(), "Program Files", "AdHocSupport")
+	if _, err := os.Stat(filepath.Join(programDir, "state.json")); err == nil {
+		fmt.Println("This PC still holds the session of an earlier run and resumes it. To pair with the new link, " +
+			"end that session in the console (the PC removes it within seconds), or use a fresh DEMO_PC_DIR.")
+	}
 	// The app reads its invite token from its own file name, as the join page names it.
 	download := filepath.Join(dir, protocol.AppFileName(token))
 	if err := copyFile(exe, download); err != nil {
@@ -117,6 +124,12 @@ func run(link, code, dir, exe string) error {
 				"(its live connection takes a few seconds to open). Ctrl-C stops the PC.")
 		case running:
 		case seen:
+			// The app's last step deletes its folder once the service has exited: let it.
+			for wait := time.Now(); time.Since(wait) < 30*time.Second; time.Sleep(250 * time.Millisecond) {
+				if _, err := os.Stat(programDir); errors.Is(err, os.ErrNotExist) {
+					break
+				}
+			}
 			fmt.Println("The session is over: the app has removed the account and itself.")
 			return nil
 		case time.Since(started) > 30*time.Second:
