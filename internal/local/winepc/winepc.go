@@ -11,11 +11,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -183,7 +185,7 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 		return fmt.Errorf("no Xvfb on this machine: %s", DepsHint)
 	}
 	for n := 90; n < 140; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+		if displayInUse(n) {
 			continue
 		}
 		cmd := exec.Command(xvfb, ":"+strconv.Itoa(n), "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp")
@@ -218,8 +220,23 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 	return errors.New("winepc: no free X display number")
 }
 
+// displayInUse reports whether display n has a live X server: a lock file whose process
+// runs. (A killed server leaves its lock behind; Xvfb itself takes over such a stale one.)
+func displayInUse(n int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return syscall.Kill(pid, 0) == nil
+}
+
 // Stop ends every process of the prefix (the app's service included), waits for that, and
-// stops the display.
+// stops the display: with SIGTERM, so that Xvfb removes its lock file and socket, and with
+// SIGKILL if it has not ended after a few seconds.
 func (pc *PC) Stop() {
 	for _, arg := range []string{"-k", "-w"} {
 		cmd := exec.Command(pc.Server, arg)
@@ -227,8 +244,18 @@ func (pc *PC) Stop() {
 		_ = cmd.Run()
 	}
 	if pc.xvfb != nil {
-		_ = pc.xvfb.Process.Kill()
-		_ = pc.xvfb.Wait()
+		done := make(chan struct{})
+		go func() {
+			_ = pc.xvfb.Wait()
+			close(done)
+		}()
+		_ = pc.xvfb.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = pc.xvfb.Process.Kill()
+			<-done
+		}
 		pc.xvfb, pc.Display = nil, ""
 	}
 }
