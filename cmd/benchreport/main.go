@@ -80,6 +80,7 @@ type Report struct {
 	// Remote access: the figures on loopback, the app's exe and memory, the calls of one
 	// remote connection and an hour of it peer to peer and relayed.
 	Remote            *remotebench.RemoteResult `json:"remote,omitempty"`
+	RemoteLoad        string                    `json:"remoteLoadAverage"` // /proc/loadavg's 1-minute figure as remote access's run began
 	AppMemory         *remotebench.AppMemory    `json:"appMemory,omitempty"`
 	AgentExe          string                    `json:"agentExe"`
 	AgentExeBytes     int64                     `json:"agentExeBytes"` // 0: not built

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,6 +27,11 @@ const (
 // the exe's size, one connection's calls on the rig and the cost of an hour.
 func runRemote(ctx context.Context, rep *Report, o options, ddb, ses string, newLiveRig func(string) (*bench.Rig, error)) error {
 	progress("remote access: %d connections through the local stack and its TURN server", o.connects)
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) > 0 {
+			rep.RemoteLoad = f[0]
+		}
+	}
 	r, err := remotebench.RemoteAccess(ctx, remotebench.RemoteOptions{DynamoDBEndpoint: ddb, SESEndpoint: ses, Table: "bench-remote", Connects: o.connects})
 	if err != nil {
 		return err
@@ -81,6 +87,9 @@ func printRemote(w io.Writer, rep *Report, number string) {
 	section(w, fmt.Sprintf("%s. Remote access on loopback: the local stack, its TURN server, a pion console relaying over TURN/UDP, the app's remote code on a fake PC relaying over TURN/TCP (as under Wine)", number))
 	fmt.Fprintf(w, "selected pair, as the console sees it: its own %s candidate, the app's %s one (the app, without UDP, reaches the TURN server over TCP); %d connections timed after %d not counted\n",
 		r.ConsoleCandType, r.AppCandType, r.Connects, r.Warmup)
+	if rep.RemoteLoad != "" {
+		fmt.Fprintf(w, "the machine's load average as the run began: %s (%s); the console, the TURN server and the app share its CPUs, so the transfers' rates follow the load\n", rep.RemoteLoad, rep.Machine)
+	}
 	fmt.Fprintln(left, "figure\tn\tmedian\tp95\tmax\tgoal")
 	for _, l := range []struct {
 		d    bench.Latency
