@@ -54,8 +54,9 @@ const maxTypeBytes = 64 << 10;
 const wheelLinePixels = 100 / 3;
 const wheelPagePixels = 800;
 
-// What the tests read: frames drawn and acknowledged, rectangles that broke the protocol.
-export const stats = { framesDrawn: 0, acks: 0, lastAck: 0, broken: 0 };
+// What the tests read: rectangles received, frames drawn and acknowledged, messages that
+// broke the protocol.
+export const stats = { rects: 0, framesDrawn: 0, acks: 0, lastAck: 0, broken: 0 };
 
 const encoder = new TextEncoder();
 
@@ -233,6 +234,7 @@ export class RemoteScreen {
       stats.broken++;
       return;
     }
+    stats.rects++;
     const jpeg = new Blob([new Uint8Array(data, headerSize, length)], { type: "image/jpeg" });
     p.rects.push(createImageBitmap(jpeg).then((bitmap) => ({ x, y, bitmap }), () => ({ x, y, bitmap: null })));
     p.left--;
