@@ -409,6 +409,23 @@ func TestConsoleRemoteScreen(t *testing.T) {
 	b.waitFor("the PC's clipboard", `document.querySelector("#clipboard-text").value === "C:\\Users\\anna\\report.txt"`)
 	b.waitText("the clipboard's status", "#clipboard-status", "is in the field above")
 	b.shot("43-remote-screen-clipboard")
+	// Large texts travel in parts (a browser's data channel takes 256 KiB a message at
+	// most): 300 KB each way, with characters of several bytes at the cuts.
+	big := strings.Repeat("äöü€ line of text 0123456789\n", 10000)
+	q, _ := json.Marshal(big)
+	b.eval(fmt.Sprintf(`String(document.querySelector("#clipboard-text").value = %s)`, q))
+	b.click("#clipboard-send")
+	for deadline := time.Now().Add(peerWait); peer.Clipboard() != big && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := peer.Clipboard(); got != big {
+		t.Errorf("the PC's clipboard holds %d bytes, want the %d sent", len(got), len(big))
+	}
+	peer.SetClipboard(strings.ToUpper(big))
+	b.eval(`String(document.querySelector("#clipboard-text").value = "")`)
+	b.click("#clipboard-get")
+	upper, _ := json.Marshal(strings.ToUpper(big))
+	b.waitFor("the PC's large clipboard", fmt.Sprintf(`document.querySelector("#clipboard-text").value === %s`, upper))
 
 	// Full screen, and back.
 	b.click("#screen-fullscreen")

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pion/webrtc/v4"
 
@@ -343,8 +344,26 @@ func (p *screenPeer) clipboardMessage(m webrtc.DataChannelMessage) {
 		p.mu.Lock()
 		text, dc := p.clipboard, p.clipDC
 		p.mu.Unlock()
-		data, _ := json.Marshal(map[string]any{"type": "clipboard", "text": text})
-		_ = dc.SendText(string(data))
+		// In parts of at most 64 KiB, each but the last with "more", as the app sends it.
+		for {
+			part, more := text, false
+			if len(part) > 64<<10 {
+				cut := 64 << 10
+				for !utf8.RuneStart(text[cut]) {
+					cut--
+				}
+				part, more = text[:cut], true
+			}
+			text = text[len(part):]
+			m := map[string]any{"type": "clipboard", "text": part}
+			if more {
+				m["more"] = true
+			}
+			data, _ := json.Marshal(m)
+			if err := dc.SendText(string(data)); err != nil || !more {
+				break
+			}
+		}
 	}
 	p.clipMsgs <- v
 }

@@ -627,6 +627,7 @@ function drawScreen(r) {
     secure.hidden = !(live && sc.secure);
     secure.textContent = t("screenSecure");
 
+    clipboard.hidden = sc.state === "unavailable";
     const channel = !r.over && sc.state !== "unavailable";
     clipSend.disabled = !channel;
     clipGet.disabled = !channel;
