@@ -131,8 +131,12 @@ export class RemoteScreen {
     this.lastPoint = null;
     this.moveQueued = false;
     this.clipboardSeq = 0; // counts the PC's clipboard texts that arrived
+    /** @type {(() => void)[]} what close undoes: listeners beyond the canvas */
+    this.offs = [];
     this.listen();
-    new ResizeObserver(() => this.placeCursor()).observe(this.canvas);
+    const resizes = new ResizeObserver(() => this.placeCursor());
+    resizes.observe(this.canvas);
+    this.offs.push(() => resizes.disconnect());
   }
 
   /**
@@ -353,11 +357,13 @@ export class RemoteScreen {
       this.sendInput({ type: "wheel", dx: e.deltaX * unit, dy: e.deltaY * unit });
     }, { passive: false });
     // A button let go outside the canvas: the PC hears it let go too.
-    window.addEventListener("mouseup", (e) => {
+    const outside = (/** @type {MouseEvent} */ e) => {
       if (e.target === c || !this.buttons) return;
       this.buttons = e.buttons & 0x1f;
       this.flushMove(true);
-    });
+    };
+    window.addEventListener("mouseup", outside);
+    this.offs.push(() => window.removeEventListener("mouseup", outside));
   }
 
   /**
@@ -498,6 +504,8 @@ export class RemoteScreen {
     this.state = "closed";
     this.pending = null;
     this.cursor.hidden = true;
+    for (const off of this.offs) off();
+    this.offs = [];
   }
 }
 

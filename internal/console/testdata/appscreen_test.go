@@ -1,9 +1,7 @@
-//go:build h14app
-
-// Built only with -tags h14app until issue 14's app side (agent/desktop, agent/screen and
-// remote.Config.Desktop, branch h14-app) is merged: then drop the build line, and the
-// screen test runs against the app's real side too. Checked on a merge of both branches:
-// TestConsoleRemoteScreenApp passed (2026-12-03).
+// Waiting here, under testdata (which the go tool skips), until issue 14's app side
+// (agent/desktop, agent/screen and remote.Config.Desktop, branch h14-app) is merged: then
+// move it to internal/console/, and the screen test runs against the app's real side too.
+// Checked on a merge of both branches: TestConsoleRemoteScreenApp passed (2026-12-03).
 
 package console_test
 
