@@ -516,5 +516,8 @@ func checkWire(t *testing.T, b *browser, wire *screenPeer) {
 		t.Errorf("the page's figures: %v", stats)
 	}
 	t.Logf("frames drawn and acknowledged: %v", stats)
+	for _, tr := range wire.tripsSoFar() {
+		t.Logf("frame %d: %d bytes, announced to acknowledged (sent, decoded, drawn) in %v", tr.frame, tr.bytes, tr.took.Round(100*time.Microsecond))
+	}
 	waitCanvas(t, b, wire.Picture(0), 35, "after the changes")
 }

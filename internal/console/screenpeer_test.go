@@ -99,6 +99,9 @@ type screenPeer struct {
 	started   bool
 	nextFrame int64
 	inflight  map[int64]bool
+	sentAt    map[int64]time.Time // when a frame was announced
+	sizes     map[int64]int       // its rectangles' bytes
+	trips     []frameTrip
 	room      *sync.Cond
 	clipboard string
 	clipIn    strings.Builder
@@ -117,6 +120,7 @@ var _ desktopUnderTest = (*screenPeer)(nil)
 
 func newScreenPeer(t *testing.T) *screenPeer {
 	p := &screenPeer{t: t, signals: make(chan protocol.LiveSignal, 256), nextFrame: 1, inflight: map[int64]bool{},
+		sentAt: map[int64]time.Time{}, sizes: map[int64]int{},
 		screenIn: make(chan map[string]any, 256), acks: make(chan int64, 4096), inputs: make(chan inputEvent, 4096),
 		clipMsgs: make(chan map[string]any, 64)}
 	p.room = sync.NewCond(&p.mu)
@@ -293,6 +297,9 @@ func (p *screenPeer) screenMessage(m webrtc.DataChannelMessage) {
 			if f <= n {
 				delete(p.inflight, f)
 			}
+		}
+		if at, ok := p.sentAt[n]; ok {
+			p.trips = append(p.trips, frameTrip{frame: n, bytes: p.sizes[n], took: time.Since(at)})
 		}
 		p.room.Broadcast()
 		p.mu.Unlock()
@@ -585,6 +592,13 @@ func (p *screenPeer) beginFrame(rects []image.Rectangle, full bool) ([][]byte, i
 	for _, r := range rects {
 		msgs = append(msgs, encodeRect(p.t, pic, r, uint32(n)))
 	}
+	size := 0
+	for _, m := range msgs {
+		size += len(m)
+	}
+	p.mu.Lock()
+	p.sentAt[n], p.sizes[n] = time.Now(), size
+	p.mu.Unlock()
 	p.text(map[string]any{"type": "frame", "frame": n, "width": pic.Rect.Dx(), "height": pic.Rect.Dy(), "rects": len(msgs), "full": full})
 	return msgs, n, true
 }
@@ -597,6 +611,21 @@ func (p *screenPeer) rect(m []byte) {
 	if err := dc.Send(m); err != nil {
 		p.t.Errorf("screen: send a rectangle: %v", err)
 	}
+}
+
+// frameTrip is a frame's way from its announcement to its ack: sent, decoded and drawn by
+// the page.
+type frameTrip struct {
+	frame int64
+	bytes int
+	took  time.Duration
+}
+
+// tripsSoFar are the frames acknowledged so far.
+func (p *screenPeer) tripsSoFar() []frameTrip {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]frameTrip(nil), p.trips...)
 }
 
 // encodeRect is a rectangle's message: the header (big-endian uint16 x, y, width, height,
