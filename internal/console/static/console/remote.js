@@ -7,9 +7,9 @@
 // channel, and hears the app's answer, candidates and bye there. The channels `screen`,
 // `input` and `clipboard` (screen.js) show the PC's screen beside the terminal and take
 // the technician's mouse and keyboard; an app that does not offer them closes them, and the
-// terminal and files go on. The connection outlives a
-// redraw of the same page (a language switch); leaving the page, Disconnect, the session's
-// end, the PC's bye or 30 s without a connection end it.
+// terminal and files go on. The connection outlives a redraw of the same page (a language
+// switch); leaving the page, Disconnect, the session's end, the PC's bye or 30 s without a
+// connection end it.
 
 import { h } from "./dom.js";
 import { t, fmtDuration, fmtBytes } from "./i18n.js";
