@@ -26,7 +26,7 @@ var scanCodes = map[string]uint16{
 	"NumpadEqual": 0x59, "F13": 0x64, "F14": 0x65, "F15": 0x66, "F16": 0x67, "F17": 0x68, "F18": 0x69,
 	"F19": 0x6A, "F20": 0x6B, "F21": 0x6C, "F22": 0x6D, "F23": 0x6E, "KanaMode": 0x70, "Lang2": 0x71,
 	"Lang1": 0x72, "IntlRo": 0x73, "F24": 0x76, "Convert": 0x79, "NonConvert": 0x7B, "IntlYen": 0x7D,
-	"NumpadComma": 0x7E,
+	"NumpadComma":        0x7E,
 	"MediaTrackPrevious": 0xE010, "MediaTrackNext": 0xE019, "NumpadEnter": 0xE01C, "ControlRight": 0xE01D,
 	"AudioVolumeMute": 0xE020, "LaunchApp2": 0xE021, "MediaPlayPause": 0xE022, "MediaStop": 0xE024,
 	"AudioVolumeDown": 0xE02E, "AudioVolumeUp": 0xE030, "BrowserHome": 0xE032, "NumpadDivide": 0xE035,
