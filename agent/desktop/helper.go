@@ -40,6 +40,12 @@ type OS interface {
 	HideNotice()
 }
 
+// Logger is an OS whose own messages (which the service writes to the event log) Serve
+// takes over.
+type Logger interface {
+	SetLog(func(string))
+}
+
 // HelperArg is the argument the service starts the helper with.
 const HelperArg = "helper"
 
@@ -49,6 +55,10 @@ const HelperArg = "helper"
 func Serve(r io.Reader, w io.Writer, o OS) error {
 	h := &helperSide{os: o, p: newPipe(r, w), mapper: newInputMapper()}
 	h.stream = screen.NewStreamer(o, screenSink{h.p}, h.log)
+	if l, ok := o.(Logger); ok {
+		l.SetLog(h.log)
+		defer l.SetLog(nil)
+	}
 	defer h.finish()
 	if err := h.p.json(kindControl, control{Type: ctlReady, PID: os.Getpid()}); err != nil {
 		return err

@@ -341,6 +341,7 @@ func (h *Host) stop(hp *helper) {
 		return
 	case <-time.After(h.cfg.StopWait):
 	}
+	h.cfg.Log(remote.Warning, fmt.Sprintf("The remote-access helper did not end within %v of being told; it was ended.", h.cfg.StopWait))
 	_ = hp.p.Kill()
 	<-hp.exited
 }

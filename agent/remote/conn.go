@@ -278,24 +278,27 @@ func (c *conn) route() string {
 }
 
 func (c *conn) dataChannel(dc *webrtc.DataChannel) {
+	opened := func() {}
 	switch dc.Label() {
 	case protocol.ChannelTerminal:
 		newTerminal(c, dc)
 	case protocol.ChannelFiles:
 		newFiles(c, dc)
 	case protocol.ChannelScreen, protocol.ChannelInput, protocol.ChannelClipboard:
-		c.desk.channel(dc)
+		opened = c.desk.channel(dc)
 	default:
 		c.log(Warning, "data channel "+dc.Label()+" is not served by this version; closed.")
 		_ = dc.Close()
 		return
 	}
+	// A channel has one OnOpen handler: this one.
 	dc.OnOpen(func() {
 		c.mu.Lock()
 		if !slices.Contains(c.channels, dc.Label()) {
 			c.channels = append(c.channels, dc.Label())
 		}
 		c.mu.Unlock()
+		opened()
 	})
 }
 

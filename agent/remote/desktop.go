@@ -86,18 +86,11 @@ func (d *desk) attach() (DesktopLink, error) {
 	return d.link, d.err
 }
 
-// channel serves a screen, input or clipboard channel.
-func (d *desk) channel(dc *webrtc.DataChannel) {
+// channel serves a screen, input or clipboard channel; it returns what to do once the
+// channel is open.
+func (d *desk) channel(dc *webrtc.DataChannel) (opened func()) {
 	label := dc.Label()
 	s := newSender(d.c, dc)
-	dc.OnOpen(func() {
-		d.mu.Lock()
-		d.senders[label] = s
-		d.mu.Unlock()
-		if _, err := d.attach(); err != nil {
-			_ = s.text(errorMessage{Type: "error", Message: "The PC's screen, mouse and keyboard cannot be reached: " + err.Error()})
-		}
-	})
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
 		d.c.received(len(msg.Data))
 		if !msg.IsString {
@@ -119,6 +112,14 @@ func (d *desk) channel(dc *webrtc.DataChannel) {
 			link.Send(label, []byte(`{"type":"stop"}`))
 		}
 	})
+	return func() {
+		d.mu.Lock()
+		d.senders[label] = s
+		d.mu.Unlock()
+		if _, err := d.attach(); err != nil {
+			_ = s.text(errorMessage{Type: "error", Message: "The PC's screen, mouse and keyboard cannot be reached: " + err.Error()})
+		}
+	}
 }
 
 // Message implements DesktopPeer.

@@ -10,6 +10,7 @@ package screen
 import (
 	"bytes"
 	"fmt"
+	"image"
 )
 
 // TileSize is the side of the tiles two frames are compared in.
@@ -175,4 +176,13 @@ func (g grid) merge(width, height int) []Rect {
 // merged. An unchanged frame has none.
 func Diff(prev, cur *Frame) []Rect {
 	return changedTiles(prev, cur).merge(cur.Width, cur.Height)
+}
+
+// RGBA is a copy of the frame as an image.
+func (f *Frame) RGBA() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for i := 0; i+3 < len(f.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = f.Pix[i+2], f.Pix[i+1], f.Pix[i], 0xff
+	}
+	return img
 }

@@ -195,6 +195,12 @@ func startRemoteDev(t *testing.T, w *wine) *devApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, w.bin, `C:\Program Files\AdHocSupport\SupportSession.exe`, "remote-dev")
 	cmd.Env = w.env("ADHOC_TEST_REMOTE_ACCOUNT=AdHocRemoteUser")
+	return runRemoteDev(t, cmd, cancel)
+}
+
+// runRemoteDev starts cmd, the exe in its remote-dev mode, and reads its lines.
+func runRemoteDev(t *testing.T, cmd *exec.Cmd, cancel context.CancelFunc) *devApp {
+	t.Helper()
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "remote-dev.log"))
 	if err != nil {
 		t.Fatal(err)
