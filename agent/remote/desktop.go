@@ -40,9 +40,6 @@ type DesktopLink interface {
 	Close()
 }
 
-// desktopChannels are the labels served through the desktop.
-var desktopChannels = []string{protocol.ChannelScreen, protocol.ChannelInput, protocol.ChannelClipboard}
-
 // errNoDesktop: this app has no way to reach the user's desktop.
 var errNoDesktop = errors.New("the user's desktop cannot be reached on this PC")
 

@@ -97,8 +97,6 @@ func newGrid(width, height int) grid {
 	return grid{cols: cols, rows: rows, set: make([]bool, cols*rows)}
 }
 
-func (g grid) at(c, r int) bool { return g.set[r*g.cols+c] }
-
 // any reports whether a tile is set.
 func (g grid) any() bool {
 	for _, s := range g.set {

@@ -113,6 +113,7 @@ type Streamer struct {
 	lastStep    time.Time
 	stalled     time.Time
 	captureErr  string
+	stats       stats
 }
 
 // NewStreamer returns a stream that starts with the console's start message.
@@ -132,7 +133,9 @@ func newStreamer(src Source, out Sink, log func(string), now func() time.Time) *
 
 // Handle takes a message of the console.
 func (s *Streamer) Handle(m In) {
-	s.handle(m)
+	if summary := s.handle(m); summary != "" {
+		s.log(summary)
+	}
 	s.mu.Lock()
 	start := s.running && !s.started
 	if start {
@@ -145,14 +148,16 @@ func (s *Streamer) Handle(m In) {
 	s.poke()
 }
 
-// handle changes the state for m; the loop acts on it.
-func (s *Streamer) handle(m In) {
+// handle changes the state for m; the loop acts on it. It returns the stream's figures
+// when m ends a running stream, for the event log.
+func (s *Streamer) handle(m In) (summary string) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch m.Type {
 	case InStart:
 		s.running, s.full, s.reset = true, true, true
+		s.stats = stats{}
 		s.choice = 0
 		if m.Display != nil {
 			s.choice = *m.Display
@@ -189,9 +194,13 @@ func (s *Streamer) handle(m In) {
 	case InRefresh:
 		s.full = true
 	case InStop:
+		if s.running {
+			summary = s.stats.summary()
+		}
 		s.running = false
 		clear(s.inflight)
 	}
+	return summary
 }
 
 func clampQuality(q int) int {
@@ -233,10 +242,18 @@ func (s *Streamer) poke() {
 func (s *Streamer) Close() {
 	s.once.Do(func() { close(s.quit) })
 	s.mu.Lock()
-	started := s.started
+	started, running := s.started, s.running
+	s.running = false
 	s.mu.Unlock()
 	if started {
 		<-s.done
+	}
+	if running {
+		// The loop has ended: the figures are final; they go to the event log.
+		s.mu.Lock()
+		summary := s.stats.summary()
+		s.mu.Unlock()
+		s.log(summary)
 	}
 }
 
@@ -350,10 +367,12 @@ func (s *Streamer) step1(now time.Time, choice int, full bool, inflight int) err
 		return nil
 	}
 	s.adapt(now, false)
+	t0 := time.Now()
 	if err := s.src.Capture(d, s.cur); err != nil {
 		s.note("capture: " + err.Error())
 		return nil
 	}
+	captured := time.Since(t0)
 	s.captureErr = ""
 	if !s.havePrev || s.prev.Width != s.cur.Width || s.prev.Height != s.cur.Height {
 		full = true
@@ -394,7 +413,9 @@ func (s *Streamer) step1(now time.Time, choice int, full bool, inflight int) err
 		s.full = false
 	}
 	s.mu.Unlock()
+	t1 := time.Now()
 	msgs, err := s.enc.encode(s.cur, rects, uint32(n), quality)
+	encoded := time.Since(t1)
 	if err != nil {
 		s.note(err.Error())
 		s.mu.Lock()
@@ -410,6 +431,13 @@ func (s *Streamer) step1(now time.Time, choice int, full bool, inflight int) err
 			return err
 		}
 	}
+	bytes := 0
+	for _, m := range msgs {
+		bytes += len(m)
+	}
+	s.mu.Lock()
+	s.stats.add(captured, encoded, bytes, full)
+	s.mu.Unlock()
 	s.markTiles(rects, g, quality)
 	s.prev, s.cur = s.cur, s.prev
 	s.havePrev = true

@@ -30,6 +30,7 @@ type Desktop struct {
 	onClick   func()
 	captures  int
 	injectErr error
+	onInput   func([]desktop.Event)
 }
 
 var _ desktop.OS = (*Desktop)(nil)
@@ -123,7 +124,13 @@ func (d *Desktop) Secure() bool {
 // (the normalized coordinates mapped back, as Windows maps them).
 func (d *Desktop) Inject(events []desktop.Event) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer func() {
+		f := d.onInput
+		d.mu.Unlock()
+		if f != nil {
+			f(events)
+		}
+	}()
 	if d.injectErr != nil {
 		return d.injectErr
 	}
@@ -135,6 +142,14 @@ func (d *Desktop) Inject(events []desktop.Event) error {
 		}
 	}
 	return nil
+}
+
+// OnInput calls f with every batch of injected events (outside the desktop's lock), as a
+// program on the desktop reacts to the technician's input.
+func (d *Desktop) OnInput(f func([]desktop.Event)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.onInput = f
 }
 
 // FailInput makes Inject fail with err (nil: succeed again).
