@@ -27,7 +27,6 @@ var (
 	gdi32  = windows.NewLazySystemDLL("gdi32.dll")
 
 	procOpenInputDesktop         = user32.NewProc("OpenInputDesktop")
-	procGetThreadDesktop         = user32.NewProc("GetThreadDesktop")
 	procSetThreadDesktop         = user32.NewProc("SetThreadDesktop")
 	procCloseDesktop             = user32.NewProc("CloseDesktop")
 	procGetUserObjectInformation = user32.NewProc("GetUserObjectInformationW")
