@@ -234,4 +234,3 @@ func (c *countSink) wait(frames int) {
 		time.Sleep(time.Millisecond)
 	}
 }
-
