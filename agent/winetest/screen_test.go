@@ -30,7 +30,7 @@ import (
 // known pixels (testdata/pattern.c) and the exe's remote-dev mode serving a pion console
 // through the local TURN server over TCP.
 type screenPC struct {
-	t       *testing.T
+	t       testing.TB
 	pc      *winepc.PC
 	app     *devApp
 	console *testconsole.Console
@@ -43,7 +43,7 @@ const (
 	installedExe       = `C:\Program Files\AdHocSupport\SupportSession.exe`
 )
 
-func newScreenPC(t *testing.T, animate bool) *screenPC {
+func newScreenPC(t testing.TB, animate bool) *screenPC {
 	t.Helper()
 	dir := t.TempDir()
 	exe, _ := build(t, dir)
