@@ -63,7 +63,7 @@ func desktops(tb testing.TB) map[string]*screen.Frame {
 func BenchmarkFullFrame(b *testing.B) {
 	pics := desktops(b)
 	for _, name := range []string{"wine", "wallpaper", "synthetic"} {
-		for _, q := range []int{70, 50} {
+		for _, q := range []int{70, 60, 50} {
 			b.Run(name+"/q"+strconv.Itoa(q), func(b *testing.B) {
 				d := fakedesktop.New(1280, 800)
 				d.Paint(`\\.\DISPLAY1`, func(f *screen.Frame) { copy(f.Pix, pics[name].Pix) })
