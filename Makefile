@@ -183,6 +183,17 @@ agent-test-deps: ## install Wine and MinGW for the app's test under Wine
 	@{ command -v wine64 >/dev/null || test -x /usr/lib/wine/wine64; } && command -v x86_64-w64-mingw32-gcc >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 gcc-mingw-w64-x86-64-win32; }
 
+# The screen's figures (issue 14), printed, never failing on time: a full 1280×800 frame's
+# bytes and time (median, p95), an idle screen's bytes/s, CPU and heap, a changing region's
+# fps, input-to-screen and the stream through the local TURN server (loopback); the real
+# exe's helper under Wine: GDI capture and encoding times, its CPU and memory idle and
+# streaming.
+.PHONY: bench-screen
+bench-screen: agent-test-deps ## measure the screen stream: full frame, idle, changing region, input-to-screen, the helper under Wine
+	$(GO) test -count=1 -run '^$$' -bench . ./agent/screen/
+	$(GO) test -count=1 -run '^$$' -bench 'InputToScreen|ScreenOverTURN' ./agent/remote/
+	$(GO) test -count=1 -run '^$$' -bench HelperUnderWine ./agent/winetest/
+
 # --- checks --------------------------------------------------------------------------------
 
 # The repository's Go modules: the runtime module at the root, and infra/ (the CDK app) with

@@ -86,6 +86,11 @@ type OS interface {
 	// runs with administrator or SYSTEM rights.
 	RemoveProgram(userFiles []string) error
 
+	// RestoreRemoteSettings puts back what remote access changed on the PC while a
+	// technician was connected (the SoftwareSASGeneration policy value that lets the
+	// service send Ctrl+Alt+Del), as it was before; with nothing changed it does nothing.
+	RestoreRemoteSettings() error
+
 	// Log writes to the Windows event log. Never pass a secret. The live connection logs
 	// from its own goroutine, so Log must be safe for concurrent use.
 	Log(kind LogKind, msg string)
@@ -152,6 +157,9 @@ type Config struct {
 	// Remote is the PC's side of remote access (agent/winos.Remote); nil: the app takes
 	// no remote connections.
 	Remote remote.OS
+	// Desktop reaches the user's desktop for the screen, input and clipboard
+	// (agent/desktop.Host); nil: remote access has the terminal and the files only.
+	Desktop remote.Desktop
 }
 
 // App runs the Support Session app.

@@ -107,7 +107,7 @@ func (w *wine) regQuery(key string, value string) (string, bool) {
 	return out, err == nil
 }
 
-func build(t *testing.T, dir string) (exe, dll string) {
+func build(t testing.TB, dir string) (exe, dll string) {
 	t.Helper()
 	if _, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err != nil {
 		t.Fatalf("x86_64-w64-mingw32-gcc not found: %s", depsMessage)

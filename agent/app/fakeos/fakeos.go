@@ -50,6 +50,10 @@ type OS struct {
 	Events []string
 	// Profiles are the account profiles left on the PC, by SID.
 	Profiles map[string]bool
+	// RemoteSettingsChanged stands for a SoftwareSASGeneration policy value remote access
+	// changed and has not put back (a service that died while a technician was
+	// connected leaves it so).
+	RemoteSettingsChanged bool
 
 	// Dir is the program folder; Self is the running app (the download).
 	Dir  string
@@ -337,6 +341,17 @@ func (f *OS) RemoveUninstall() error {
 		return err
 	}
 	f.Uninstall = ""
+	return nil
+}
+
+// RestoreRemoteSettings implements app.OS.
+func (f *OS) RestoreRemoteSettings() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.step("RestoreRemoteSettings"); err != nil {
+		return err
+	}
+	f.RemoteSettingsChanged = false
 	return nil
 }
 
