@@ -284,12 +284,14 @@ fuzz: ## run each fuzz target for FUZZ_TIME (default 60s; make test runs 10000 i
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: tools ## measure overhead, round trips, cost per session, bootstraps, the scale model and remote access
+bench: tools ## measure overhead, round trips, cost per session, bootstraps, the scale model, remote access and the screen
 	@# Remote access's figures include the signed exe's size: build it once if missing.
 	@test -f $(AGENT_DIST)/windows-amd64/SupportSession.exe || $(MAKE) --no-print-directory agent
 	$(GO) test -count=1 -run '^$$' -bench . ./internal/measure/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
 	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
 	$(TOOLS)/bin/benchreport -agent-exe $(AGENT_DIST)/windows-amd64/SupportSession.exe $(BENCH_FLAGS)
+	@# The screen's figures: go test benchmarks of the stream, over TURN, and the helper under Wine.
+	$(MAKE) --no-print-directory bench-screen
 
 .PHONY: bench-remote
 bench-remote: tools ## only remote access's part of make bench (about 30 s)

@@ -1,8 +1,3 @@
-// Waiting here, under testdata (which the go tool skips), until issue 14's app side
-// (agent/desktop, agent/screen and remote.Config.Desktop, branch h14-app) is merged: then
-// move it to internal/console/, and the screen test runs against the app's real side too.
-// Checked on a merge of both branches: TestConsoleRemoteScreenApp passed (2026-12-03).
-
 package console_test
 
 // The screen tests against the app's own side: agent/remote's Manager with agent/desktop's
