@@ -13,6 +13,10 @@ DIST      := dist
 DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
+# The launcher that binds DynamoDB Local to loopback (the jar cannot), compiled into a folder
+# named by its source's SHA-256 (internal/local/standins.LoopbackLauncherDir).
+DDB_LOOPBACK_SRC := internal/local/standins/LoopbackDynamoDB.java
+DDB_LOOPBACK     := $(TOOLS)/dynamodb-loopback/$(shell sha256sum $(DDB_LOOPBACK_SRC) | cut -c1-12)/LoopbackDynamoDB.class
 TEST_OUT  := $(CURDIR)/test-output
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 RIE_MOD   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
@@ -33,14 +37,16 @@ help: ## list the targets
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java npm-tools $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
+tools: java npm-tools $(DDB_JAR) $(DDB_LOOPBACK) $(RIE) ## install what run and test need (idempotent)
 
+# javac too: the loopback launcher of DynamoDB Local is compiled here from its source.
 .PHONY: java
-java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is missing or older)
+java: ## Java 17 or newer with javac, for DynamoDB Local (installs OpenJDK 17 if missing or older)
 	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1); \
-	  if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
-	    echo "java $${v:-missing}: installing openjdk-17-jre-headless"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  c=$$(javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p' | head -n1); \
+	  if [ -z "$$v" ] || [ "$$v" -lt 17 ] || [ -z "$$c" ] || [ "$$c" -lt 17 ]; then \
+	    echo "java $${v:-missing}, javac $${c:-missing}: installing openjdk-17-jdk-headless"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless; \
 	  fi
 
 # The npm tools (the CDK CLI, aws-ses-v2-local) live in _npm/: package.json, package-lock.json
@@ -62,6 +68,11 @@ $(DDB_JAR):
 	  tar -xzf amplify-dynamodb-simulator-*.tgz --strip-components=2 package/emulator && \
 	  rm -f amplify-dynamodb-simulator-*.tgz
 	@test -f $@
+
+# Compiled against the jar it launches; the class folder's name follows the source.
+$(DDB_LOOPBACK): $(DDB_LOOPBACK_SRC) $(DDB_JAR) | java
+	@mkdir -p $(@D)
+	javac -nowarn --release 17 -cp $(DDB_JAR) -d $(@D) $<
 
 # The Lambda Runtime Interface Emulator, for running the real bootstraps in tests.
 $(RIE):
