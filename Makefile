@@ -13,6 +13,12 @@ DIST      := dist
 DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
+# The npm package's tarball is checked against this SHA-256 before anything in it is unpacked
+# (the jar and the native libraries it loads both come from it), and the jar against its own
+# at every `make tools`. To upgrade: npm pack the new version, read both with sha256sum, and
+# change the three lines together.
+DDB_TGZ_SHA256 := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
+DDB_JAR_SHA256 := 454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7
 # The launcher that binds DynamoDB Local to loopback (the jar cannot), compiled into a folder
 # named by its source's SHA-256 (internal/local/standins.LoopbackLauncherDir).
 DDB_LOOPBACK_SRC := internal/local/standins/LoopbackDynamoDB.java
@@ -37,7 +43,7 @@ help: ## list the targets
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java npm-tools $(DDB_JAR) $(DDB_LOOPBACK) $(RIE) ## install what run and test need (idempotent)
+tools: java npm-tools ddb-verify $(DDB_LOOPBACK) $(RIE) ## install what run and test need (idempotent)
 
 # javac too: the loopback launcher of DynamoDB Local is compiled here from its source.
 .PHONY: java
@@ -61,16 +67,27 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	@touch $@
 
 # DynamoDB Local: the official jar ships inside this npm package's emulator/ folder; only
-# that folder is unpacked, the package's own dependencies are not needed.
+# that folder is unpacked, the package's own dependencies are not needed. The tarball must
+# match DDB_TGZ_SHA256 before tar sees it, and the jar DDB_JAR_SHA256 after; on a mismatch
+# nothing of it is kept.
+DDB_TGZ := $(subst @,-,$(DDB_NPM)).tgz
+
 $(DDB_JAR):
 	@mkdir -p $(DDB_DIR)
-	cd $(DDB_DIR) && npm pack --silent $(DDB_NPM) >/dev/null && \
-	  tar -xzf amplify-dynamodb-simulator-*.tgz --strip-components=2 package/emulator && \
-	  rm -f amplify-dynamodb-simulator-*.tgz
-	@test -f $@
+	cd $(DDB_DIR) && rm -f $(DDB_TGZ) && npm pack --silent $(DDB_NPM) >/dev/null
+	@got=$$(sha256sum < $(DDB_DIR)/$(DDB_TGZ) | cut -d' ' -f1); if [ "$$got" != "$(DDB_TGZ_SHA256)" ]; then \
+	  rm -f $(DDB_DIR)/$(DDB_TGZ); \
+	  echo "$(DDB_NPM): the tarball's SHA-256 is $$got, the Makefile pins DDB_TGZ_SHA256=$(DDB_TGZ_SHA256): not unpacked"; exit 1; fi
+	cd $(DDB_DIR) && tar -xzf $(DDB_TGZ) --strip-components=2 package/emulator && rm -f $(DDB_TGZ)
+	@$(MAKE) --no-print-directory ddb-verify || { rm -rf $(DDB_DIR); exit 1; }
+
+.PHONY: ddb-verify
+ddb-verify: $(DDB_JAR) ## check DynamoDB Local's jar against its pinned SHA-256
+	@got=$$(sha256sum < $(DDB_JAR) | cut -d' ' -f1); if [ "$$got" != "$(DDB_JAR_SHA256)" ]; then \
+	  echo "$(DDB_JAR): SHA-256 $$got, the Makefile pins DDB_JAR_SHA256=$(DDB_JAR_SHA256); remove $(DDB_DIR) and run make tools"; exit 1; fi
 
 # Compiled against the jar it launches; the class folder's name follows the source.
-$(DDB_LOOPBACK): $(DDB_LOOPBACK_SRC) $(DDB_JAR) | java
+$(DDB_LOOPBACK): $(DDB_LOOPBACK_SRC) | ddb-verify java
 	@mkdir -p $(@D)
 	javac -nowarn --release 17 -cp $(DDB_JAR) -d $(@D) $<
 
