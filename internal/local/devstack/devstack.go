@@ -62,7 +62,7 @@ type Options struct {
 	// never (tests that sweep themselves).
 	SweepEvery time.Duration
 	// AppDir holds the Windows app builds as `make agent` leaves them
-	// (windows-<arch>/SupportSession.exe); "" = <repo>/dist/agent.
+	// (windows-<arch>/SupportSession.exe); "" = <repo>/dist/agent-dev, the development build.
 	AppDir  string
 	Console http.Handler
 	Log     *slog.Logger
@@ -261,7 +261,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	appDir := o.AppDir
 	if appDir == "" {
 		if root, rerr := standins.RepoRoot(); rerr == nil {
-			appDir = filepath.Join(root, "dist", "agent")
+			appDir = filepath.Join(root, "dist", "agent-dev")
 		}
 	}
 	st.Gateway = &gateway.Gateway{
