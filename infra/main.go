@@ -46,10 +46,18 @@ func run() error {
 	if err := stack.CheckAssets(assetDir); err != nil {
 		return err
 	}
+	// The app build is uploaded only if it is a signed release for this stack's API: a
+	// development build (make test's, in dist/agent-dev) or one for another server stops
+	// the synth. No build yet: deploy without it; the join page says so until the next
+	// deployment uploads one.
 	agentDir := str(ctxAgentDir, "dist/agent")
-	if entries, err := os.ReadDir(agentDir); err != nil || len(entries) == 0 {
-		// No app build yet: deploy without it; the join page says so until the next
-		// deployment uploads one.
+	upload, err := stack.CheckApp(agentDir, stack.AppCheck{
+		ServerURL: str(stack.CtxAPIURL, ""), SigningCA: str(stack.CtxAgentSigningCA, ""), SessionHours: cfg.SessionHours,
+	})
+	if err != nil {
+		return err
+	}
+	if !upload {
 		agentDir = ""
 	}
 
