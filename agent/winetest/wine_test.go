@@ -339,6 +339,11 @@ func TestAppUnderWine(t *testing.T) {
 	}
 	s.assertGone(inv, download, "ended_by_user")
 
+	// 3. The signature check of a release build, in Wine's wintrust.dll. Last: the first
+	// program run in a prefix starts Wine's system processes with its own output, and the
+	// scenarios above read the service's trace from there.
+	t.Run("WinVerifyTrust", func(t *testing.T) { verifySignerUnderWine(t, w, exe) })
+
 	// The password is nowhere on the disk: not in the state, not in the registry files,
 	// which wineserver writes out when it stops; no secret in any output.
 	w.stop()
