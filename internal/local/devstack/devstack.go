@@ -105,9 +105,10 @@ type Stack struct {
 }
 
 // Start brings the stack up and returns once it answers. Close stops what it started.
-func Start(ctx context.Context, o Options) (st *Stack, err error) {
-	st = &Stack{}
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	st := &Stack{}
 	defer func() {
+		// On an error the returned stack is nil: close what was started through st.
 		if err != nil {
 			st.Close()
 		}

@@ -4,8 +4,9 @@
 // command line (ServerRunner.createServerFromCommandLineArgs), then, before it starts,
 // binds its one connector to 127.0.0.1 and puts a guard in front of its handlers.
 //
-// The guard refuses a request whose Host is not this machine's loopback at this port (a web
-// page that rebinds its own name to 127.0.0.1 sends its own name) and any request carrying
+// The guard refuses a request whose Host does not name this machine's loopback (a web page
+// that rebinds its own name to 127.0.0.1 sends its own name; any port is accepted, so that
+// the tests' TCP proxies in front of it, whose port the client names, pass) and any request carrying
 // an Origin header: the SDKs never send one, browsers always do on the cross-origin
 // requests DynamoDB Local's default CORS policy ("*") would otherwise answer.
 //
@@ -30,7 +31,6 @@ public final class LoopbackDynamoDB {
     private static final String HOST = "127.0.0.1";
 
     public static void main(String[] args) throws Exception {
-        int port = portOf(args);
         DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
         Field field = DynamoDBProxyServer.class.getDeclaredField("server");
         field.setAccessible(true);
@@ -42,13 +42,16 @@ public final class LoopbackDynamoDB {
         for (Connector c : connectors) {
             ((ServerConnector) c).setHost(HOST);
         }
-        Set<String> hosts = Set.of(HOST + ":" + port, "localhost:" + port, "[::1]:" + port);
+        Set<String> hosts = Set.of(HOST, "localhost", "[::1]");
         HandlerWrapper guard = new HandlerWrapper() {
             @Override
             public void handle(String target, Request base, HttpServletRequest req, HttpServletResponse res)
                     throws IOException, ServletException {
                 String host = req.getHeader("Host");
-                if (host == null || !hosts.contains(host.toLowerCase()) || req.getHeader("Origin") != null) {
+                if (host != null) {
+                    host = host.toLowerCase().replaceFirst(":[0-9]+$", "");
+                }
+                if (host == null || !hosts.contains(host) || req.getHeader("Origin") != null) {
                     base.setHandled(true);
                     res.sendError(HttpServletResponse.SC_FORBIDDEN, "DynamoDB Local answers this machine's programs only");
                     return;
@@ -59,14 +62,5 @@ public final class LoopbackDynamoDB {
         guard.setHandler(server.getHandler());
         server.setHandler(guard);
         proxy.start();
-    }
-
-    private static int portOf(String[] args) {
-        for (int i = 0; i + 1 < args.length; i++) {
-            if (args[i].equals("-port")) {
-                return Integer.parseInt(args[i + 1]);
-            }
-        }
-        throw new IllegalArgumentException("LoopbackDynamoDB needs -port: the guard compares it with the Host header");
     }
 }

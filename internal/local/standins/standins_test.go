@@ -191,7 +191,7 @@ func TestSESAnswersAndStops(t *testing.T) {
 // TestLoopbackOnly: DynamoDB Local and aws-ses-v2-local answer on loopback and cannot be
 // reached on the machine's network address (they check no credentials: anyone reaching
 // them could read and change sessions, or read the invitation mails). DynamoDB Local also
-// refuses a Host other than loopback's at its port (a web page that rebinds its own name
+// refuses a Host other than a loopback name (a web page that rebinds its own name
 // to 127.0.0.1) and any request with an Origin (a web page's cross-origin request, which its
 // default CORS policy would answer).
 func TestLoopbackOnly(t *testing.T) {
@@ -219,7 +219,8 @@ func TestLoopbackOnly(t *testing.T) {
 	}{
 		{"localhost", "localhost:" + port, "", http.StatusBadRequest}, // DynamoDB's own answer to an unsigned request
 		{"another name", "attacker.example:" + port, "", http.StatusForbidden},
-		{"another port", "127.0.0.1:1", "", http.StatusForbidden},
+		{"loopback, another port (a TCP proxy in front)", "127.0.0.1:1", "", http.StatusBadRequest},
+		{"a name that only starts like localhost", "localhost.attacker.example:" + port, "", http.StatusForbidden},
 		{"an origin", "127.0.0.1:" + port, "https://attacker.example", http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
