@@ -204,7 +204,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64): a relea
 	  -max-session-hours $(AGENT_MAX_SESSION_HOURS) -signing-cert $(SIGNING_CERT) $(if $(SIGNING_TSA),-timestamp-url $(SIGNING_TSA))
 	@# What the CDK app will check before it uploads a release (without comparing the URL
 	@# with the stack's API, which cdk deploy knows: context apiUrl).
-	$(if $(AGENT_DEV),,$(GO) run ./cmd/agentrelease check -dir $(AGENT_DIST) -server-url $(AGENT_SERVER_URL) -ca $(SIGNING_CA))
+	$(if $(AGENT_DEV),,$(GO) run ./cmd/agentrelease check -dir $(AGENT_DIST) -server-url $(AGENT_SERVER_URL) -ca $(SIGNING_CA) $(if $(SIGNING_TSA_CA),-tsa-ca $(SIGNING_TSA_CA)))
 
 # Where `make agent` puts a build of AGENT_VERSION (the tests and scripts ask it).
 .PHONY: agent-dir

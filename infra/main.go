@@ -52,7 +52,8 @@ func run() error {
 	// deployment uploads one.
 	agentDir := str(ctxAgentDir, "dist/agent")
 	upload, err := stack.CheckApp(agentDir, stack.AppCheck{
-		ServerURL: str(stack.CtxAPIURL, ""), SigningCA: str(stack.CtxAgentSigningCA, ""), SessionHours: cfg.SessionHours,
+		ServerURL: str(stack.CtxAPIURL, ""), SigningCA: str(stack.CtxAgentSigningCA, ""),
+		TimestampCA: str(stack.CtxAgentTimestampCA, ""), SessionHours: cfg.SessionHours,
 	})
 	if err != nil {
 		return err

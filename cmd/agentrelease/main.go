@@ -2,7 +2,7 @@
 // (internal/release). `make agent` runs it:
 //
 //	agentrelease write -dir dist/agent -version 1.2.3 -server-url https://… -signing-cert cert.pem [-max-session-hours 24] [-timestamp-url URL]
-//	agentrelease check -dir dist/agent -server-url https://… [-ca root.pem] [-session-hours 24]
+//	agentrelease check -dir dist/agent -server-url https://… [-ca root.pem] [-tsa-ca root.pem] [-session-hours 24]
 //
 // check does what the CDK app does before it uploads the folder.
 package main
@@ -56,6 +56,7 @@ func run(args []string) error {
 	case "check":
 		serverURL := fs.String("server-url", "", "the deployment's API URL")
 		ca := fs.String("ca", "", "the roots the signatures must chain to (PEM); default: the system's")
+		tsaCA := fs.String("tsa-ca", "", "the roots a timestamp must chain to (PEM); default: osslsigncode's")
 		hours := fs.Int("session-hours", 0, "the deployment's session length")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -63,7 +64,7 @@ func run(args []string) error {
 		if *dir == "" {
 			return errors.New("check needs -dir")
 		}
-		m, err := release.Check(*dir, release.Expect{ServerURL: *serverURL, CAFile: *ca, SessionHours: *hours})
+		m, err := release.Check(*dir, release.Expect{ServerURL: *serverURL, CAFile: *ca, TSACAFile: *tsaCA, SessionHours: *hours})
 		if err != nil {
 			return err
 		}

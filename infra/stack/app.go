@@ -17,14 +17,17 @@ const (
 	// CtxAgentSigningCA is the PEM file of the root the app's signatures must chain to;
 	// unset, the system's trusted roots.
 	CtxAgentSigningCA = "agentSigningCa"
+	// CtxAgentTimestampCA is the PEM file of the root a release's RFC 3161 timestamps must
+	// chain to (SIGNING_TSA_CA of `make agent`); unset, osslsigncode's default.
+	CtxAgentTimestampCA = "agentTimestampCa"
 )
 
 // AppCheck is what a build folder must be to be uploaded to this deployment.
 type AppCheck struct {
 	// ServerURL is the stack's API URL (CtxAPIURL).
 	ServerURL string
-	// SigningCA is CtxAgentSigningCA.
-	SigningCA string
+	// SigningCA is CtxAgentSigningCA, TimestampCA CtxAgentTimestampCA.
+	SigningCA, TimestampCA string
 	// SessionHours is the deployment's session length: the app must not end sessions
 	// sooner.
 	SessionHours int
@@ -43,7 +46,7 @@ func CheckApp(dir string, want AppCheck) (uploaded bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("the Windows app build %s: %w", dir, err)
 	}
-	if _, err := release.Check(dir, release.Expect{ServerURL: want.ServerURL, CAFile: want.SigningCA, SessionHours: want.SessionHours}); err != nil {
+	if _, err := release.Check(dir, release.Expect{ServerURL: want.ServerURL, CAFile: want.SigningCA, TSACAFile: want.TimestampCA, SessionHours: want.SessionHours}); err != nil {
 		return false, fmt.Errorf("the Windows app build is not uploaded: %w", err)
 	}
 	return true, nil

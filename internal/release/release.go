@@ -138,6 +138,9 @@ type Expect struct {
 	// CAFile is the PEM file of the roots the signatures must chain to; "" is osslsigncode's
 	// default, the system's trusted roots.
 	CAFile string
+	// TSACAFile is the PEM file of the roots a timestamp must chain to; "" is
+	// osslsigncode's default. Checked only when the manifest names a time-stamp server.
+	TSACAFile string
 }
 
 // Check refuses a build folder that is not a release for this deployment: no manifest, a
@@ -185,8 +188,14 @@ func Check(dir string, want Expect) (Manifest, error) {
 			continue
 		}
 		exes++
-		if err := VerifySignature(filepath.Join(dir, filepath.FromSlash(name)), want.CAFile, m.Signer); err != nil {
+		exe := filepath.Join(dir, filepath.FromSlash(name))
+		if err := VerifySignature(exe, want.CAFile, m.Signer); err != nil {
 			return m, fmt.Errorf("%s: %w", dir, err)
+		}
+		if m.TimestampURL != "" {
+			if err := verifyTimestamp(exe, want.CAFile, want.TSACAFile); err != nil {
+				return m, fmt.Errorf("%s: %w", dir, err)
+			}
 		}
 	}
 	if exes == 0 {
@@ -282,6 +291,24 @@ func VerifySignature(exe, caFile string, want Signer) error {
 	}
 	if !strings.EqualFold(got.SHA256, want.SHA256) {
 		return fmt.Errorf("%s is signed by %s (SHA-256 %s), the release manifest names %s (%s)", exe, got.Subject, got.SHA256, want.Subject, want.SHA256)
+	}
+	return nil
+}
+
+// verifyTimestamp: the signature carries an RFC 3161 timestamp that verifies. osslsigncode
+// verify succeeds without one, or with one it cannot verify (it then checks the signature at
+// the current time), so its report is read.
+func verifyTimestamp(exe, caFile, tsaCAFile string) error {
+	args := []string{"verify"}
+	if caFile != "" {
+		args = append(args, "-CAfile", caFile)
+	}
+	if tsaCAFile != "" {
+		args = append(args, "-TSA-CAfile", tsaCAFile)
+	}
+	out, err := exec.Command("osslsigncode", append(args, "-in", exe)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Timestamp Server Signature verification: ok") {
+		return fmt.Errorf("%s: the release manifest names a time-stamp server, but the signature carries no timestamp that verifies (osslsigncode verify: %v):\n%s", exe, err, tail(out))
 	}
 	return nil
 }

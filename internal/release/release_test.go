@@ -124,6 +124,23 @@ func TestCheck(t *testing.T) {
 			want.CAFile = bundle
 		}, wantErr: "the release manifest names CN=release"},
 	}
+	tsa := signtest.StartTSA(t, t.TempDir())
+	tests = append(tests, []struct {
+		name    string
+		mutate  func(m *release.Manifest)
+		change  func(t *testing.T, b build, want *release.Expect)
+		wantErr string
+	}{
+		{name: "timestamped, the timestamp verifies", mutate: func(m *release.Manifest) { m.TimestampURL = tsa.URL },
+			change: func(t *testing.T, b build, want *release.Expect) {
+				resign(t, b, tsa.URL)
+				want.TSACAFile = tsa.CAFile
+			}},
+		{name: "the manifest names a time-stamp server, the signatures carry no timestamp", mutate: func(m *release.Manifest) { m.TimestampURL = tsa.URL },
+			wantErr: "carries no timestamp that verifies"},
+		{name: "a timestamp whose authority is not trusted", mutate: func(m *release.Manifest) { m.TimestampURL = tsa.URL },
+			change: func(t *testing.T, b build, want *release.Expect) { resign(t, b, tsa.URL) }, wantErr: "carries no timestamp that verifies"},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBuild(t, tt.mutate)
@@ -146,6 +163,17 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// resign signs the build's exes again, with a timestamp from tsa, and lists them anew.
+func resign(t *testing.T, b build, tsa string) {
+	t.Helper()
+	for _, arch := range []string{"amd64", "arm64"} {
+		unsigned := filepath.Join(t.TempDir(), "unsigned.exe")
+		signtest.Exe(t, unsigned)
+		signtest.Sign(t, b.cert, unsigned, filepath.Join(b.dir, "windows-"+arch, "SupportSession.exe"), tsa)
+	}
+	relist(t, b.dir)
 }
 
 // relist rewrites the manifest over the folder's current files, as a careless hand would
