@@ -208,7 +208,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64): a relea
 
 # Where `make agent` puts a build of AGENT_VERSION (the tests and scripts ask it).
 .PHONY: agent-dir
-agent-dir:
+agent-dir: ## print the folder make agent builds AGENT_VERSION into (dist/agent-dev or dist/agent)
 	@echo $(AGENT_DIST)
 
 # Signs IN into OUT with SIGNING_CERT (osslsigncode, SHA-256), countersigned by SIGNING_TSA
@@ -216,7 +216,7 @@ agent-dir:
 # calls it for each exe; a failing time-stamp server fails the build rather than leaving a
 # release without its timestamp.
 .PHONY: agent-sign
-agent-sign:
+agent-sign: ## sign IN into OUT as make agent does (SIGNING_CERT, SIGNING_TSA), and verify it
 	@test -n "$(IN)" && test -n "$(OUT)" || { echo "agent-sign: IN=<unsigned exe> OUT=<signed exe>"; exit 1; }
 	@rm -f $(OUT)
 	osslsigncode sign -h sha256 -certs $(SIGNING_CERT) -key $(SIGNING_KEY) \
