@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,70 @@ func verifySignerUnderWine(t *testing.T, w *wine, exe string) {
 			t.Logf("%s: %s", c.name, strings.TrimSpace(out))
 		})
 	}
+}
+
+// TestReleaseChecksItsOwnSignatureUnderWine: a release build (no test hooks, the signer's
+// certificate compiled in as `make agent` does) runs its own check before it talks to any
+// server: signed by its certificate it goes on (and asks for the invitation, as its file
+// name carries none); unsigned, or signed by another certificate, it refuses and says why.
+// The server URL is a closed port: a copy that got past the check could not pair anyway.
+func TestReleaseChecksItsOwnSignatureUnderWine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Wine test runs on Linux")
+	}
+	signtest.Tools(t)
+	dir := t.TempDir()
+	cert := signtest.NewCert(t, dir, "release")
+	other := signtest.NewCert(t, dir, "someone-else")
+	pin := certSHA256(t, cert.CertFile)
+	unsigned := filepath.Join(dir, "unsigned.exe")
+	cmd := exec.Command("go", "build", "-trimpath",
+		"-ldflags=-s -w -X main.version=1.0.0 -X main.serverURL=https://127.0.0.1:9 -X main.signer="+pin, "-o", unsigned, "..")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the release app: %v\n%s", err, out)
+	}
+	signed, foreign := filepath.Join(dir, "signed.exe"), filepath.Join(dir, "foreign.exe")
+	signtest.Sign(t, cert, unsigned, signed, "")
+	signtest.Sign(t, other, unsigned, foreign, "")
+	w := newPrefix(t, buildDLL(t, dir))
+	const refused = "This copy of the app is not signed as its publisher signed it"
+	for _, c := range []struct {
+		name, exe string
+		want      []string
+		refuse    bool
+	}{
+		{"signed by its certificate", signed, []string{"The invitation could not be read from this file's name"}, false},
+		{"unsigned", unsigned, []string{refused, "WinVerifyTrust"}, true},
+		{"signed by another certificate", foreign, []string{refused, "is signed by the certificate " + certSHA256(t, other.CertFile)}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			out, err := w.run(ctx, c.exe)
+			t.Logf("%s: %v\n%s", c.name, err, strings.TrimSpace(out))
+			for _, want := range c.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if !c.refuse && strings.Contains(out, refused) {
+				t.Errorf("the publisher's own copy was refused")
+			}
+		})
+	}
+}
+
+func certSHA256(t *testing.T, certFile string) string {
+	t.Helper()
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		t.Fatal("no PEM in " + certFile)
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return hex.EncodeToString(sum[:])
 }

@@ -107,17 +107,24 @@ func (w *wine) regQuery(key string, value string) (string, bool) {
 	return out, err == nil
 }
 
-func build(t *testing.T, dir string) (exe, dll string) {
+// buildDLL builds the bcryptprimitives.dll Go programs need under Wine (FACTS.md).
+func buildDLL(t *testing.T, dir string) string {
 	t.Helper()
 	if _, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err != nil {
 		t.Fatalf("x86_64-w64-mingw32-gcc not found: %s", depsMessage)
 	}
-	dll = filepath.Join(dir, "bcryptprimitives.dll")
+	dll := filepath.Join(dir, "bcryptprimitives.dll")
 	out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-s", "-o", dll,
 		"testdata/bcryptprimitives.c", "testdata/bcryptprimitives.def", "-ladvapi32").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build bcryptprimitives.dll: %v\n%s", err, out)
 	}
+	return dll
+}
+
+func build(t *testing.T, dir string) (exe, dll string) {
+	t.Helper()
+	dll = buildDLL(t, dir)
 	// The signed build from `make agent`, when the caller names it; else a fresh build of
 	// the same package (its .syso carries the manifest, version and icon).
 	if prebuilt := os.Getenv("ADHOC_AGENT_EXE"); prebuilt != "" {
