@@ -27,7 +27,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/windows/svc"
 
@@ -37,10 +39,15 @@ import (
 	"github.com/adhoc-support/adhoc-support/agent/winos"
 )
 
-// Set with -ldflags "-X main.version=… -X main.serverURL=…".
+// Set with -ldflags "-X main.version=… -X main.serverURL=… -X main.signer=…
+// -X main.maxSessionHours=…" (`make agent`). signer is the SHA-256 of the signing
+// certificate, which a release build checks its own signature against before it installs
+// itself; maxSessionHours caps the session on this PC whatever the server says.
 var (
-	version   = "dev"
-	serverURL = "http://localhost:8080"
+	version         = "dev"
+	serverURL       = "http://localhost:8080"
+	signer          = ""
+	maxSessionHours = "24"
 )
 
 // development reports whether this is a development build (see the package comment).
@@ -71,6 +78,9 @@ func main() {
 			os.Exit(winos.RunShim(os.Args[2]))
 		}
 		if run, ok := remoteDevHook(os.Args[1]); ok {
+			os.Exit(run())
+		}
+		if run, ok := verifySignerDevHook(os.Args[1]); ok {
 			os.Exit(run())
 		}
 	}
@@ -111,6 +121,8 @@ func runInteractive() int {
 		Lang:        lang,
 		ExePath:     exe,
 		Development: development(),
+		Signer:      signer,
+		MaxSession:  maxSession(),
 	})
 	if !winos.IsAdmin() {
 		a.NeedsAdmin()
@@ -248,6 +260,16 @@ func (s *service) finish(err error) (bool, uint32) {
 	// A non-zero exit code makes the service manager restart the service (recovery
 	// actions), which resumes the clean-up.
 	return true, 1
+}
+
+// maxSession is maxSessionHours as a duration; a build with a malformed value gets the
+// product's 24 hours rather than no cap.
+func maxSession() time.Duration {
+	h, err := strconv.Atoi(maxSessionHours)
+	if err != nil || h <= 0 {
+		return app.DefaultMaxSession
+	}
+	return time.Duration(h) * time.Hour
 }
 
 func inviteTokenFromEnv() string {

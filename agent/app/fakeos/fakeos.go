@@ -6,6 +6,7 @@ package fakeos
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,9 +60,15 @@ type OS struct {
 	Dir  string
 	Self string
 
+	// Checked lists the files VerifySigner was asked about, in order.
+	Checked []string
+
 	fail    map[string]error
 	crashAt string
 	nextRID int
+	// signed maps the SHA-256 of a file's content to the certificate (SHA-256, hex) that
+	// signed it: a copy of a signed file is signed, a changed one is not.
+	signed map[[32]byte]string
 }
 
 // New returns a fake PC whose program folder will be dir/Program and whose running app is
@@ -83,6 +90,7 @@ func New(dir, exeName string) *OS {
 		Self:     self,
 		fail:     map[string]error{},
 		nextRID:  1002,
+		signed:   map[[32]byte]string{},
 	}
 }
 
@@ -269,6 +277,39 @@ func (f *OS) InstallExe() (string, error) {
 	}
 	exe := filepath.Join(f.Dir, "SupportSession.exe")
 	return exe, os.WriteFile(exe, data, 0o755)
+}
+
+// Sign makes the file at path, as it is now, signed by the certificate with that SHA-256.
+func (f *OS) Sign(path, certSHA256 string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signed[sha256.Sum256(data)] = certSHA256
+}
+
+// VerifySigner implements app.OS: the file must be as Sign saw it, signed by certSHA256.
+func (f *OS) VerifySigner(path, certSHA256 string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Checked = append(f.Checked, path)
+	if err := f.step("VerifySigner"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", path, err)
+	}
+	got, ok := f.signed[sha256.Sum256(data)]
+	switch {
+	case !ok:
+		return fmt.Errorf("%s: no valid signature (TRUST_E_NOSIGNATURE)", path)
+	case got != certSHA256:
+		return fmt.Errorf("%s is signed by %s, not %s", path, got, certSHA256)
+	}
+	return nil
 }
 
 // InstallService implements app.OS.
