@@ -39,7 +39,8 @@ type PC struct {
 	// Debug is appended to WINEDEBUG=-all (for example ",+netapi32").
 	Debug string
 
-	xvfb *exec.Cmd
+	xvfb  *exec.Cmd
+	fbDir string // where Xvfb keeps its framebuffer as an XWD file
 }
 
 // Find locates wine64 and wineserver (Debian keeps wine64 off PATH).
@@ -178,17 +179,23 @@ func (pc *PC) Command(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // StartDisplay starts a virtual X display of the size (Xvfb) on a free display number and
-// makes it the prefix's DISPLAY.
+// makes it the prefix's DISPLAY. Its background is black (not X's grey weave, which no
+// screen shows), and its framebuffer can be read with Screenshot.
 func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 	xvfb, err := exec.LookPath("Xvfb")
 	if err != nil {
 		return fmt.Errorf("no Xvfb on this machine: %s", DepsHint)
 	}
+	fbDir, err := os.MkdirTemp("", "winepc-fb-*")
+	if err != nil {
+		return fmt.Errorf("winepc: %w", err)
+	}
 	for n := 90; n < 140; n++ {
 		if displayInUse(n) {
 			continue
 		}
-		cmd := exec.Command(xvfb, ":"+strconv.Itoa(n), "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp")
+		cmd := exec.Command(xvfb, ":"+strconv.Itoa(n), "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp",
+			"-br", "-fbdir", fbDir)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -198,7 +205,7 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
 			if _, err := os.Stat(socket); err == nil {
-				pc.xvfb, pc.Display = cmd, ":"+strconv.Itoa(n)
+				pc.xvfb, pc.Display, pc.fbDir = cmd, ":"+strconv.Itoa(n), fbDir
 				return nil
 			}
 			if cmd.ProcessState != nil {
@@ -217,6 +224,7 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 			return fmt.Errorf("winepc: Xvfb :%d did not start: %s", n, stderr.String())
 		}
 	}
+	os.RemoveAll(fbDir)
 	return errors.New("winepc: no free X display number")
 }
 
@@ -256,7 +264,8 @@ func (pc *PC) Stop() {
 			_ = pc.xvfb.Process.Kill()
 			<-done
 		}
-		pc.xvfb, pc.Display = nil, ""
+		os.RemoveAll(pc.fbDir)
+		pc.xvfb, pc.Display, pc.fbDir = nil, "", ""
 	}
 }
 
