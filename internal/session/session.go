@@ -108,11 +108,17 @@ type Session struct {
 	EndReason       Reason
 
 	InviteTokenHash []byte // SHA-256 of the invite token
-	CodeMAC         []byte // HMAC-SHA-256 of the security code's 9 digits
-	FailedAttempts  int    // wrong security codes so far
+	// CodeMAC is the MAC of the security code (of secrets.CodeMessage: the session id and
+	// the 9 digits). It is kept after activation as long as the sealed secrets, which are
+	// bound to it, and erased with them.
+	CodeMAC        []byte
+	FailedAttempts int // wrong security codes so far
 
+	// Sealing says how CodeMAC, SealedPassword and SealedAgentToken were made: the item's
+	// version marker, so that items written before the binding keep working.
+	Sealing Sealing
 	// SealedPassword is the technician's password, encrypted; erased once the app has
-	// confirmed the pairing with its first poll.
+	// confirmed the pairing with its first poll, or when the pairing retry window closes.
 	SealedPassword []byte
 	// SealedAgentToken is the agent token, encrypted, kept only so that a retried pair
 	// with the same nonce gets the same answer; erased with the password.
@@ -130,6 +136,22 @@ type Session struct {
 	LiveConnection string
 	LiveSince      time.Time
 }
+
+// Sealing is how a session's pairing secrets are bound to it (see internal/secrets,
+// binding.go).
+type Sealing int
+
+const (
+	// SealedForSession is an item written before issue 15: the code's MAC covers the
+	// digits alone, and the password and agent token are sealed with the session id alone
+	// as associated data. Such items keep working until their invitation ends (at most
+	// the invite lifetime after the update); nothing writes them any more.
+	SealedForSession Sealing = 0
+	// SealedForInvitation: the MAC covers the session id and the digits; the password and
+	// the agent token are locked under a key derived from the invite token and sealed, both
+	// bound to the session id, the invite-token hash and the code MAC.
+	SealedForInvitation Sealing = 1
+)
 
 // onlineWindow is how recently the app must have polled to count as online without a live
 // connection.
@@ -205,10 +227,12 @@ func (s *Session) Move(to State, reason Reason, now time.Time) error {
 }
 
 // EraseSecrets drops everything that would let someone act as the technician or the app.
+// The code's MAC goes too once the invitation is no longer pending: the sealed secrets it
+// was kept for are gone.
 func (s *Session) EraseSecrets() {
 	s.SealedPassword = nil
 	s.SealedAgentToken = nil
-	if s.Status.Terminal() {
+	if !s.Status.Pending() {
 		s.CodeMAC = nil
 	}
 }

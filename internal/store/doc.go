@@ -30,7 +30,9 @@
 // change reads one partition and never another account's.
 //
 // Every item also has "kind" (session, audit, invite, agent, techLock, machineLock,
-// account, ticket, console), for people reading the table. Times are UTC strings with nine fractional
+// account, ticket, console), for people reading the table. A session's "sealing" (N) is
+// its secrets' version marker (session.Sealing): absent in items written before the secrets
+// were bound to the invitation, 1 since. Times are UTC strings with nine fractional
 // digits ("2006-01-02T15:04:05.000000000Z"), so that they sort as text; byte fields
 // (hashes, MAC, sealed secrets) are binary (B). A session's ttl is session.TTL() (invite
 // expiry, or the end of the 24 hours once active).

@@ -138,6 +138,7 @@ type sessionItem struct {
 	InviteTokenHash  []byte `dynamodbav:"inviteTokenHash,omitempty"`
 	CodeMAC          []byte `dynamodbav:"codeMac,omitempty"`
 	FailedAttempts   int    `dynamodbav:"failedAttempts,omitempty"`
+	Sealing          int    `dynamodbav:"sealing,omitempty"`
 	SealedPassword   []byte `dynamodbav:"sealedPassword,omitempty"`
 	SealedAgentToken []byte `dynamodbav:"sealedAgentToken,omitempty"`
 	AgentTokenHash   []byte `dynamodbav:"agentTokenHash,omitempty"`
@@ -193,7 +194,7 @@ func marshalSession(s session.Session) (map[string]types.AttributeValue, error) 
 		RemovedAt:       formatTime(s.RemovedAt),
 		EndReason:       string(s.EndReason),
 		InviteTokenHash: s.InviteTokenHash, CodeMAC: s.CodeMAC, FailedAttempts: s.FailedAttempts,
-		SealedPassword: s.SealedPassword, SealedAgentToken: s.SealedAgentToken,
+		Sealing: int(s.Sealing), SealedPassword: s.SealedPassword, SealedAgentToken: s.SealedAgentToken,
 		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce,
 		Platform: s.Computer.Platform, OSVersion: s.Computer.OSVersion, Hostname: s.Computer.Hostname,
 		AgentVersion: s.Computer.AgentVersion, MachineHash: s.Computer.MachineHash,
@@ -228,7 +229,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		Status: session.State(it.Status), Version: it.Version,
 		EndReason:       session.Reason(it.EndReason),
 		InviteTokenHash: it.InviteTokenHash, CodeMAC: it.CodeMAC, FailedAttempts: it.FailedAttempts,
-		SealedPassword: it.SealedPassword, SealedAgentToken: it.SealedAgentToken,
+		Sealing: session.Sealing(it.Sealing), SealedPassword: it.SealedPassword, SealedAgentToken: it.SealedAgentToken,
 		AgentTokenHash: it.AgentTokenHash, PairNonce: it.PairNonce,
 		LiveConnection: it.LiveConnection,
 		Computer: session.Computer{

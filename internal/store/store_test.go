@@ -159,6 +159,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	s.ExpiresAt = s.ActivatedAt.Add(24 * time.Hour)
 	s.LastSeenAt = t0.Add(2 * time.Minute).In(berlin)
 	s.FailedAttempts = 2
+	s.Sealing = session.SealedForInvitation
 	s.SealedAgentToken = []byte{0, 1, 2, 255}
 	s.AgentTokenHash = hash("agent")
 	s.PairNonce = "nonce-1"

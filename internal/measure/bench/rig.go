@@ -103,9 +103,9 @@ type countingMAC struct {
 	n     *atomic.Int64
 }
 
-func (m countingMAC) MAC(ctx context.Context, digits string) ([]byte, error) {
+func (m countingMAC) MAC(ctx context.Context, message string) ([]byte, error) {
 	m.n.Add(1)
-	return m.inner.MAC(ctx, digits)
+	return m.inner.MAC(ctx, message)
 }
 
 // bus counts the events the service publishes; EventBridge bills each entry.
