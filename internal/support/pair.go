@@ -15,7 +15,8 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
-// What the app reports about itself is shown to technicians: keep it short and printable.
+// What the app reports about itself is shown to technicians: keep it short, and refuse
+// what could make it look like something else (session.Invisible).
 const maxFieldLen = 128
 
 func cleanField(name, v string, required bool) (string, error) {
@@ -26,10 +27,8 @@ func cleanField(name, v string, required bool) (string, error) {
 	if len(v) > maxFieldLen {
 		return "", refuse(CodeInvalidRequest, name+" is too long.")
 	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return "", refuse(CodeInvalidRequest, name+" contains control characters.")
-		}
+	if !session.VisibleText(v) {
+		return "", refuse(CodeInvalidRequest, name+" contains control, format or unassigned characters.")
 	}
 	return v, nil
 }
@@ -61,6 +60,9 @@ func computerFrom(pc PC) (session.Computer, error) {
 	}
 	if c.Hostname, err = cleanField("hostname", pc.Hostname, true); err != nil {
 		return c, err
+	}
+	if !session.ValidHostname(c.Hostname) {
+		return c, refuse(CodeInvalidRequest, "hostname is not a Windows computer name (letters, digits, '-' and '_', at most 63 bytes).")
 	}
 	if c.AgentVersion, err = cleanField("agentVersion", pc.AgentVersion, false); err != nil {
 		return c, err
