@@ -20,10 +20,15 @@ const (
 	SessionActivated DetailType = "SessionActivated"
 	SessionEnded     DetailType = "SessionEnded"
 	AppRemoved       DetailType = "AppRemoved"
+	// RemoteAccessStarted: a technician started a remote connection to the PC.
+	RemoteAccessStarted DetailType = "RemoteAccessStarted"
+	// RemoteAccessEnded: the app reported a remote connection's end.
+	RemoteAccessEnded DetailType = "RemoteAccessEnded"
 )
 
 // All lists every detail type, for rules that want them all.
-var All = []DetailType{SessionInvited, AppStarted, PairingFailed, SessionActivated, SessionEnded, AppRemoved}
+var All = []DetailType{SessionInvited, AppStarted, PairingFailed, SessionActivated, SessionEnded, AppRemoved,
+	RemoteAccessStarted, RemoteAccessEnded}
 
 // Detail is the JSON detail of every event. Fields that do not apply stay empty.
 type Detail struct {
@@ -39,6 +44,25 @@ type Detail struct {
 	AttemptsLeft *int `json:"attemptsLeft,omitempty"`
 	// SessionActivated: the end of the 24 hours. SessionInvited: the invite expiry.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// RemoteAccessStarted and RemoteAccessEnded: the remote connection. Technician above
+	// stays the session's; Remote.Technician is who connected (an admin may connect to
+	// another technician's session).
+	Remote *Remote `json:"remote,omitempty"`
+}
+
+// Remote is a remote connection in the detail of RemoteAccessStarted and
+// RemoteAccessEnded. The figures come with the end only, from the app's report.
+type Remote struct {
+	RemoteID   string     `json:"remoteId"`
+	Technician string     `json:"technician"`
+	StartedAt  time.Time  `json:"startedAt"`
+	EndedAt    *time.Time `json:"endedAt,omitempty"`
+	// Reason is why it ended (protocol.Remote…: disconnected_by_technician, session_ended, …).
+	Reason      string   `json:"reason,omitempty"`
+	Channels    []string `json:"channels,omitempty"`
+	DurationMs  int64    `json:"durationMs,omitempty"`
+	BytesToPC   int64    `json:"bytesToPc,omitempty"`
+	BytesFromPC int64    `json:"bytesFromPc,omitempty"`
 }
 
 // Event is one event ready to publish.

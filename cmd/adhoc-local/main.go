@@ -1,7 +1,8 @@
 // Command adhoc-local runs the whole product on this machine (`make run`): DynamoDB Local,
-// aws-ses-v2-local, the in-process bus and scheduler, and the local gateway in front of
-// the same handlers the Lambda functions run, with the live channel on the same port. Data lives in .local/ and survives a
-// restart; Ctrl-C stops every process it started.
+// aws-ses-v2-local, the in-process bus and scheduler, the TURN server of remote access
+// (127.0.0.1:3478, TURN_PORT), and the local gateway in front of the same handlers the
+// Lambda functions run, with the live channel on the same port. Data lives in .local/ and
+// survives a restart; Ctrl-C stops every process it started.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
+	"github.com/adhoc-support/adhoc-support/internal/local/turn"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
 )
 
@@ -55,6 +57,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	turnPort, err := envPort("TURN_PORT", turn.DefaultPort)
+	if err != nil {
+		return err
+	}
 	cfg, err := setup.Settings(os.Getenv)
 	if err != nil {
 		return err
@@ -88,7 +94,7 @@ func run() error {
 	fmt.Println("Starting Ad-hoc Support locally (data in " + dataDir + ") …")
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dataDir, Addr: fmt.Sprintf("127.0.0.1:%d", port),
-		DynamoDBPort: ddbPort, SESPort: sesPort,
+		DynamoDBPort: ddbPort, SESPort: sesPort, TURNPort: turnPort,
 		Config: cfg, SweepEvery: sweep, Log: log,
 		Console: console.Handler(console.Local, console.Config{HiddenUsername: cfg.Username, SessionTTL: cfg.SessionTTL, LiveURL: liveURL}),
 	})
@@ -102,10 +108,11 @@ Ad-hoc Support is running locally.
   Live channel      %s   (WebSocket: the app and the console)
   Mail viewer       %s   (aws-ses-v2-local: every mail sent)
   DynamoDB Local    %s
+  TURN              %s:%d   (UDP and TCP: remote access relays through it)
   Health            %s/healthz
   Session length    %s, invitation expiry %s
 Press Ctrl-C to stop.
-`, st.URL, st.LiveURL, st.SESURL, st.DynamoDBURL, st.URL, cfg.SessionTTL, cfg.InviteTTL)
+`, st.URL, st.LiveURL, st.SESURL, st.DynamoDBURL, st.TURN.Host, st.TURN.Port, st.URL, cfg.SessionTTL, cfg.InviteTTL)
 	<-ctx.Done()
 	fmt.Println("\nStopping …")
 	return nil

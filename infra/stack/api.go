@@ -37,12 +37,14 @@ var Routes = []Route{
 	{"GET", "/v1/computers", deploy.Invitation, true},
 	{"GET", "/v1/account", deploy.Invitation, true},
 	{"POST", "/v1/live/tickets", deploy.Invitation, true},
+	{"POST", "/v1/sessions/{id}/remote", deploy.Invitation, true},
 
 	{"POST", "/v1/agent/hello", deploy.Pairing, false},
 	{"POST", "/v1/agent/pair", deploy.Pairing, false},
 	{"POST", "/v1/agent/poll", deploy.Pairing, false},
 	{"POST", "/v1/agent/end", deploy.Pairing, false},
 	{"POST", "/v1/agent/removed", deploy.Pairing, false},
+	{"POST", "/v1/agent/remote/ended", deploy.Pairing, false},
 	{"GET", "/join/{inviteToken}", deploy.Pairing, false},
 	{"GET", "/join/{inviteToken}/app", deploy.Pairing, false},
 

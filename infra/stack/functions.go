@@ -2,6 +2,7 @@ package stack
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -121,7 +122,8 @@ var itemActions = []string{
 //	invitation  items + Query (audit and console connections on the table, sessions of an
 //	            account on byAccount), ses:SendEmail as MAIL_FROM, PutEvents, schedules
 //	            create/update/delete, PassRole of the scheduler role, GenerateDataKey on
-//	            the password key, GenerateMac on the MAC key
+//	            the password key, GenerateMac on the MAC key, the stack's KVS signalling
+//	            channels (create, describe, endpoint, ICE servers)
 //	pairing     items (all its other reads are by key), Query of console connections,
 //	            PutEvents, schedules, PassRole, Decrypt on the password key, GenerateMac,
 //	            GetObject on the app bucket; no SES: it never sends mail
@@ -228,6 +230,21 @@ func (s *AdhocSupportStack) grant(cfg Config, mailConfig awsses.ConfigurationSet
 		// The identity must exist before the function may need it.
 		s.Functions[deploy.Invitation].Node().AddDependency(identity)
 	}
+
+	// Remote access's TURN (Kinesis Video Streams): invitation finds, or makes on first
+	// use, the account's signalling channel, asks for its HTTPS endpoint and gets its ICE
+	// servers (internal/iceservers). Only the stack's channels: the prefix, a hyphen and
+	// exactly deploy.KVSChannelHashLen characters of the account's hash, made at run time;
+	// a channel's ARN ends in its creation time, which a call by name may not carry.
+	channel := func(suffix string) *string {
+		return st.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kinesisvideo"), Resource: jsii.String("channel"),
+			ResourceName: jsii.String(KVSChannelPrefix(st) + "-" + strings.Repeat("?", deploy.KVSChannelHashLen) + suffix),
+			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+	}
+	add(deploy.Invitation, "RemoteAccessTURN", []string{
+		"kinesisvideo:CreateSignalingChannel", "kinesisvideo:DescribeSignalingChannel",
+		"kinesisvideo:GetIceServerConfig", "kinesisvideo:GetSignalingChannelEndpoint",
+	}, []*string{channel(""), channel("/*")}, nil)
 
 	// The app download: pairing checks for (HeadObject) and presigns the build under
 	// deploy.AppKeyPrefix; a presigned URL carries the signer's permission, so GetObject it is.

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/aws/jsii-runtime-go"
@@ -76,6 +77,13 @@ func suppress(s *AdhocSupportStack) {
 		regex(`/^Resource::arn:.+:execute-api:.+:<LiveApi[0-9A-F]+>\/`+LiveStageName+`\/\*\/@connections\/\*$/`))
 	for _, name := range deploy.Functions {
 		list := []*suppression{xray, schedules, pushes}
+		if name == deploy.Invitation {
+			list = append(list, rule("AwsSolutions-IAM5",
+				"Kinesis Video Streams signalling channels for remote access's TURN: one per account, named <stack name>-<24 hex digits of the account's hash> "+
+					"and made on first use, so their names and creation times (the ARN's last part) are known only at run time. The statement names the stack's prefix "+
+					"and exactly 24 characters after it (?), so no channel of another stack or product is covered; the channels carry no media (signalling goes over the live channel).",
+				regex(`/^Resource::arn:.+:kinesisvideo:.+:channel\/`+regexp.QuoteMeta(KVSChannelPrefix(s.Stack))+`-\?{24}\/\*$/`)))
+		}
 		if name == deploy.Pairing {
 			list = append(list, rule("AwsSolutions-IAM5",
 				"s3:GetObject on the app builds under agent/ in the app bucket: the join route presigns whichever build of the Windows app is uploaded "+

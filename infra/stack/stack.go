@@ -54,6 +54,7 @@ import (
 //	USER_POOL_ID                x                          for the console's sign-in
 //	USER_POOL_CLIENT_ID         x                          the console's public OAuth client (code + PKCE)
 //	AUTH_BASE_URL               x                          Cognito hosted sign-in, e.g. https://p.auth.r.amazoncognito.com
+//	KVS_CHANNEL_PREFIX          x                          remote access's KVS signalling channels: the stack's name
 //	APP_BUCKET                           x                 bucket of the Windows app (dist/agent/ under agent/)
 
 // SweepInput is the constant input the 5-minute rule hands the expiry function; a
@@ -230,6 +231,7 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 			deploy.EnvUserPoolID:     s.UserPool.UserPoolId(),
 			deploy.EnvUserPoolClient: s.Client.UserPoolClientId(),
 			deploy.EnvAuthBaseURL:    authDomain.BaseUrl(nil),
+			deploy.EnvKVSChannels:    jsii.String(KVSChannelPrefix(st)),
 		}),
 	})
 	pairing := s.newFunction(props.AssetDir, deploy.Pairing, functionSpec{
@@ -262,6 +264,11 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	suppress(s)
 	return s
 }
+
+// KVSChannelPrefix begins the names of the stack's KVS signalling channels (one per
+// account, made by the invitation function on first use, for the TURN servers of remote
+// access): the stack's name, which channel names allow.
+func KVSChannelPrefix(st awscdk.Stack) string { return *st.StackName() }
 
 func merge(maps ...map[string]*string) map[string]*string {
 	out := map[string]*string{}

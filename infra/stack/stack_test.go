@@ -303,7 +303,7 @@ func TestFunctions(t *testing.T) {
 		timeout  float64
 		extraEnv []string
 	}{
-		{deploy.Invitation, 512, 20, append(slices.Clone(scheduling), "MAIL_FROM", "SES_CONFIGURATION_SET", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "AUTH_BASE_URL")},
+		{deploy.Invitation, 512, 20, append(slices.Clone(scheduling), "MAIL_FROM", "SES_CONFIGURATION_SET", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "AUTH_BASE_URL", "KVS_CHANNEL_PREFIX")},
 		{deploy.Pairing, 512, 10, append(slices.Clone(scheduling), "APP_BUCKET")},
 		{deploy.Expiry, 256, 60, nil},
 		{deploy.Live, 256, 10, nil},
@@ -375,6 +375,9 @@ func TestFunctions(t *testing.T) {
 		if vars["MAIL_FROM"] != fx.cfg.MailFrom {
 			t.Errorf("MAIL_FROM = %v, want %s", vars["MAIL_FROM"], fx.cfg.MailFrom)
 		}
+		if p, _ := vars["KVS_CHANNEL_PREFIX"].(string); p == "" || p != stack.KVSChannelPrefix(fx.s.Stack) {
+			t.Errorf("KVS_CHANNEL_PREFIX = %v, want the stack's name %s", vars["KVS_CHANNEL_PREFIX"], stack.KVSChannelPrefix(fx.s.Stack))
+		}
 		if got := js(vars["EXPIRY_FUNCTION_ARN"]); got != js(getAtt(fx.s.Functions[deploy.Expiry], "Arn")) {
 			t.Errorf("EXPIRY_FUNCTION_ARN = %s, want the expiry function", got)
 		}
@@ -399,7 +402,7 @@ func TestGrants(t *testing.T) {
 			var got []string
 			for _, a := range actionsOf(fx.s.Roles[fn]) {
 				switch svc, _, _ := strings.Cut(a, ":"); svc {
-				case "kms", "events", "scheduler", "ses", "s3", "execute-api":
+				case "kms", "events", "scheduler", "ses", "s3", "execute-api", "kinesisvideo":
 					got = append(got, a)
 				}
 			}
@@ -415,16 +418,17 @@ func TestLeastPrivilege(t *testing.T) {
 	items := []string{"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	schedules := []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule", "iam:PassRole"}
 	push := []string{"execute-api:ManageConnections"}
+	turnChannels := []string{"kinesisvideo:CreateSignalingChannel", "kinesisvideo:DescribeSignalingChannel", "kinesisvideo:GetIceServerConfig", "kinesisvideo:GetSignalingChannelEndpoint"}
 	cases := []struct {
 		name      string
 		want      []string
 		forbidden []string // action prefixes the function must never have
 	}{
-		{deploy.Invitation, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
-			[]string{"kms:Decrypt", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch"}},
+		{deploy.Invitation, concat(logsXRay, items, schedules, push, turnChannels, []string{"dynamodb:Query", "events:PutEvents", "kms:GenerateDataKey", "kms:GenerateMac", "ses:SendEmail"}),
+			[]string{"kms:Decrypt", "s3:", "sqs:", "lambda:", "dynamodb:Scan", "dynamodb:Batch", "kinesisvideo:DeleteSignalingChannel", "kinesisvideo:Connect"}},
 		// Pairing's one Query is of console connections (checked below).
 		{deploy.Pairing, concat(logsXRay, items, schedules, push, []string{"dynamodb:Query", "events:PutEvents", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateMac", "s3:GetObject"}),
-			[]string{"ses:", "dynamodb:Scan", "s3:Put", "lambda:"}},
+			[]string{"ses:", "dynamodb:Scan", "s3:Put", "lambda:", "kinesisvideo:"}},
 		{deploy.Expiry, concat(logsXRay, items, push, []string{"dynamodb:Query", "events:PutEvents", "scheduler:DeleteSchedule",
 			"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}),
 			[]string{"ses:", "kms:", "scheduler:CreateSchedule", "iam:PassRole", "s3:", "dynamodb:Scan"}},
@@ -486,6 +490,13 @@ func TestLeastPrivilege(t *testing.T) {
 		{deploy.Pairing, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
 		{deploy.Live, "dynamodb:GetItem", js(getAtt(fx.s.Table, "Arn")), ""},
 		{deploy.Live, "scheduler:DeleteSchedule", ":schedule/" + *fx.s.Schedules.ScheduleGroupName() + "/*", ""},
+	}
+	// The stack's KVS signalling channels only: its prefix and exactly the hash's length.
+	channels := ":channel/" + stack.KVSChannelPrefix(fx.s.Stack) + "-" + strings.Repeat("?", deploy.KVSChannelHashLen)
+	for _, a := range turnChannels {
+		scoped = append(scoped,
+			struct{ fn, action, resource, condition string }{deploy.Invitation, a, channels + `"`, ""},
+			struct{ fn, action, resource, condition string }{deploy.Invitation, a, channels + `/*"`, ""})
 	}
 	// Only the account's console connections (LIVE#<account>) for the functions that
 	// query the table for nothing else.

@@ -147,6 +147,7 @@ type browser struct {
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and console errors (CSP violations among them)
 	received [][]byte // the live channel's messages to the page, as they arrived
+	sent     [][]byte // the page's messages on the live channel
 }
 
 type browserOptions struct {
@@ -212,6 +213,9 @@ func newBrowser(t *testing.T, o browserOptions) *browser {
 			if err := doc.ValidateClientMessage(ev.Response.PayloadData); err != nil {
 				b.problem(fmt.Sprintf("the page sent a message that differs from api/asyncapi.yaml: %v: %s", err, ev.Response.PayloadData))
 			}
+			b.mu.Lock()
+			b.sent = append(b.sent, ev.Response.PayloadData)
+			b.mu.Unlock()
 		}
 	}()
 	go func() {

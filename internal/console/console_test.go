@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -322,5 +324,33 @@ func TestModeString(t *testing.T) {
 		if m.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(m), m.String(), want)
 		}
+	}
+}
+
+// TestVendoredFiles: the third-party files are served as the packages ship them
+// (VENDORED.md), with the types a module script and a stylesheet need.
+func TestVendoredFiles(t *testing.T) {
+	h := console.Handler(console.Local, console.Config{})
+	tests := []struct {
+		path, contentType, sha256 string
+		size                      int
+	}{
+		{"/vendor/xterm/lib/xterm.mjs", "text/javascript; charset=utf-8", "b336ec65a086c056d4804b3d4c2347da5663d3f23c3f25be866467bd8857ad59", 344970},
+		{"/vendor/xterm/css/xterm.css", "text/css; charset=utf-8", "854a7c0fb70e8b1a083c16797ab827299fb18744f5ad34f227b48337e33293c6", 7112},
+		{"/vendor/xterm/LICENSE.txt", "text/plain; charset=utf-8", "b569f629d00f2626a8100df2a1798210535621e42164dfd426a6fe5aac7b0ccd", 1261},
+		{"/vendor/xterm-addon-fit/lib/addon-fit.mjs", "text/javascript; charset=utf-8", "2d87e1bddc73be9111de8beee5370c3bb7aac9c94e18e6f245f02ca741ef1769", 1967},
+		{"/vendor/xterm-addon-fit/LICENSE.txt", "text/plain; charset=utf-8", "e256f01188af527e4d06d21d06fbf785ae9c50d4b328bf03cbe0ba7f0aa4228f", 1103},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			w := serve(h, "GET", tc.path, nil)
+			if w.Code != http.StatusOK || w.Header().Get("Content-Type") != tc.contentType || w.Header().Get("Content-Security-Policy") == "" {
+				t.Fatalf("status %d, Content-Type %q, CSP %q", w.Code, w.Header().Get("Content-Type"), w.Header().Get("Content-Security-Policy"))
+			}
+			sum := sha256.Sum256(w.Body.Bytes())
+			if got := hex.EncodeToString(sum[:]); got != tc.sha256 || w.Body.Len() != tc.size {
+				t.Errorf("%d bytes with SHA-256 %s, want %d bytes with %s (the package's file, VENDORED.md)", w.Body.Len(), got, tc.size, tc.sha256)
+			}
+		})
 	}
 }

@@ -55,4 +55,11 @@ const (
 	EnvUserPoolClient  = "USER_POOL_CLIENT_ID"   // the console's public OAuth client (code + PKCE)
 	EnvConsoleRedirect = "CONSOLE_REDIRECT_URI"  // optional: where the hosted UI sends the technician back
 	EnvConsoleLogout   = "CONSOLE_LOGOUT_URI"    // optional: where its logout sends the technician
+	EnvKVSChannels     = "KVS_CHANNEL_PREFIX"    // remote access's KVS signalling channels: <prefix>-<account hash>
 )
+
+// KVSChannelHashLen is how many characters (hex) of the account's hash follow the prefix
+// and a hyphen in the name of its KVS signalling channel: the stack's grant matches exactly
+// that many after the prefix, so the channels of another stack whose name merely begins
+// with this one's are not covered.
+const KVSChannelHashLen = 24

@@ -1,6 +1,7 @@
 // Package grants lists the AWS actions each Lambda function's code calls, besides DynamoDB,
-// CloudWatch Logs and X-Ray: KMS, EventBridge, EventBridge Scheduler, SES, S3 and the live
-// channel's @connections (execute-api:ManageConnections). It is the
+// CloudWatch Logs and X-Ray: KMS, EventBridge, EventBridge Scheduler, SES, S3, Kinesis Video
+// Streams (remote access's TURN) and the live channel's @connections
+// (execute-api:ManageConnections). It is the
 // one place both sides read: infra/stack grants exactly these actions (TestGrants checks
 // the synthesized policies against this table), and the emulator test in
 // internal/testing/lambdatest runs each real bootstrap against a fake that refuses any other call.
@@ -21,10 +22,13 @@ const ManageConnections = "execute-api:ManageConnections"
 // Actions by function (deploy.Functions), in IAM's service:Action form, sorted.
 var Actions = map[string][]string{
 	// Sealing the password (data key), the code's MAC, events, the invitation's schedule,
-	// the mail.
+	// the mail, and the TURN servers of a remote connection: the account's KVS signalling
+	// channel (found, or made on first use, and its HTTPS endpoint) and its ICE servers.
 	deploy.Invitation: {
 		"events:PutEvents",
 		ManageConnections,
+		"kinesisvideo:CreateSignalingChannel", "kinesisvideo:DescribeSignalingChannel",
+		"kinesisvideo:GetIceServerConfig", "kinesisvideo:GetSignalingChannelEndpoint",
 		"kms:GenerateDataKey", "kms:GenerateMac",
 		"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule",
 		"ses:SendEmail",

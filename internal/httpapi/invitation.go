@@ -106,6 +106,13 @@ func Invitation(svc *support.Service, console http.Handler, log *slog.Logger) Ha
 			}
 			return jsonResponse(http.StatusOK, map[string]any{"sessionId": p["id"], "entries": views.Audit(entries)})
 		})},
+		{http.MethodPost, "/v1/sessions/{id}/remote", authed("remote", func(ctx context.Context, tech support.Technician, _ events.APIGatewayV2HTTPRequest, p map[string]string) events.APIGatewayV2HTTPResponse {
+			r, err := svc.StartRemote(ctx, tech, p["id"])
+			if err != nil {
+				return fail(ctx, log, "POST /v1/sessions/{id}/remote", err)
+			}
+			return jsonResponse(http.StatusCreated, views.StartedRemote(r))
+		})},
 		{http.MethodGet, "/v1/computers", authed("computers", func(ctx context.Context, tech support.Technician, req events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
 			if g := req.QueryStringParameters["group"]; g != "" && g != support.GroupAdhoc {
 				return problemResponse(badRequest("Unknown computer group; the only group is \"adhoc\"."))

@@ -111,6 +111,22 @@ func Pairing(svc *support.Service, downloads AppDownloads, log *slog.Logger) Han
 			}
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: securityHeaders(map[string]string{})}
 		})},
+		{http.MethodPost, protocol.PathRemoteEnded, func(ctx context.Context, req events.APIGatewayV2HTTPRequest, _ map[string]string) events.APIGatewayV2HTTPResponse {
+			token := bearer(req)
+			if token == "" {
+				return problemResponse(&support.Error{Code: support.CodeInvalidToken, Detail: "Send the app's token as Authorization: Bearer."})
+			}
+			var in protocol.RemoteEndedRequest
+			if e := decode(req, &in); e != nil {
+				return problemResponse(e)
+			}
+			err := svc.RemoteEnded(ctx, token, support.RemoteReport{RemoteID: in.RemoteID, Reason: in.Reason, Channels: in.Channels,
+				Duration: time.Duration(in.DurationMs) * time.Millisecond, BytesToPC: in.BytesToPC, BytesFromPC: in.BytesFromPC})
+			if err != nil {
+				return fail(ctx, log, "POST "+protocol.PathRemoteEnded, err)
+			}
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: securityHeaders(map[string]string{})}
+		}},
 		{http.MethodGet, "/join/{token}", func(ctx context.Context, req events.APIGatewayV2HTTPRequest, p map[string]string) events.APIGatewayV2HTTPResponse {
 			return joinPage(ctx, svc, downloads, log, req, p["token"])
 		}},

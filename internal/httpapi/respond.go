@@ -39,6 +39,8 @@ var statusOf = map[string]int{
 	support.CodeAdhocCapReached:     http.StatusConflict,
 	support.CodeAlreadySupported:    http.StatusConflict,
 	support.CodeAlreadyPaired:       http.StatusConflict,
+	support.CodeNotActive:           http.StatusConflict,
+	support.CodeRemoteBusy:          http.StatusConflict,
 	support.CodeExpired:             http.StatusGone,
 	support.CodeUnsupportedPlatform: http.StatusUnprocessableEntity,
 	support.CodeLocked:              http.StatusLocked,

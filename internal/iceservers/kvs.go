@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
 	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo/types"
 
+	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -56,10 +57,11 @@ type channel struct {
 	arn, endpoint string
 }
 
-// ChannelName is the signalling channel of an account.
+// ChannelName is the signalling channel of an account: the prefix, a hyphen and
+// deploy.KVSChannelHashLen hex digits of the account's SHA-256.
 func (k *KVS) ChannelName(account string) string {
 	sum := sha256.Sum256([]byte(account))
-	return k.ChannelPrefix + "-" + hex.EncodeToString(sum[:12])
+	return k.ChannelPrefix + "-" + hex.EncodeToString(sum[:deploy.KVSChannelHashLen/2])
 }
 
 // Servers returns the TURN servers for a remote connection of the account, and when their
@@ -186,9 +188,10 @@ func (k *KVS) channelARN(ctx context.Context, name string) (string, error) {
 	case err != nil && !errors.As(err, &missing):
 		return "", fmt.Errorf("ice servers: describe channel: %w", err)
 	}
+	// No tags: tagging on creation may need kinesisvideo:TagResource besides, and the
+	// name's prefix (the stack's) already says whose channel it is.
 	c, err := k.API.CreateSignalingChannel(ctx, &kinesisvideo.CreateSignalingChannelInput{
 		ChannelName: aws.String(name), ChannelType: types.ChannelTypeSingleMaster,
-		Tags: []types.Tag{{Key: aws.String("app"), Value: aws.String("adhoc-support")}},
 	})
 	var exists *types.ResourceInUseException
 	if errors.As(err, &exists) {

@@ -230,9 +230,36 @@ func (h *handler) message(ctx context.Context, peer support.LivePeer, conn, rout
 			h.log.WarnContext(ctx, "live: pong failed", "error", err)
 		}
 	case routeKey == RouteSignal && act.Action == protocol.ActionSignal:
-		h.replyError(ctx, conn, protocol.LiveCodeNoRemote, "There is no remote connection to signal.")
+		h.signal(ctx, peer, conn, body)
 	default:
 		h.replyError(ctx, conn, protocol.LiveCodeUnknownAction, "Known actions: "+strings.Join(Routes, ", ")+".")
+	}
+}
+
+// signal relays a remote connection's signal to its other end (support.Signal decides
+// whether it may be relayed); what cannot be relayed is answered with an error.
+func (h *handler) signal(ctx context.Context, peer support.LivePeer, conn, body string) {
+	var a protocol.SignalAction
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil || dec.More() {
+		h.replyError(ctx, conn, protocol.LiveCodeMalformed, "A signal is {\"action\":\"signal\",\"sessionId\",\"remoteId\",\"signal\"} as api/asyncapi.yaml describes it.")
+		return
+	}
+	err := h.svc.Signal(ctx, peer, conn, a.SessionID, a.RemoteID, a.Signal)
+	if err == nil {
+		return
+	}
+	e, ok := support.AsError(err)
+	switch {
+	case ok && e.Code == support.CodeInvalidRequest:
+		h.replyError(ctx, conn, protocol.LiveCodeMalformed, e.Detail)
+	case ok && (e.Code == support.CodeNoRemote || e.Code == support.CodeNotFound):
+		// The same answer whatever the reason: nobody learns of another's session.
+		h.replyError(ctx, conn, protocol.LiveCodeNoRemote, "There is no remote connection to signal.")
+	default:
+		h.log.ErrorContext(ctx, "live: signal failed", "peer", peer.Kind, "error", err)
+		h.replyError(ctx, conn, protocol.LiveCodeInternal, "The signal could not be relayed; try again.")
 	}
 }
 

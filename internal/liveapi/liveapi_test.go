@@ -17,6 +17,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
+	"github.com/adhoc-support/adhoc-support/internal/local/turn"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
 	"github.com/adhoc-support/adhoc-support/internal/session"
@@ -355,7 +356,10 @@ func TestMessages(t *testing.T) {
 		{liveapi.RouteDefault, `{"action":""}`, protocol.LiveCodeMalformed},
 		{liveapi.RouteDefault, `{"action":"reboot"}`, protocol.LiveCodeUnknownAction},
 		{liveapi.RoutePing, `{"action":"ping","pad":"` + strings.Repeat("x", protocol.MaxLiveMessage) + `"}`, protocol.LiveCodeTooLarge},
-		{liveapi.RouteSignal, `{"action":"signal","remoteId":"r-1"}`, protocol.LiveCodeNoRemote},
+		{liveapi.RouteSignal, `{"action":"signal","sessionId":"` + f.session.ID + `","remoteId":"` + secrets.NewRemoteID() + `","signal":{"kind":"offer","sdp":"v=0"}}`, protocol.LiveCodeNoRemote},
+		{liveapi.RouteSignal, `{"action":"signal","remoteId":"r-1"}`, protocol.LiveCodeMalformed},
+		{liveapi.RouteSignal, `{"action":"signal","sessionId":"` + f.session.ID + `","remoteId":"r-1","signal":{"kind":"offer","sdp":"v=0"},"extra":1}`, protocol.LiveCodeMalformed},
+		{liveapi.RouteSignal, `{"action":"signal","sessionId":7}`, protocol.LiveCodeMalformed},
 	}
 	live, err := apidoc.LoadLive()
 	if err != nil {
@@ -418,6 +422,89 @@ func TestPushesAfterChanges(t *testing.T) {
 	for _, c := range f.consoles() {
 		if c.ID == "gone" {
 			t.Errorf("the gone console connection is still stored")
+		}
+	}
+}
+
+// TestSignalRoute: the signal route relays a remote connection's signals between the
+// console tab that started it and the app, in the messages api/asyncapi.yaml describes,
+// and answers anything else with an error on the sender's connection.
+func TestSignalRoute(t *testing.T) {
+	f := newFixture(t)
+	srv, err := turn.Start(turn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	f.svc.ICE = srv
+	app, _ := f.authorize(f.token, "")
+	f.route(liveapi.RouteConnect, "app-1", app, "")
+	tab, _ := f.authorize("", f.ticket(f.tech))
+	f.route(liveapi.RouteConnect, "tab-1", tab, "")
+	r, err := f.svc.StartRemote(context.Background(), f.tech, f.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := apidoc.LoadLive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := func(conn string) map[string]any {
+		t.Helper()
+		got := f.pushes.to(conn)
+		if len(got) == 0 {
+			t.Fatalf("nothing pushed to %s", conn)
+		}
+		raw := got[len(got)-1]
+		if err := live.ValidateServerMessage([]byte(raw)); err != nil {
+			t.Errorf("pushed to %s: %s differs from api/asyncapi.yaml: %v", conn, raw, err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal([]byte(raw), &m)
+		return m
+	}
+	if m := last("app-1"); m["type"] != protocol.TypeRemote || m["remoteId"] != r.RemoteID {
+		t.Fatalf("the app was pushed %v, want the remote message", m)
+	}
+	steps := []struct {
+		conn string
+		ctx  map[string]any
+		body string
+		to   string
+		want map[string]any // members of the message pushed to `to`
+	}{
+		{"tab-1", tab, `{"action":"signal","sessionId":"` + f.session.ID + `","remoteId":"` + r.RemoteID + `","signal":{"kind":"offer","sdp":"v=0\r\n"}}`,
+			"app-1", map[string]any{"type": "signal", "remoteId": r.RemoteID}},
+		{"app-1", app, `{"action":"signal","remoteId":"` + r.RemoteID + `","signal":{"kind":"answer","sdp":"v=0\r\n"}}`,
+			"tab-1", map[string]any{"type": "signal", "sessionId": f.session.ID, "remoteId": r.RemoteID}},
+		{"tab-1", tab, `{"action":"signal","sessionId":"` + f.session.ID + `","remoteId":"` + r.RemoteID + `","signal":{"kind":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}}}`,
+			"app-1", map[string]any{"type": "signal"}},
+		{"app-1", app, `{"action":"signal","remoteId":"` + r.RemoteID + `","signal":{"kind":"candidate","candidate":null}}`,
+			"tab-1", map[string]any{"type": "signal"}},
+		{"app-1", app, `{"action":"signal","remoteId":"` + secrets.NewRemoteID() + `","signal":{"kind":"candidate","candidate":null}}`,
+			"app-1", map[string]any{"type": "error", "code": protocol.LiveCodeNoRemote}},
+		{"tab-1", tab, `{"action":"signal","sessionId":"` + f.session.ID + `","remoteId":"` + r.RemoteID + `","signal":{"kind":"answer","sdp":"x"}}`,
+			"tab-1", map[string]any{"type": "error", "code": protocol.LiveCodeMalformed}},
+	}
+	for i, s := range steps {
+		if err := live.ValidateClientMessage([]byte(s.body)); err != nil && s.want["type"] != "error" {
+			t.Errorf("step %d: the client message differs from api/asyncapi.yaml: %v", i, err)
+		}
+		before := len(f.pushes.to(s.to))
+		if code := f.route(liveapi.RouteSignal, s.conn, s.ctx, s.body); code != 200 {
+			t.Fatalf("step %d: status %d", i, code)
+		}
+		if len(f.pushes.to(s.to)) == before {
+			t.Fatalf("step %d: nothing reached %s", i, s.to)
+		}
+		m := last(s.to)
+		for k, v := range s.want {
+			if m[k] != v {
+				t.Errorf("step %d: %s was pushed %v, want %s = %v", i, s.to, m, k, v)
+			}
+		}
+		if s.want["type"] == "signal" && s.to == "app-1" && m["sessionId"] != nil {
+			t.Errorf("step %d: the app was told a session id: %v", i, m)
 		}
 	}
 }

@@ -39,6 +39,11 @@ const (
 	RemoteSuperseded               = "superseded"
 )
 
+// RemoteAnswerTimeout is how long a remote connection waits for the app's answer: the
+// server treats a remote connection the app has not answered within it as ended (lazily,
+// as time ends a session), and the app gives up on one that has not connected by then.
+const RemoteAnswerTimeout = 30 * time.Second
+
 // Labels of the data channels the console creates.
 const (
 	ChannelTerminal = "terminal"

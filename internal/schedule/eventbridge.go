@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,12 +18,24 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/clock"
 )
 
-// validName is what EventBridge Scheduler accepts as a schedule name. The local scheduler
-// applies the same rule, so a name that works locally works in AWS.
-var validName = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
-
-// ValidName reports whether name can name a schedule.
-func ValidName(name string) bool { return validName.MatchString(name) }
+// ValidName reports whether name can name a schedule: what EventBridge Scheduler accepts,
+// 1 to 64 of 0-9 A-Z a-z _ . -. The local scheduler applies the same rule, so a name that
+// works locally works in AWS. A loop rather than the regexp ^[0-9A-Za-z_.-]{1,64}$
+// (TestValidNameAsRegexp holds the two together): compiling that at package
+// initialization, 64 copies of the class, cost every start of every function about
+// 0.15 ms.
+func ValidName(name string) bool {
+	if len(name) < 1 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // MinLead is how far ahead a schedule is put at the least. EventBridge Scheduler runs
 // one-time schedules with one-minute precision and is not documented to fire an at() time

@@ -90,3 +90,17 @@ func SplitAgentToken(token string) (sessionID string, ok bool) {
 	}
 	return id, true
 }
+
+// remoteIDPrefix begins every remote connection's id, so that it is never mistaken for a
+// session's.
+const remoteIDPrefix = "r-"
+
+// NewRemoteID returns the id of a remote connection: "r-" and 128 random bits as
+// lower-case unpadded base32.
+func NewRemoteID() string { return remoteIDPrefix + NewSessionID() }
+
+// ValidRemoteID reports whether s has the form of an id made by NewRemoteID.
+func ValidRemoteID(s string) bool {
+	rest, ok := strings.CutPrefix(s, remoteIDPrefix)
+	return ok && ValidSessionID(rest)
+}

@@ -138,3 +138,30 @@ func TestAgentToken(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoteID(t *testing.T) {
+	id := secrets.NewRemoteID()
+	if secrets.NewRemoteID() == id {
+		t.Fatal("two remote ids alike")
+	}
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"fresh", id, true},
+		{"as remote-protocol writes it", "r-" + strings.Repeat("a", 26), true},
+		{"a session id", id[2:], false},
+		{"another prefix", "s-" + id[2:], false},
+		{"upper case", "R-" + id[2:], false},
+		{"short", id[:len(id)-1], false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := secrets.ValidRemoteID(tt.in); got != tt.want {
+				t.Errorf("ValidRemoteID(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -135,6 +135,108 @@ type Session struct {
 	// arrived) stops counting by then.
 	LiveConnection string
 	LiveSince      time.Time
+
+	// Remote is the technician's remote connection to the PC that is pending or
+	// connected, nil when there is none (CurrentRemote says whether it still counts).
+	Remote *Remote
+	// Unreported are the remote connections started whose end the app has not reported
+	// yet, oldest first, at most MaxUnreported: the app's report of one is taken once,
+	// and only for a remote connection of this session.
+	Unreported []RemoteStart
+}
+
+// Remote is a technician's remote connection to the PC as the server keeps it (DESIGN.md,
+// "Remote access"): started by POST /v1/sessions/{id}/remote, pending until the app
+// answers, connected from then on, until the app reports its end, the same technician
+// starts another, or the session ends. The server never sees what flows in it.
+type Remote struct {
+	ID             string // "r-…"
+	Technician     string // the technician's profile id (JWT sub) who started it
+	TechnicianName string // as the PC's notice and the consoles name them
+	// Console is the console tab's live connection that sent the first signal of the
+	// remote connection; only it may signal from then on. "" until then.
+	Console   string
+	StartedAt time.Time
+	// PendingUntil is when a remote connection the app has not answered counts as ended:
+	// StartedAt + protocol.RemoteAnswerTimeout.
+	PendingUntil time.Time
+	// ConnectedAt is when the app's first signal (its answer) came; zero while pending.
+	ConnectedAt time.Time
+}
+
+// RemoteState is what a console is shown of a remote connection.
+type RemoteState string
+
+// The states of a remote connection while it counts.
+const (
+	RemotePending   RemoteState = "pending"
+	RemoteConnected RemoteState = "connected"
+)
+
+// State is the remote connection's state.
+func (r *Remote) State() RemoteState {
+	if r.ConnectedAt.IsZero() {
+		return RemotePending
+	}
+	return RemoteConnected
+}
+
+// RemoteStart is what the audit of a remote connection's end needs of its start.
+type RemoteStart struct {
+	ID         string
+	Technician string
+	StartedAt  time.Time
+}
+
+// MaxUnreported bounds Session.Unreported. The app reports each end within seconds, and a
+// new remote connection ends the one before it, so few are ever waiting; the bound keeps
+// the session item (read by every poll) small when an app never reports.
+const MaxUnreported = 8
+
+// CurrentRemote is the remote connection that counts at now: nil when there is none, when
+// the session is not active (time may have ended it), or when the app has not answered it
+// within protocol.RemoteAnswerTimeout, which ends it as time ends a session: lazily, for
+// every reader.
+func (s *Session) CurrentRemote(now time.Time) *Remote {
+	r := s.Remote
+	switch {
+	case r == nil, s.Effective(now) != Active:
+		return nil
+	case r.ConnectedAt.IsZero() && !now.Before(r.PendingUntil):
+		return nil
+	}
+	return r
+}
+
+// StartRemote makes r the session's remote connection (replacing the one before it, whose
+// end the app reports as superseded) and records its start for the report of its end.
+// A copy of a session shares its Remote and Unreported with the original, so neither is
+// changed in place here (nor anywhere: set a changed copy).
+func (s *Session) StartRemote(r Remote) {
+	s.Remote = &r
+	s.Unreported = append(slices.Clone(s.Unreported), RemoteStart{ID: r.ID, Technician: r.Technician, StartedAt: r.StartedAt})
+	if n := len(s.Unreported); n > MaxUnreported {
+		s.Unreported = slices.Clone(s.Unreported[n-MaxUnreported:])
+	}
+}
+
+// TakeReport removes the start of the remote connection id from the ones waiting for their
+// end's report and returns it; false when there is none (reported already, or never of
+// this session). The current remote connection goes with it when it is that one.
+func (s *Session) TakeReport(id string) (RemoteStart, bool) {
+	i := slices.IndexFunc(s.Unreported, func(r RemoteStart) bool { return r.ID == id })
+	if i < 0 {
+		return RemoteStart{}, false
+	}
+	start := s.Unreported[i]
+	s.Unreported = slices.Delete(slices.Clone(s.Unreported), i, i+1)
+	if len(s.Unreported) == 0 {
+		s.Unreported = nil
+	}
+	if s.Remote != nil && s.Remote.ID == id {
+		s.Remote = nil
+	}
+	return start, true
 }
 
 // Sealing is how a session's pairing secrets are bound to it (see internal/secrets,
@@ -222,6 +324,9 @@ func (s *Session) Move(to State, reason Reason, now time.Time) error {
 	}
 	if to.Terminal() {
 		s.EraseSecrets()
+		// The session's end ends its remote connection: the app closes it when told of the
+		// end, and reports it afterwards (Unreported stays for that report).
+		s.Remote = nil
 	}
 	return nil
 }
@@ -246,6 +351,8 @@ type Actor struct {
 // Actors that are not a person.
 var (
 	ActorExpiry = Actor{Kind: "system", ID: "expiry"}
+	// ActorRemote ends a remote connection the app could not be told of.
+	ActorRemote = Actor{Kind: "system", ID: "remote"}
 )
 
 // AuditEntry records one step of a session: who did what, when, from which state.

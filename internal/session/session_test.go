@@ -1,9 +1,12 @@
 package session
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
 func TestTransitions(t *testing.T) {
@@ -245,5 +248,88 @@ func TestValidUsername(t *testing.T) {
 		if got := ValidUsername(name); got != want {
 			t.Errorf("ValidUsername(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestCurrentRemote(t *testing.T) {
+	t0 := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+	active := func() Session {
+		return Session{ID: "s", Status: Active, ActivatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	}
+	pending := Remote{ID: "r-1", Technician: "tech-1", StartedAt: t0, PendingUntil: t0.Add(protocol.RemoteAnswerTimeout)}
+	connected := pending
+	connected.ConnectedAt = t0.Add(time.Second)
+	tests := []struct {
+		name   string
+		status State
+		remote *Remote
+		at     time.Time
+		want   RemoteState // "" = none counts
+	}{
+		{"none", Active, nil, t0, ""},
+		{"pending", Active, &pending, t0.Add(protocol.RemoteAnswerTimeout - time.Nanosecond), RemotePending},
+		{"pending, unanswered for 30 s", Active, &pending, t0.Add(protocol.RemoteAnswerTimeout), ""},
+		{"connected long after", Active, &connected, t0.Add(time.Hour), RemoteConnected},
+		{"connected, session over by time", Active, &connected, t0.Add(25 * time.Hour), ""},
+		{"connected, session ended", Ended, &connected, t0.Add(time.Minute), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := active()
+			s.Status, s.Remote = tt.status, tt.remote
+			got := s.CurrentRemote(tt.at)
+			switch {
+			case tt.want == "" && got != nil:
+				t.Errorf("counts %+v, want none", got)
+			case tt.want != "" && (got == nil || got.State() != tt.want):
+				t.Errorf("got %+v, want one %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoteStartsAndReports(t *testing.T) {
+	t0 := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+	s := Session{ID: "s", Status: Active, ActivatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	for i := range MaxUnreported + 2 {
+		copied := s
+		s.StartRemote(Remote{ID: fmt.Sprintf("r-%d", i), Technician: "tech-1", StartedAt: t0.Add(time.Duration(i) * time.Second)})
+		if len(copied.Unreported) == len(s.Unreported) && len(s.Unreported) < MaxUnreported {
+			t.Fatal("StartRemote changed nothing")
+		}
+		if copied.Remote != nil && copied.Remote.ID == s.Remote.ID {
+			t.Fatal("StartRemote changed the copy's remote connection")
+		}
+	}
+	if len(s.Unreported) != MaxUnreported || s.Unreported[0].ID != "r-2" || s.Remote.ID != fmt.Sprintf("r-%d", MaxUnreported+1) {
+		t.Fatalf("after %d starts: unreported %+v, current %+v", MaxUnreported+2, s.Unreported, s.Remote)
+	}
+	if _, ok := s.TakeReport("r-0"); ok {
+		t.Error("the report of a start dropped for the bound was taken")
+	}
+	before := s
+	start, ok := s.TakeReport("r-3")
+	if !ok || start.ID != "r-3" || !start.StartedAt.Equal(t0.Add(3*time.Second)) || s.Remote == nil {
+		t.Fatalf("take r-3: %+v %v, current %+v", start, ok, s.Remote)
+	}
+	if len(before.Unreported) != MaxUnreported || before.Unreported[1].ID != "r-3" {
+		t.Error("TakeReport changed the copy's list")
+	}
+	if _, ok := s.TakeReport("r-3"); ok {
+		t.Error("a second report of r-3 was taken")
+	}
+	current := s.Remote.ID
+	if _, ok := s.TakeReport(current); !ok || s.Remote != nil {
+		t.Errorf("the report of the current remote connection: taken %v, current now %+v", ok, s.Remote)
+	}
+	s.StartRemote(Remote{ID: "r-x", Technician: "tech-2", StartedAt: t0})
+	if err := s.Move(Ended, ReasonEndedByTechnician, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if s.Remote != nil {
+		t.Error("the session's end left its remote connection")
+	}
+	if _, ok := s.TakeReport("r-x"); !ok {
+		t.Error("the end of a remote connection the session's end ended cannot be reported")
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
+	"github.com/adhoc-support/adhoc-support/internal/iceservers"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/secrets/awskms"
 	"github.com/adhoc-support/adhoc-support/internal/setup"
 	"github.com/adhoc-support/adhoc-support/internal/setup/kmskeys"
+	"github.com/adhoc-support/adhoc-support/internal/setup/kvsice"
 	"github.com/adhoc-support/adhoc-support/internal/setup/s3app"
 	"github.com/adhoc-support/adhoc-support/internal/setup/sesmail"
 )
@@ -62,6 +64,28 @@ func TestParts(t *testing.T) {
 			check: func(t *testing.T, a *setup.AWS) {
 				if a.Downloads != nil {
 					t.Error("downloads without a bucket")
+				}
+			},
+		},
+		{
+			name: "kvsice: a channel prefix", parts: []setup.Part{kvsice.Part}, env: map[string]string{deploy.EnvKVSChannels: "AdhocSupport"},
+			check: func(t *testing.T, a *setup.AWS) {
+				k, ok := a.Service.ICE.(*iceservers.KVS)
+				if !ok || k.ChannelPrefix != "AdhocSupport" || k.Region != "eu-central-1" || k.Credentials == nil || k.API == nil {
+					t.Errorf("ICE servers %T %+v, want KVS's for the prefix", a.Service.ICE, a.Service.ICE)
+				}
+				if !strings.HasPrefix(k.ChannelName("acme"), "AdhocSupport-") || len(k.ChannelName("acme")) != len("AdhocSupport-")+deploy.KVSChannelHashLen {
+					t.Errorf("channel name %q", k.ChannelName("acme"))
+				}
+			},
+		},
+		{name: "kvsice: no prefix", parts: []setup.Part{kvsice.Part}, wantErr: []string{deploy.EnvKVSChannels}},
+		{name: "kvsice: a malformed prefix", parts: []setup.Part{kvsice.Part}, env: map[string]string{deploy.EnvKVSChannels: "adhoc support"}, wantErr: []string{deploy.EnvKVSChannels}},
+		{
+			name: "no kvsice: no remote access", parts: []setup.Part{s3app.Part},
+			check: func(t *testing.T, a *setup.AWS) {
+				if a.Service.ICE != nil {
+					t.Errorf("ICE servers %T without the part", a.Service.ICE)
 				}
 			},
 		},

@@ -28,7 +28,7 @@ const (
 // static credentials, and the region in AWS_REGION. The rest of the chain (shared config
 // files, SSO, web identity, credential processes, container and instance metadata) never
 // applies in Lambda, but the config package links the STS, SSO, SSO OIDC and Sign-In
-// clients for it, and runs their package initialization in every start: about 1.1 MB and
+// clients for it, and runs their package initialization in every start: about 1.7 MB and
 // a millisecond of init per bootstrap (docs/cost.md, section 5).
 //
 // Endpoints are the SDK's own, with LoadDefaultConfig's precedence (TestSDKConfigAsDefault

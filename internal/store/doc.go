@@ -13,7 +13,7 @@
 // %25, so that ids containing "#" cannot collide):
 //
 //	item                pk                              sk                            other attributes
-//	session             SESSION#<id>                    SESSION                       every field of session.Session (below), version, ttl, duePk, dueAt, accountPk, createdSk
+//	session             SESSION#<id>                    SESSION                       every field of session.Session (below), version, ttl, duePk, dueAt, accountPk, createdSk; remote (a map: the current remote connection) and unreported (a list of at most 8 maps: remote connections whose end the app has not reported)
 //	audit entry         SESSION#<id>                    AUDIT#<at>#<seq, 10 digits>   sessionId, at, seq, action, from, to, actorKind, actorId, reason, detail, account, technician (the owner: the trail outlives the session item), ttl = at + 90 days
 //	invite lookup       INVITE#<hex SHA-256 of token>   INVITE                        sessionId, ttl = the lookupUntil given at invitation
 //	agent lookup        AGENT#<hex SHA-256 of token>    AGENT                         sessionId, ttl = Lookup.Until
@@ -94,6 +94,22 @@
 //	end, expiry               3: GetItem, TransactWriteItems(4), DeleteItem     1 RRU, 12 WRU
 //	removed                   2: GetItem, TransactWriteItems(2)                 1 RRU, 5 WRU
 //	sweep, nothing due        1: Query on byDue                                 0.5 RRU
+//	remote start              2: GetItem, TransactWriteItems(2: session,        1 RRU; the session's and the audit entry's
+//	                             audit remote_started)                          writes (and the KVS calls in AWS, below)
+//	remote ended              2: GetItem (agent token → session),               1 RRU; the same two writes
+//	                             TransactWriteItems(2: session, audit)
+//
+// Remote access keeps its state on the session item, so its rules are decided on the item
+// every caller reads anyway and enforced by the version condition of its write: a start
+// adds the remote connection (one technician at a time), the console's first signal binds
+// its tab and the app's answer marks it connected (each a conditional PutItem of the item
+// alone), the app's report of the end removes it. POST /v1/sessions/{id}/remote and a
+// report of the current remote connection change what a console sees, so each adds the
+// push's Query below; a report after the session's end (whose terminal write already
+// cleared the remote connection) does not. In AWS the start also asks KVS for the TURN
+// servers: 1 HTTPS call (GetIceServerConfig) on a warm instance, plus
+// DescribeSignalingChannel and GetSignalingChannelEndpoint once per account and instance,
+// plus CreateSignalingChannel and the describes until it is active once per account ever.
 //
 // The live channel adds, after the commit of every change a console can see (all the
 // rows above that change a session, except the polls), one Query of the account's console
@@ -108,6 +124,12 @@
 //	$connect / $disconnect    2: GetItem, PutItem (the app: the session item; + the push's Query)
 //	                          1: PutItem / DeleteItem (a console)
 //	ping                      none (an @connections POST)
+//	signal, most              1: GetItem (the session: whose remote connection, which tab), and one @connections POST to the other end
+//	signal, console's first   2: GetItem, PutItem (binds the tab), and the POST
+//	signal, app's answer      2: GetItem, PutItem (connected), + the push's Query, and the POSTs (the session to the consoles, the answer)
+//
+// A refused signal costs its GetItem (none when its ids are malformed) and the POST of the
+// error answer.
 //
 // internal/testing/e2e's TestRoundTrips holds the round trips to this budget against DynamoDB
 // Local.

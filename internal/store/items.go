@@ -154,6 +154,9 @@ type sessionItem struct {
 	LiveConnection string `dynamodbav:"liveConnection,omitempty"`
 	LiveSince      string `dynamodbav:"liveSince,omitempty"`
 
+	Remote     *remoteItem       `dynamodbav:"remote,omitempty"`
+	Unreported []remoteStartItem `dynamodbav:"unreported,omitempty"`
+
 	TTL int64 `dynamodbav:"ttl,omitempty"`
 	// DuePK and DueAt exist only while the session is not terminal: a Put of a terminal
 	// session drops them, which takes it out of the sparse byDue index.
@@ -161,6 +164,62 @@ type sessionItem struct {
 	DueAt     int64  `dynamodbav:"dueAt,omitempty"`
 	AccountPK string `dynamodbav:"accountPk"`
 	CreatedSK string `dynamodbav:"createdSk"`
+}
+
+// remoteItem is a session's current remote connection (a map in the session item).
+type remoteItem struct {
+	ID             string `dynamodbav:"id"`
+	Technician     string `dynamodbav:"technician"`
+	TechnicianName string `dynamodbav:"technicianName,omitempty"`
+	Console        string `dynamodbav:"console,omitempty"`
+	StartedAt      string `dynamodbav:"startedAt"`
+	PendingUntil   string `dynamodbav:"pendingUntil"`
+	ConnectedAt    string `dynamodbav:"connectedAt,omitempty"`
+}
+
+// remoteStartItem is a remote connection whose end the app has not reported yet.
+type remoteStartItem struct {
+	ID         string `dynamodbav:"id"`
+	Technician string `dynamodbav:"technician"`
+	StartedAt  string `dynamodbav:"startedAt"`
+}
+
+func marshalRemote(s session.Session) (*remoteItem, []remoteStartItem) {
+	var cur *remoteItem
+	if r := s.Remote; r != nil {
+		cur = &remoteItem{ID: r.ID, Technician: r.Technician, TechnicianName: r.TechnicianName, Console: r.Console,
+			StartedAt: formatTime(r.StartedAt), PendingUntil: formatTime(r.PendingUntil), ConnectedAt: formatTime(r.ConnectedAt)}
+	}
+	var starts []remoteStartItem
+	for _, u := range s.Unreported {
+		starts = append(starts, remoteStartItem{ID: u.ID, Technician: u.Technician, StartedAt: formatTime(u.StartedAt)})
+	}
+	return cur, starts
+}
+
+func unmarshalRemote(it sessionItem, s *session.Session) error {
+	if r := it.Remote; r != nil {
+		cur := &session.Remote{ID: r.ID, Technician: r.Technician, TechnicianName: r.TechnicianName, Console: r.Console}
+		for _, f := range []struct {
+			dst *time.Time
+			src string
+		}{{&cur.StartedAt, r.StartedAt}, {&cur.PendingUntil, r.PendingUntil}, {&cur.ConnectedAt, r.ConnectedAt}} {
+			t, err := parseTime(f.src)
+			if err != nil {
+				return fmt.Errorf("remote %s: %w", r.ID, err)
+			}
+			*f.dst = t
+		}
+		s.Remote = cur
+	}
+	for _, u := range it.Unreported {
+		at, err := parseTime(u.StartedAt)
+		if err != nil {
+			return fmt.Errorf("remote %s: %w", u.ID, err)
+		}
+		s.Unreported = append(s.Unreported, session.RemoteStart{ID: u.ID, Technician: u.Technician, StartedAt: at})
+	}
+	return nil
 }
 
 func validateSession(s session.Session) error {
@@ -203,6 +262,7 @@ func marshalSession(s session.Session) (map[string]types.AttributeValue, error) 
 		AccountPK: accountPK(s.Account),
 		CreatedSK: formatTime(s.CreatedAt) + "#" + s.ID,
 	}
+	it.Remote, it.Unreported = marshalRemote(s)
 	if ttl := s.TTL(); !ttl.IsZero() {
 		it.TTL = epochCeil(ttl)
 	}
@@ -251,6 +311,9 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 			return session.Session{}, fmt.Errorf("session %s: %w", it.ID, err)
 		}
 		*f.dst = t
+	}
+	if err := unmarshalRemote(it, &s); err != nil {
+		return session.Session{}, fmt.Errorf("session %s: %w", it.ID, err)
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -164,6 +165,10 @@ func TestSessionRoundTrip(t *testing.T) {
 	s.AgentTokenHash = hash("agent")
 	s.PairNonce = "nonce-1"
 	s.Computer = session.Computer{Platform: "windows", OSVersion: "10.0.22631", Hostname: "PC-1", AgentVersion: "1.2.3", MachineHash: "abc"}
+	s.LiveConnection, s.LiveSince = "conn-1=", t0.Add(3*time.Minute+9)
+	s.StartRemote(session.Remote{ID: "r-old", Technician: "tech-2", StartedAt: t0.Add(3 * time.Minute)})
+	s.StartRemote(session.Remote{ID: "r-1", Technician: "tech-1", TechnicianName: "Tina Example", Console: "console-1=",
+		StartedAt: t0.Add(4 * time.Minute).In(berlin), PendingUntil: t0.Add(4*time.Minute + 30*time.Second), ConnectedAt: t0.Add(4*time.Minute + 1)})
 	if err := f.Commit(ctx(t), support.Change{Session: s}); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
@@ -172,8 +177,15 @@ func TestSessionRoundTrip(t *testing.T) {
 		t.Fatalf("GetSession: %v", err)
 	}
 	want := s
-	for _, tm := range []*time.Time{&want.CreatedAt, &want.InviteExpiresAt, &want.ActivatedAt, &want.ExpiresAt, &want.LastSeenAt} {
+	remote := *s.Remote
+	want.Remote = &remote
+	for _, tm := range []*time.Time{&want.CreatedAt, &want.InviteExpiresAt, &want.ActivatedAt, &want.ExpiresAt, &want.LastSeenAt,
+		&want.LiveSince, &remote.StartedAt, &remote.PendingUntil, &remote.ConnectedAt} {
 		*tm = tm.UTC()
+	}
+	want.Unreported = slices.Clone(s.Unreported)
+	for i := range want.Unreported {
+		want.Unreported[i].StartedAt = want.Unreported[i].StartedAt.UTC()
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("GetSession:\n got %+v\nwant %+v", got, want)
@@ -182,6 +194,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	// A terminal session: zero-value fields and erased secrets come back empty.
 	s.Status, s.Version, s.EndedAt, s.EndReason = session.Ended, 3, t0.Add(time.Hour), session.ReasonEndedByUser
 	s.EraseSecrets()
+	s.Remote = nil
 	if err := f.Commit(ctx(t), support.Change{Session: s}); err != nil {
 		t.Fatalf("Commit ended: %v", err)
 	}
@@ -190,7 +203,8 @@ func TestSessionRoundTrip(t *testing.T) {
 		t.Fatalf("GetSession: %v", err)
 	}
 	if got.SealedPassword != nil || got.CodeMAC != nil || got.SealedAgentToken != nil || got.Status != session.Ended ||
-		got.EndReason != session.ReasonEndedByUser || !got.EndedAt.Equal(s.EndedAt) || got.Version != 3 {
+		got.EndReason != session.ReasonEndedByUser || !got.EndedAt.Equal(s.EndedAt) || got.Version != 3 ||
+		got.Remote != nil || len(got.Unreported) != 2 {
 		t.Fatalf("ended session read back as %+v", got)
 	}
 

@@ -42,6 +42,12 @@ const (
 	CodeAlreadyPaired       = "already_paired"
 	CodeSlowDown            = "slow_down"
 	CodeInvalidToken        = "invalid_token"
+	// Remote access: the session is not active or its app holds no live connection; another
+	// technician's remote connection is pending or connected; a signal without a remote
+	// connection to carry it (live channel only).
+	CodeNotActive  = "not_active"
+	CodeRemoteBusy = "remote_busy"
+	CodeNoRemote   = "no_remote"
 )
 
 // Error is a refusal the caller can act on: a stable code, a sentence for people, and the

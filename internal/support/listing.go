@@ -61,6 +61,14 @@ type SessionInfo struct {
 	EndReason    session.Reason
 	AttemptsLeft int           // wrong security codes still allowed
 	Computer     *ComputerInfo // nil until an app has started
+	Remote       *RemoteInfo   // nil unless a remote connection is pending or connected
+}
+
+// RemoteInfo is what a technician may know of a session's remote connection.
+type RemoteInfo struct {
+	ID         string
+	Technician string // who is connecting, by name
+	State      session.RemoteState
 }
 
 // ComputerInfo is the PC a session runs on, as the technician may know it.
@@ -94,6 +102,9 @@ func info(ss *session.Session, now time.Time) SessionInfo {
 			Hostname: ss.Computer.Hostname, OSVersion: ss.Computer.OSVersion, AgentVersion: ss.Computer.AgentVersion,
 			Online: ss.Online(now) && !eff.Terminal(), LastSeenAt: ss.LastSeenAt,
 		}
+	}
+	if r := ss.CurrentRemote(now); r != nil {
+		v.Remote = &RemoteInfo{ID: r.ID, Technician: r.TechnicianName, State: r.State()}
 	}
 	return v
 }

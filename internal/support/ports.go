@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/adhoc-support/adhoc-support/events"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
@@ -120,6 +121,22 @@ type Presenter interface {
 	StatusMessage(status session.State, expiresAt time.Time) ([]byte, error)
 	// SessionMessage tells a console what it now sees of a session.
 	SessionMessage(v SessionInfo) ([]byte, error)
+	// RemoteMessage tells the app that a technician is starting a remote connection.
+	RemoteMessage(r RemoteStarted) ([]byte, error)
+	// SignalMessage relays a signal of a remote connection's other end: to a console
+	// with the session's id, to the app without (sessionID "").
+	SignalMessage(sessionID, remoteID string, sig protocol.Signal) ([]byte, error)
+}
+
+// ICEServers hands out the ICE servers of a remote connection: TURN relays with
+// credentials that expire within minutes, in the form the browser's RTCPeerConnection and
+// pion take. internal/iceservers implements it with Kinesis Video Streams' managed TURN
+// (one signalling channel per account, made on first use), internal/local/turn with the
+// local TURN server.
+type ICEServers interface {
+	// Servers returns the servers for a remote connection of the account, with
+	// credentials for clientID (the remote connection's id), and when they expire.
+	Servers(ctx context.Context, account, clientID string) ([]protocol.ICEServer, time.Time, error)
 }
 
 // Pusher sends messages down open live connections: API Gateway's @connections

@@ -52,7 +52,7 @@ func Defaults() Config {
 	}
 }
 
-// Service runs the use cases. All fields but Log, Clock and Live are required.
+// Service runs the use cases. All fields but Log, Clock, Live and ICE are required.
 type Service struct {
 	Store     Store
 	Mail      Mailer
@@ -61,7 +61,10 @@ type Service struct {
 	Sealer    Sealer
 	Codes     CodeMACer
 	// Live pushes every change to the open live connections; nil when Config.LiveURL is "".
-	Live   Live
+	Live Live
+	// ICE hands out the TURN relays of remote connections; nil: no remote access (it
+	// needs Live too). Only the invitation function, which starts them, has it.
+	ICE    ICEServers
 	Config Config
 	Clock  clock.Clock // nil is the real clock
 	Log    *slog.Logger

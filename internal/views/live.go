@@ -31,6 +31,19 @@ func (Presenter) SessionMessage(v support.SessionInfo) ([]byte, error) {
 	return json.Marshal(SessionMessage{Type: protocol.TypeSession, SessionView: Session(v)})
 }
 
+// RemoteMessage is the app's {"type":"remote",…}: a technician is starting a remote
+// connection.
+func (Presenter) RemoteMessage(r support.RemoteStarted) ([]byte, error) {
+	return json.Marshal(protocol.LiveRemote{Type: protocol.TypeRemote, RemoteID: r.RemoteID, ICEServers: r.ICEServers,
+		Technician: r.Technician, ExpiresAt: r.ExpiresAt})
+}
+
+// SignalMessage is {"type":"signal",…}: the other end's signal, with the session's id
+// for a console and without for the app.
+func (Presenter) SignalMessage(sessionID, remoteID string, sig protocol.Signal) ([]byte, error) {
+	return json.Marshal(protocol.LiveSignal{Type: protocol.TypeSignal, SessionID: sessionID, RemoteID: remoteID, Signal: sig})
+}
+
 // Live is the live channel that pushes through p the messages Presenter writes: what a
 // support.Service's Live field wants.
 func Live(p support.Pusher) support.Live {

@@ -34,6 +34,28 @@ type SessionView struct {
 	EndReason       string        `json:"endReason,omitempty"`
 	AttemptsLeft    int           `json:"attemptsLeft"`
 	Computer        *ComputerView `json:"computer,omitempty"`
+	Remote          *RemoteView   `json:"remote,omitempty"`
+}
+
+// RemoteView is the session's remote connection while one is pending or connected, so
+// that every console that may see the session sees who is connecting.
+type RemoteView struct {
+	RemoteID   string `json:"remoteId"`
+	Technician string `json:"technician"`
+	State      string `json:"state"` // pending or connected
+}
+
+// StartedRemoteView is the answer to POST /v1/sessions/{id}/remote: what the console's
+// RTCPeerConnection needs.
+type StartedRemoteView struct {
+	RemoteID   string               `json:"remoteId"`
+	ICEServers []protocol.ICEServer `json:"iceServers"`
+	ExpiresAt  time.Time            `json:"expiresAt"`
+}
+
+// StartedRemote is the view of a remote connection just started.
+func StartedRemote(r support.RemoteStarted) StartedRemoteView {
+	return StartedRemoteView{RemoteID: r.RemoteID, ICEServers: r.ICEServers, ExpiresAt: r.ExpiresAt}
 }
 
 // ComputerView is the PC a session runs on, as the technician sees it.
@@ -59,6 +81,9 @@ func Session(v support.SessionInfo) SessionView {
 			Hostname: c.Hostname, OSVersion: c.OSVersion, AgentVersion: c.AgentVersion,
 			Online: c.Online, LastSeenAt: optTime(c.LastSeenAt),
 		}
+	}
+	if r := v.Remote; r != nil {
+		out.Remote = &RemoteView{RemoteID: r.ID, Technician: r.Technician, State: string(r.State)}
 	}
 	return out
 }

@@ -37,8 +37,18 @@ var infos = []struct {
 			UserEmail: "user@example.org", Locale: "de", Username: session.DefaultUsername,
 			CreatedAt: t0, InviteExpiresAt: t0.Add(24 * time.Hour), ActivatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(24*time.Hour + time.Minute),
 			AttemptsLeft: 4, Computer: &support.ComputerInfo{Hostname: "PC-1", OSVersion: "Windows 11", AgentVersion: "1.2.3", Online: true, LastSeenAt: t0.Add(2 * time.Minute)}},
-		absent:  []string{"endedAt", "endReason"},
+		absent:  []string{"endedAt", "endReason", "remote"},
 		present: []string{"activatedAt", "expiresAt", "computer", "technicianName"},
+	},
+	{
+		name: "active, a technician connected",
+		info: support.SessionInfo{ID: secrets.NewSessionID(), Status: session.Active, TechnicianEmail: "tina@example.com",
+			UserEmail: "user@example.org", Locale: "en", Username: session.DefaultUsername,
+			CreatedAt: t0, InviteExpiresAt: t0.Add(24 * time.Hour), ActivatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(24*time.Hour + time.Minute),
+			Computer: &support.ComputerInfo{Hostname: "PC-1", OSVersion: "Windows 11", Online: true},
+			Remote:   &support.RemoteInfo{ID: secrets.NewRemoteID(), Technician: "Tina Example", State: session.RemoteConnected}},
+		absent:  []string{"endedAt"},
+		present: []string{"remote", "computer"},
 	},
 	{
 		name: "expired by time, app never seen",
@@ -162,5 +172,47 @@ func TestComputerEntry(t *testing.T) {
 	}
 	if a := views.Account(support.Account{ID: "acme", Limits: support.Limits{Slots: 2, AdhocCap: 5}, Used: 3}); a.Free != 0 || a.Account != "acme" {
 		t.Errorf("account view %+v, want none free (more used than licensed never shows negative)", a)
+	}
+}
+
+// TestRemoteMessages: the app's remote message and the signals both ways are what
+// api/asyncapi.yaml and remote-protocol describe, and the signal reaches a console with
+// the session's id and the app without.
+func TestRemoteMessages(t *testing.T) {
+	live, err := apidoc.LoadLive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := []protocol.ICEServer{{URLs: []string{"turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"}, Username: "1700000000:r-x", Credential: "c2VjcmV0"}}
+	remoteID, sessionID := secrets.NewRemoteID(), secrets.NewSessionID()
+	raw, err := views.Presenter{}.RemoteMessage(support.RemoteStarted{RemoteID: remoteID, ICEServers: servers, ExpiresAt: t0, Technician: "Tina Example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := live.ValidateServerMessage(raw); err != nil {
+		t.Errorf("%s: %v", raw, err)
+	}
+	var m protocol.LiveRemote
+	if err := json.Unmarshal(raw, &m); err != nil || m.Type != protocol.TypeRemote || m.RemoteID != remoteID || m.Technician != "Tina Example" ||
+		len(m.ICEServers) != 1 || m.ICEServers[0].Credential != "c2VjcmV0" || !m.ExpiresAt.Equal(t0) {
+		t.Errorf("remote message %s (%v)", raw, err)
+	}
+	mid := "0"
+	for _, sig := range []protocol.Signal{{Kind: protocol.SignalOffer, SDP: "v=0\r\n"}, {Kind: protocol.SignalCandidate},
+		{Kind: protocol.SignalCandidate, Candidate: &protocol.ICECandidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: &mid}},
+		{Kind: protocol.SignalBye, Reason: protocol.RemoteSessionEnded}} {
+		for _, to := range []string{"", sessionID} {
+			raw, err := views.Presenter{}.SignalMessage(to, remoteID, sig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := live.ValidateServerMessage(raw); err != nil {
+				t.Errorf("%s: %v", raw, err)
+			}
+			got := decode(t, raw)
+			if _, has := got["sessionId"]; has != (to != "") || got["remoteId"] != remoteID || got["type"] != protocol.TypeSignal {
+				t.Errorf("signal to %q: %s", to, raw)
+			}
+		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package devstack runs the whole product on one machine: DynamoDB Local, aws-ses-v2-local,
-// the in-process bus and scheduler, and the local gateway in front of the same handlers
+// the in-process bus and scheduler, the TURN server of remote access, and the local gateway in front of the same handlers
 // the Lambda functions run. `make run` starts it through cmd/adhoc-local; end-to-end tests
 // start it in process.
 package devstack
@@ -29,6 +29,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/liveapi"
 	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
+	"github.com/adhoc-support/adhoc-support/internal/local/turn"
 	"github.com/adhoc-support/adhoc-support/internal/mail"
 	"github.com/adhoc-support/adhoc-support/internal/schedule"
 	"github.com/adhoc-support/adhoc-support/internal/secrets"
@@ -75,6 +76,9 @@ type Options struct {
 	// channel, as a deployment behind a proxy that blocks WebSockets looks to its clients.
 	LiveLimits gateway.LiveLimits
 	NoLive     bool
+	// TURNPort is where the local TURN server of remote access listens on 127.0.0.1,
+	// UDP and TCP (`make run`: TURN_PORT, 3478); 0 picks a free port.
+	TURNPort int
 }
 
 // Stack is a running local product.
@@ -92,6 +96,9 @@ type Stack struct {
 	Gateway   *gateway.Gateway
 	Issuer    *gateway.Issuer
 	DynamoDB  *dynamodb.Client
+	// TURN is the TURN server remote connections relay through (the ICE servers the
+	// service hands out); Kinesis Video Streams' managed TURN stands in its place in AWS.
+	TURN *turn.Server
 
 	closers []func()
 	server  *http.Server
@@ -201,12 +208,19 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if cfg.SessionTTL == 0 {
 		cfg = support.Defaults()
 	}
+	// The stand-in for KVS's managed TURN, on loopback, with credentials that expire.
+	if st.TURN, err = turn.Start(turn.Options{Port: o.TURNPort}); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	st.closers = append(st.closers, func() { _ = st.TURN.Close() })
+
 	svc := &support.Service{
 		Store:  store.New(serviceDB, st.Table, store.WithClock(o.Clock)),
 		Mail:   mail.New(standins.SESClient(st.SESURL), from),
 		Events: st.Bus,
 		Sealer: sealer,
 		Codes:  codes,
+		ICE:    st.TURN,
 		Config: cfg,
 		Clock:  o.Clock,
 		Log:    log,

@@ -1,6 +1,7 @@
 package turn_test
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"strings"
@@ -126,5 +127,88 @@ func TestCredentialsExpireAndAreSigned(t *testing.T) {
 	if len(servers) != 1 || len(servers[0].URLs) != 2 || !strings.HasSuffix(servers[0].URLs[1], "?transport=tcp") ||
 		time.Until(expires) > turn.CredentialLifetime || time.Until(expires) < turn.CredentialLifetime-time.Minute {
 		t.Fatalf("ICE servers %+v until %v", servers, expires)
+	}
+}
+
+// echoPeer is a UDP peer on loopback that answers every datagram with "echo:" and it.
+func echoPeer(t *testing.T) net.PacketConn {
+	t.Helper()
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = peer.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	return peer
+}
+
+func roundTrip(t *testing.T, relay net.PacketConn, peer net.Addr, msg string) error {
+	t.Helper()
+	if _, err := relay.WriteTo([]byte(msg), peer); err != nil {
+		return err
+	}
+	_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := relay.ReadFrom(buf)
+		if err != nil {
+			return err
+		}
+		if from.String() == peer.String() {
+			if got := string(buf[:n]); got != "echo:"+msg {
+				t.Fatalf("relayed answer %q, want echo:%s", got, msg)
+			}
+			return nil
+		}
+	}
+}
+
+// TestServersCredentialsExpire: what the ICE servers port hands out (Servers) allocates a
+// relay while it is valid and no longer once it has expired; an allocation made in time
+// keeps relaying past the expiry (its CreatePermission with the old credentials to a new
+// peer is accepted), so a remote connection does not drop after 5 minutes.
+func TestServersCredentialsExpire(t *testing.T) {
+	s, err := turn.Start(turn.Options{Lifetime: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, second := echoPeer(t), echoPeer(t)
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			servers, expires, err := s.Servers(context.Background(), "acme", "r-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(servers) != 1 || !strings.HasPrefix(servers[0].Username, strconv.FormatInt(expires.Unix(), 10)+":r-1") ||
+				time.Until(expires) > 2*time.Second {
+				t.Fatalf("servers %+v until %v", servers, expires)
+			}
+			c := turn.Credentials{Username: servers[0].Username, Password: servers[0].Credential}
+			_, relay, err := client(t, s, transport, c)
+			if err != nil {
+				t.Fatalf("allocate with fresh credentials: %v", err)
+			}
+			if err := roundTrip(t, relay, first.LocalAddr(), "before"); err != nil {
+				t.Fatalf("relay before the expiry: %v", err)
+			}
+			// The server compares whole seconds: wait until the expiry's second is over.
+			time.Sleep(time.Until(time.Unix(expires.Unix()+1, 0).Add(50 * time.Millisecond)))
+			if _, _, err := client(t, s, transport, c); err == nil {
+				t.Error("expired credentials allocated a relay")
+			}
+			if err := roundTrip(t, relay, second.LocalAddr(), "after"); err != nil {
+				t.Errorf("the allocation made in time stopped relaying to a new peer after the expiry: %v", err)
+			}
+		})
 	}
 }

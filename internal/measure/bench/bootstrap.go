@@ -60,7 +60,7 @@ func build(ctx context.Context, root, pkg, goarch, out string) error {
 	return nil
 }
 
-// Bootstraps builds the three functions and the hello world for arm64 to measure their
+// Bootstraps builds the functions (deploy.Functions) and the hello world for arm64 to measure their
 // size, and for this machine to start each under the Lambda Runtime Interface Emulator
 // Runs times, in turns so that all meet the same machine load, reading the INIT REPORT.
 func Bootstraps(ctx context.Context, o BootstrapOptions) ([]Bootstrap, error) {

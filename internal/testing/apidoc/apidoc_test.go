@@ -31,6 +31,8 @@ var productRoutes = []struct {
 	{"GET /v1/computers", "technicianJwt", false},
 	{"GET /v1/account", "technicianJwt", false},
 	{"POST /v1/live/tickets", "technicianJwt", false},
+	{"POST /v1/sessions/{id}/remote", "technicianJwt", false},
+	{"POST /v1/agent/remote/ended", "agentToken", false},
 	{"POST /v1/agent/hello", "", false},
 	{"POST /v1/agent/pair", "", false},
 	{"POST /v1/agent/poll", "agentToken", false},

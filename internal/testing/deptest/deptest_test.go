@@ -104,12 +104,13 @@ var notInFunctions = []string{
 // prefix. A function links a client exactly when its grants name the service: a client
 // without a grant could only fail, a grant without a client is one the code never uses.
 var clients = map[string]string{
-	"kms":         "github.com/aws/aws-sdk-go-v2/service/kms",
-	"ses":         "github.com/aws/aws-sdk-go-v2/service/sesv2",
-	"s3":          "github.com/aws/aws-sdk-go-v2/service/s3",
-	"events":      "github.com/aws/aws-sdk-go-v2/service/eventbridge",
-	"scheduler":   "github.com/aws/aws-sdk-go-v2/service/scheduler",
-	"execute-api": "github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi",
+	"kms":          "github.com/aws/aws-sdk-go-v2/service/kms",
+	"ses":          "github.com/aws/aws-sdk-go-v2/service/sesv2",
+	"s3":           "github.com/aws/aws-sdk-go-v2/service/s3",
+	"events":       "github.com/aws/aws-sdk-go-v2/service/eventbridge",
+	"scheduler":    "github.com/aws/aws-sdk-go-v2/service/scheduler",
+	"execute-api":  "github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi",
+	"kinesisvideo": "github.com/aws/aws-sdk-go-v2/service/kinesisvideo",
 }
 
 // granted reports whether fn's grants name an action of the IAM service.

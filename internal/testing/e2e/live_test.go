@@ -328,7 +328,8 @@ func TestLiveMessages(t *testing.T) {
 		{`{"action":42}`, protocol.LiveCodeMalformed},
 		{`{}`, protocol.LiveCodeMalformed},
 		{`{"action":"launch"}`, protocol.LiveCodeUnknownAction},
-		{`{"action":"signal","remoteId":"r-1"}`, protocol.LiveCodeNoRemote},
+		{`{"action":"signal","remoteId":"r-1"}`, protocol.LiveCodeMalformed},
+		{`{"action":"signal","sessionId":"jtxszy5e5zhefg6wi26ongmeze","remoteId":"r-airjqervw6imh6nuv5y4fk3r2i","signal":{"kind":"offer","sdp":"v=0"}}`, protocol.LiveCodeNoRemote},
 	} {
 		c.sendRaw(tc.body)
 		if m := c.next(protocol.TypeError, 2*time.Second); m["code"] != tc.code {

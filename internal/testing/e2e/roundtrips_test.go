@@ -9,6 +9,7 @@ import (
 
 	"github.com/adhoc-support/adhoc-support/internal/local/devstack"
 	"github.com/adhoc-support/adhoc-support/internal/measure/ddbmeter"
+	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
 // TestRoundTrips measures the DynamoDB round trips and capacity of each API call on the
@@ -29,8 +30,9 @@ func TestRoundTrips(t *testing.T) {
 		// which costs one Query of the account's console connections after the commit.
 		push bool
 	}
-	var id, code string
+	var id, code, remoteID string
 	var a *app
+	var appLive, consoleLive *liveConn
 	steps := []step{
 		{"create", func() reply {
 			r := e.do(http.MethodPost, "/v1/sessions", tech, map[string]any{"email": "rt@example.org", "password": goodPassword})
@@ -50,7 +52,22 @@ func TestRoundTrips(t *testing.T) {
 		{"poll (idle)", func() reply { e.clock.Advance(2 * time.Second); return a.poll() }, http.StatusOK, 1, false},
 		{"poll (writes last seen)", func() reply { e.clock.Advance(time.Minute); return a.poll() }, http.StatusOK, 2, false},
 		{"computers", func() reply { return e.do(http.MethodGet, "/v1/computers?group=adhoc", tech, nil) }, http.StatusOK, 1, false},
-		{"end by technician", func() reply { return e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil) }, http.StatusOK, 3, true},
+		{"remote start", func() reply {
+			appLive, consoleLive = a.live(), e.consoleLive(tech)
+			e.waitLive(2)
+			meter.Take() // the connections' own calls ($connect) are the live function's, counted in doc.go
+			r := e.do(http.MethodPost, "/v1/sessions/"+id+"/remote", tech, nil)
+			remoteID = r.str("remoteId")
+			return r
+		}, http.StatusCreated, 2, true},
+		{"end by technician", func() reply {
+			signals(t, meter, id, remoteID, appLive, consoleLive)
+			return e.do(http.MethodDelete, "/v1/sessions/"+id, tech, nil)
+		}, http.StatusOK, 3, true},
+		{"remote ended (after the session's end)", func() reply {
+			return e.do(http.MethodPost, "/v1/agent/remote/ended", a.agent, map[string]any{"remoteId": remoteID, "reason": "session_ended",
+				"channels": []string{"terminal"}, "durationMs": 1000, "bytesToPc": 10, "bytesFromPc": 20})
+		}, http.StatusNoContent, 2, false},
 		{"removed", func() reply { e.clock.Advance(time.Minute); return a.removed() }, http.StatusNoContent, 2, true},
 		{"audit", func() reply { return e.do(http.MethodGet, "/v1/sessions/"+id+"/audit", tech, nil) }, http.StatusOK, 2, false},
 	}
@@ -76,4 +93,37 @@ func wrongCode(code string) string {
 		return "000-000-001"
 	}
 	return "000-000-000"
+}
+
+// signals measures the round trips of the live function's signal route (internal/store's
+// doc.go): the console's first signal binds the console tab, the app's answer marks the
+// remote connection connected (and pushes the session to the consoles), every other
+// signal is one read.
+func signals(t *testing.T, meter *ddbmeter.Meter, id, remoteID string, app, console *liveConn) {
+	t.Helper()
+	offer := map[string]any{"action": "signal", "sessionId": id, "remoteId": remoteID, "signal": map[string]any{"kind": "offer", "sdp": "v=0\r\n"}}
+	candidate := map[string]any{"kind": "candidate", "candidate": map[string]any{"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}}
+	steps := []struct {
+		name     string
+		from, to *liveConn
+		msg      map[string]any
+		max      int
+	}{
+		{"signal: the console's first (binds the tab)", console, app, offer, 2},
+		{"signal: the app's answer (connected, pushed)", app, console, map[string]any{"action": "signal", "remoteId": remoteID, "signal": map[string]any{"kind": "answer", "sdp": "v=0\r\n"}}, 3},
+		{"signal: a console candidate", console, app, map[string]any{"action": "signal", "sessionId": id, "remoteId": remoteID, "signal": candidate}, 1},
+		{"signal: an app candidate", app, console, map[string]any{"action": "signal", "remoteId": remoteID, "signal": candidate}, 1},
+	}
+	meter.Take()
+	for _, s := range steps {
+		s.from.send(s.msg)
+		// The relay is the route's last call: the answer's session push to the consoles
+		// (its Query) comes before it.
+		s.to.next(protocol.TypeSignal, 5*time.Second)
+		f := meter.Take()
+		t.Logf("%-34s %s", s.name, f)
+		if f.RoundTrips() > s.max {
+			t.Errorf("%s: %d round trips, budget %d", s.name, f.RoundTrips(), s.max)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 // Package lambdatest runs the real function bootstraps under the Lambda Runtime Interface
 // Emulator. The services that cannot run on a developer's machine (KMS, EventBridge,
-// Scheduler, the WebSocket API's @connections) are played by FakeAWS, an HTTP server that
+// Scheduler, the WebSocket API's @connections, Kinesis Video Streams' signalling channels
+// and their TURN servers) are played by FakeAWS, an HTTP server that
 // speaks just enough of their wire protocols for the AWS SDK and records every request, so
 // tests check what the functions really send.
 package lambdatest
@@ -26,7 +27,7 @@ import (
 
 // Call is one recorded request to FakeAWS.
 type Call struct {
-	Service  string // "kms", "events", "scheduler", "execute-api"
+	Service  string // "kms", "events", "scheduler", "execute-api", "kinesisvideo"
 	Action   string // e.g. "GenerateDataKey", "PutEvents", "CreateSchedule", "PostToConnection"
 	Path     string
 	Body     map[string]any // the JSON body (for PostToConnection: the message)
@@ -51,8 +52,9 @@ const (
 // (LIVE_ENDPOINT): /{stage}/@connections/{id} in AWS, /@connections/{id} on the fake.
 const connectionsPath = "/@connections/"
 
-// FakeAWS plays KMS, EventBridge, EventBridge Scheduler and the WebSocket API's
-// @connections. A fake made with Scoped answers for one function only and refuses, as IAM
+// FakeAWS plays KMS, EventBridge, EventBridge Scheduler, the WebSocket API's @connections
+// and Kinesis Video Streams' signalling channels with their HTTPS endpoint (which answers
+// GetIceServerConfig). A fake made with Scoped answers for one function only and refuses, as IAM
 // would, every action internal/grants does not give that function.
 type FakeAWS struct {
 	Server *httptest.Server
@@ -68,11 +70,13 @@ type fakeState struct {
 	master []byte // the "KMS key": data keys are wrapped with it
 	mac    []byte
 	gone   map[string]bool // live connections that answer 410
+	// channels are the KVS signalling channels by name: CREATING until described once.
+	channels map[string]string
 }
 
 // NewFakeAWS starts the fake; Close it when done.
 func NewFakeAWS() *FakeAWS {
-	f := &FakeAWS{fakeState: &fakeState{master: make([]byte, 32), mac: make([]byte, 32), gone: map[string]bool{}}}
+	f := &FakeAWS{fakeState: &fakeState{master: make([]byte, 32), mac: make([]byte, 32), gone: map[string]bool{}, channels: map[string]string{}}}
 	_, _ = rand.Read(f.master)
 	_, _ = rand.Read(f.mac)
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -202,6 +206,16 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/schedules/"):
 		c.Service = "scheduler"
 		c.Action = map[string]string{http.MethodPost: "CreateSchedule", http.MethodPut: "UpdateSchedule", http.MethodDelete: "DeleteSchedule", http.MethodGet: "GetSchedule"}[r.Method]
+	case kvsActions[r.URL.Path] != "" || r.URL.Path == kvsSignallingPath+"/v1/get-ice-server-config":
+		c.Service, c.Action = "kinesisvideo", kvsActions[r.URL.Path]
+		if c.Action == "" {
+			c.Action = "GetIceServerConfig"
+		}
+		if !strings.Contains(r.Header.Get("Authorization"), "/kinesisvideo/aws4_request") {
+			f.record(Call{Service: "unknown", Action: "unsigned " + r.URL.Path, Path: r.URL.Path, Raw: raw})
+			writeRESTError(w, http.StatusForbidden, "AccessDeniedException", map[string]any{"Message": "not signed for kinesisvideo"})
+			return
+		}
 	case strings.Contains(r.URL.Path, connectionsPath):
 		c.Service = "execute-api"
 		c.Action = map[string]string{http.MethodPost: ActionPostToConnection, http.MethodDelete: ActionDeleteConnection, http.MethodGet: ActionGetConnection}[r.Method]
@@ -244,7 +258,77 @@ func (f *FakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ScheduleArn": "arn:aws:scheduler:eu-central-1:000000000000:schedule/" + strings.TrimPrefix(r.URL.Path, "/schedules/")})
 	case "execute-api":
 		f.connections(w, c)
+	case "kinesisvideo":
+		f.kvs(w, c)
 	}
+}
+
+// The KVS control plane's REST JSON operations, by path, and where the fake says a
+// channel's HTTPS signalling endpoint is (below its own URL).
+var kvsActions = map[string]string{
+	"/describeSignalingChannel":    "DescribeSignalingChannel",
+	"/createSignalingChannel":      "CreateSignalingChannel",
+	"/getSignalingChannelEndpoint": "GetSignalingChannelEndpoint",
+}
+
+const kvsSignallingPath = "/kvs-signalling"
+
+// kvs plays the signalling channels as KVS does: unknown ones are ResourceNotFound, a new
+// one is CREATING until described once, and a channel's endpoint hands out TURN servers
+// for 5 minutes.
+func (f *FakeAWS) kvs(w http.ResponseWriter, c Call) {
+	name, _ := c.Body["ChannelName"].(string)
+	arnOf := func(name string) string {
+		return "arn:aws:kinesisvideo:eu-central-1:000000000000:channel/" + name + "/1700000000000"
+	}
+	switch c.Action {
+	case "DescribeSignalingChannel":
+		f.mu.Lock()
+		status, ok := f.channels[name]
+		if status == "CREATING" {
+			f.channels[name] = "ACTIVE"
+		}
+		f.mu.Unlock()
+		if !ok {
+			writeRESTError(w, http.StatusNotFound, "ResourceNotFoundException", map[string]any{"Message": "The requested channel is not found or not active."})
+			return
+		}
+		writeRESTJSON(w, map[string]any{"ChannelInfo": map[string]any{"ChannelARN": arnOf(name), "ChannelName": name, "ChannelStatus": status, "ChannelType": "SINGLE_MASTER"}})
+	case "CreateSignalingChannel":
+		f.mu.Lock()
+		_, exists := f.channels[name]
+		if !exists {
+			f.channels[name] = "CREATING"
+		}
+		f.mu.Unlock()
+		if exists {
+			writeRESTError(w, http.StatusBadRequest, "ResourceInUseException", map[string]any{"Message": "The channel exists."})
+			return
+		}
+		writeRESTJSON(w, map[string]any{"ChannelARN": arnOf(name)})
+	case "GetSignalingChannelEndpoint":
+		writeRESTJSON(w, map[string]any{"ResourceEndpointList": []map[string]any{
+			{"Protocol": "WSS", "ResourceEndpoint": "wss://v-1a2b3c4d.kinesisvideo.eu-central-1.amazonaws.com"},
+			{"Protocol": "HTTPS", "ResourceEndpoint": f.Server.URL + kvsSignallingPath},
+		}})
+	case "GetIceServerConfig":
+		client, _ := c.Body["ClientId"].(string)
+		writeRESTJSON(w, map[string]any{"IceServerList": []map[string]any{{
+			"Uris": []string{
+				"turn:35-158-51-20.t-4f692171.kinesisvideo.eu-central-1.amazonaws.com:443?transport=udp",
+				"turns:35-158-51-20.t-4f692171.kinesisvideo.eu-central-1.amazonaws.com:443?transport=udp",
+				"turns:35-158-51-20.t-4f692171.kinesisvideo.eu-central-1.amazonaws.com:443?transport=tcp",
+			},
+			"Username": fmt.Sprintf("%d:%s", time.Now().Add(5*time.Minute).Unix(), client),
+			"Password": "fake-turn-credential-" + client,
+			"Ttl":      300,
+		}}})
+	}
+}
+
+func writeRESTJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // connections plays @connections for a recorded call: 410 for a gone connection; a closed

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
 
 	"github.com/adhoc-support/adhoc-support/internal/connections"
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/grants"
+	"github.com/adhoc-support/adhoc-support/internal/iceservers"
 	"github.com/adhoc-support/adhoc-support/internal/support"
 )
 
@@ -104,4 +107,51 @@ func describe(ctx context.Context, c *apigatewaymanagementapi.Client, conn strin
 func closeConn(ctx context.Context, c *apigatewaymanagementapi.Client, conn string) error {
 	_, err := c.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(conn)})
 	return err
+}
+
+// TestFakeKVS drives the fake's signalling channels with the product's own adapter
+// (internal/iceservers), scoped to a function that may and one that may not.
+func TestFakeKVS(t *testing.T) {
+	fake := NewFakeAWS()
+	defer fake.Close()
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	kvs := func(f *FakeAWS) *iceservers.KVS {
+		api := kinesisvideo.New(kinesisvideo.Options{Region: "eu-central-1", Credentials: creds, BaseEndpoint: aws.String(f.Server.URL)})
+		return &iceservers.KVS{API: api, Credentials: creds, Region: "eu-central-1", ChannelPrefix: "AdhocSupport"}
+	}
+	// GIVEN the invitation function's grants WHEN it asks for TURN servers twice THEN the
+	// fake makes the account's channel once and hands out servers both times.
+	invitation := fake.Scoped(deploy.Invitation)
+	defer invitation.Close()
+	k := kvs(invitation)
+	for range 2 {
+		servers, expires, err := k.Servers(context.Background(), "acme", "r-airjqervw6imh6nuv5y4fk3r2i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(servers) != 1 || len(servers[0].URLs) != 3 || !strings.HasSuffix(servers[0].Username, ":r-airjqervw6imh6nuv5y4fk3r2i") ||
+			time.Until(expires) > 5*time.Minute || time.Until(expires) < 4*time.Minute {
+			t.Errorf("servers %+v until %v", servers, expires)
+		}
+	}
+	var actions []string
+	for _, c := range fake.Calls("kinesisvideo") {
+		actions = append(actions, c.Action)
+	}
+	want := "DescribeSignalingChannel CreateSignalingChannel DescribeSignalingChannel DescribeSignalingChannel GetSignalingChannelEndpoint GetIceServerConfig GetIceServerConfig"
+	if got := strings.Join(actions, " "); got != want {
+		t.Errorf("calls %s\nwant %s", got, want)
+	}
+	// ... and a function without the grants is refused as IAM would.
+	pairing := fake.Scoped(deploy.Pairing)
+	defer pairing.Close()
+	if _, _, err := kvs(pairing).Servers(context.Background(), "acme", "r-airjqervw6imh6nuv5y4fk3r2i"); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("pairing's request: %v, want access denied", err)
+	}
+	if d := fake.Denied(); len(d) != 1 || d[0].Function != deploy.Pairing || d[0].Action != "DescribeSignalingChannel" {
+		t.Errorf("denied %+v", d)
+	}
+	if u := fake.Calls("unknown"); len(u) != 0 {
+		t.Errorf("calls the fake does not play: %+v", u)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -31,9 +32,10 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestRealBootstrapsUnderTheEmulator builds the four functions and drives a session from
-// invitation to removal through them, with the app and a console on the live channel, with
-// DynamoDB Local, aws-ses-v2-local and the recording fake for KMS, EventBridge, Scheduler
-// and @connections.
+// invitation to removal through them, with the app and a console on the live channel and a
+// remote connection signalled between them and reported, with DynamoDB Local,
+// aws-ses-v2-local and the recording fake for KMS, EventBridge, Scheduler, @connections and
+// Kinesis Video Streams.
 func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	rie, err := RIEPath()
 	if err != nil {
@@ -81,12 +83,15 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		// stage's URL, as the stack sets it.
 		scoped := fake.Scoped(name)
 		defer scoped.Close()
-		for _, id := range []string{kms.ServiceID, eventbridge.ServiceID, scheduler.ServiceID, apigatewaymanagementapi.ServiceID} {
+		for _, id := range []string{kms.ServiceID, eventbridge.ServiceID, scheduler.ServiceID, apigatewaymanagementapi.ServiceID, kinesisvideo.ServiceID} {
 			env[EndpointEnv(id)] = scoped.Server.URL
 		}
 		if name == deploy.Invitation {
 			env[deploy.EnvMailFrom], env[EndpointEnv(sesv2.ServiceID)] = "support@example.com", ses
 			env[deploy.EnvAuthBaseURL], env[deploy.EnvUserPoolClient] = "https://auth.example.com", "console-client"
+			// Remote access's TURN is KVS's, played by the fake (its channels and the
+			// channel's HTTPS endpoint), so the real adapter and its grants are what runs.
+			env[deploy.EnvKVSChannels] = kvsPrefix
 		}
 		emu, err := StartEmulator(ctx, rie, bin, env)
 		if err != nil {
@@ -212,12 +217,56 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		t.Fatalf("pushes to the console after a malformed message: %v, want an error %s last", msgs, protocol.LiveCodeMalformed)
 	}
 
-	appBefore, consoleBefore := len(fake.Pushes(appConn)), len(fake.Pushes(consoleConn))
+	// Remote access: the technician starts a remote connection (invitation: the ICE servers
+	// from KVS, the remote message to the app), the console's offer and the app's answer go
+	// through the live function.
+	appBefore := len(fake.Pushes(appConn))
+	started := invoke("invitation", APIRequest(http.MethodPost, "/v1/sessions/"+id+"/remote", "", claims, nil), http.StatusCreated)
+	remoteID, _ := started["remoteId"].(string)
+	servers, _ := started["iceServers"].([]any)
+	if !strings.HasPrefix(remoteID, "r-") || len(servers) != 1 || !strings.Contains(js(servers), "kinesisvideo") {
+		t.Fatalf("remote started: %v", started)
+	}
+	toApp := live.messages(fake.Pushes(appConn)[appBefore:])
+	if len(toApp) != 1 || toApp[0]["type"] != protocol.TypeRemote || toApp[0]["remoteId"] != remoteID || js(toApp[0]["iceServers"]) != js(servers) {
+		t.Fatalf("pushed to the app after the start: %v, want the remote message with the same ICE servers", toApp)
+	}
+	var kvsCalls []string
+	for _, c := range fake.Calls("kinesisvideo") {
+		kvsCalls = append(kvsCalls, c.Function+" "+c.Action)
+		if c.Action == "CreateSignalingChannel" && !strings.HasPrefix(c.Body["ChannelName"].(string), kvsPrefix+"-") {
+			t.Errorf("channel %v, want one of the prefix %s", c.Body["ChannelName"], kvsPrefix)
+		}
+	}
+	if want := "invitation DescribeSignalingChannel,invitation CreateSignalingChannel,invitation DescribeSignalingChannel,invitation DescribeSignalingChannel," +
+		"invitation GetSignalingChannelEndpoint,invitation GetIceServerConfig"; strings.Join(kvsCalls, ",") != want {
+		t.Errorf("KVS calls %v\nwant %s", kvsCalls, want)
+	}
+	offer := `{"action":"signal","sessionId":"` + id + `","remoteId":"` + remoteID + `","signal":{"kind":"offer","sdp":"v=0\r\n"}}`
+	appBefore = len(fake.Pushes(appConn))
+	live.route(LiveRequest(liveapi.RouteSignal, consoleConn, consoleCtx, offer), http.StatusOK)
+	if toApp := live.messages(fake.Pushes(appConn)[appBefore:]); len(toApp) != 1 || toApp[0]["type"] != protocol.TypeSignal || toApp[0]["remoteId"] != remoteID {
+		t.Fatalf("relayed to the app: %v, want the console's offer", toApp)
+	}
+	consoleBefore := len(fake.Pushes(consoleConn))
+	live.route(LiveRequest(liveapi.RouteSignal, appConn, appCtx, `{"action":"signal","remoteId":"`+remoteID+`","signal":{"kind":"answer","sdp":"v=0\r\n"}}`), http.StatusOK)
+	var answered, connected bool
+	for _, m := range live.messages(fake.Pushes(consoleConn)[consoleBefore:]) {
+		answered = answered || m["type"] == protocol.TypeSignal && m["sessionId"] == id
+		if rm, ok := m["remote"].(map[string]any); ok && m["type"] == protocol.TypeSession {
+			connected = rm["state"] == "connected"
+		}
+	}
+	if !answered || !connected {
+		t.Errorf("the console after the app's answer: relayed %v, shown connected %v", answered, connected)
+	}
+
+	appBefore, consoleBefore = len(fake.Pushes(appConn)), len(fake.Pushes(consoleConn))
 	ended := invoke("invitation", APIRequest(http.MethodDelete, "/v1/sessions/"+id, "", claims, nil), http.StatusOK)
 	if ended["status"] != "ended" {
 		t.Fatalf("technician's end: %v", ended)
 	}
-	toApp := live.messages(fake.Pushes(appConn)[appBefore:])
+	toApp = live.messages(fake.Pushes(appConn)[appBefore:])
 	if len(toApp) != 1 || toApp[0]["type"] != protocol.TypeStatus || toApp[0]["status"] != "ended" {
 		t.Errorf("pushed to the app after the technician's end: %v, want one status ended", toApp)
 	}
@@ -249,6 +298,23 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 	}
 	if consoles, err := st.Consoles(ctx, "acme"); err != nil || len(consoles) != 0 {
 		t.Errorf("console connections after $disconnect: %+v (%v), want none", consoles, err)
+	}
+
+	// The app closed the remote connection at the end and reports it, twice (a retry).
+	report := `{"remoteId":"` + remoteID + `","reason":"session_ended","channels":["terminal","files"],"durationMs":4321,"bytesToPc":10,"bytesFromPc":20}`
+	invoke("pairing", APIRequest(http.MethodPost, protocol.PathRemoteEnded, report, nil, bearer), http.StatusNoContent)
+	invoke("pairing", APIRequest(http.MethodPost, protocol.PathRemoteEnded, report, nil, bearer), http.StatusNoContent)
+	audit := invoke("invitation", APIRequest(http.MethodGet, "/v1/sessions/"+id+"/audit", "", claims, nil), http.StatusOK)
+	var remoteAudit []string
+	for _, e := range audit["entries"].([]any) {
+		entry := e.(map[string]any)
+		if a := entry["action"].(string); strings.HasPrefix(a, "remote_") {
+			remoteAudit = append(remoteAudit, a+" "+entry["detail"].(string))
+		}
+	}
+	if len(remoteAudit) != 2 || !strings.HasPrefix(remoteAudit[0], "remote_started remoteId="+remoteID) ||
+		remoteAudit[1] != "remote_ended remoteId="+remoteID+" technician=tech-1 reason=session_ended channels=terminal,files durationMs=4321 bytesToPc=10 bytesFromPc=20" {
+		t.Errorf("the remote connection's audit: %q", remoteAudit)
 	}
 
 	// The app learns of the end (by the push, or its next poll), ends on its side, which
@@ -283,12 +349,13 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 			if entry["EventBusName"] != "adhoc-support" {
 				t.Errorf("event on bus %v", entry["EventBusName"])
 			}
-			if strings.Contains(entry["Detail"].(string), "@") {
-				t.Errorf("an event carries an e-mail address: %s", entry["Detail"])
+			if strings.Contains(entry["Detail"].(string), "@") || strings.Contains(entry["Detail"].(string), "fake-turn-credential") {
+				t.Errorf("an event carries an e-mail address or a TURN credential: %s", entry["Detail"])
 			}
 		}
 	}
-	wantTypes := []string{string(adhocevents.SessionInvited), string(adhocevents.AppStarted), string(adhocevents.SessionActivated), string(adhocevents.SessionEnded), string(adhocevents.AppRemoved)}
+	wantTypes := []string{string(adhocevents.SessionInvited), string(adhocevents.AppStarted), string(adhocevents.SessionActivated),
+		string(adhocevents.RemoteAccessStarted), string(adhocevents.SessionEnded), string(adhocevents.RemoteAccessEnded), string(adhocevents.AppRemoved)}
 	if strings.Join(types, ",") != strings.Join(wantTypes, ",") {
 		t.Errorf("events %v, want %v", types, wantTypes)
 	}
@@ -338,7 +405,7 @@ func TestRealBootstrapsUnderTheEmulator(t *testing.T) {
 		if d, err := e.InitDuration(); err == nil {
 			t.Logf("%s: init %s", name, d)
 		}
-		for _, secret := range []string{password, code, token, bearer["authorization"][len("Bearer "):], tk} {
+		for _, secret := range []string{password, code, token, bearer["authorization"][len("Bearer "):], tk, "fake-turn-credential"} {
 			if strings.Contains(e.Output(), secret) {
 				t.Errorf("%s logged a secret", name)
 			}
@@ -353,7 +420,13 @@ const (
 	appConn      = "AppConn0001="
 	consoleConn  = "ConsoleConn1="
 	goneConn     = "GoneConn0001="
+	kvsPrefix    = "AdhocSupport"
 )
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
 
 // liveDriver invokes the live bootstrap with the WebSocket API's events.
 type liveDriver struct {

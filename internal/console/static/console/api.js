@@ -32,6 +32,22 @@
  * @property {EndReason} [endReason]
  * @property {number} attemptsLeft
  * @property {ComputerView} [computer]
+ * @property {RemoteView} [remote]
+ *
+ * @typedef {object} RemoteView
+ * @property {string} remoteId
+ * @property {string} technician
+ * @property {"pending" | "connected"} state
+ *
+ * @typedef {object} IceServer
+ * @property {string[]} urls
+ * @property {string} [username]
+ * @property {string} [credential]
+ *
+ * @typedef {object} StartedRemote
+ * @property {string} remoteId
+ * @property {IceServer[]} iceServers
+ * @property {string} expiresAt when the ICE servers' credentials expire
  *
  * @typedef {object} SessionList
  * @property {SessionView[]} sessions

@@ -1,5 +1,6 @@
 // @ts-check
-// The technician console: hash routes #/adhoc, #/computers, #/account, #/sessions/<id>.
+// The technician console: hash routes #/adhoc, #/computers, #/account, #/sessions/<id>,
+// #/sessions/<id>/remote.
 // This module is the entry: it routes, draws the layout around the page (the skip link,
 // the local mode banner, the header with the navigation, the language switch, the live
 // badge and the sign-out) and starts. The pages are modules of their own; they follow
@@ -16,6 +17,7 @@ import { pageAdhoc, forget } from "./adhoc.js";
 import { pageSession } from "./session.js";
 import { pageComputers } from "./computers.js";
 import { pageAccount } from "./account.js";
+import { pageRemote } from "./remote.js";
 
 /** @import { User } from "./auth.js" */
 /** @import { Key } from "./i18n.js" */
@@ -24,7 +26,7 @@ import { pageAccount } from "./account.js";
 
 /**
  * Route is the page the hash names, with its parameters; "signin" when nobody is signed in.
- * @typedef {{ page: "signin" | "adhoc" | "computers" | "account" } | { page: "session", id: string }} Route
+ * @typedef {{ page: "signin" | "adhoc" | "computers" | "account" } | { page: "session" | "remote", id: string }} Route
  */
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html has it
@@ -41,6 +43,7 @@ configure({
 /** @returns {Route} */
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  if (parts[0] === "sessions" && parts[1] && parts[2] === "remote") return { page: "remote", id: decodeURIComponent(parts[1]) };
   if (parts[0] === "sessions" && parts[1]) return { page: "session", id: decodeURIComponent(parts[1]) };
   if (parts[0] === "computers" || parts[0] === "account") return { page: parts[0] };
   return { page: "adhoc" };
@@ -74,6 +77,7 @@ function render({ focus = false, focusId = "" } = {}) {
 
   if (!u || r.page === "signin") pageSignIn(main, { render });
   else if (r.page === "session") pageSession(main, { id: r.id, user: u, alive, render });
+  else if (r.page === "remote") pageRemote(main, { id: r.id, user: u, alive, render });
   else {
     const pages = { adhoc: pageAdhoc, computers: pageComputers, account: pageAccount };
     pages[r.page](main, { user: u, alive, render });
@@ -94,7 +98,7 @@ function header(u, page) {
    * @param {Route["page"]} name
    */
   const link = (href, key, name) =>
-    h("li", {}, h("a", { href, id: `nav-${name}`, "aria-current": page === name ? "page" : null, text: t(key) }));
+    h("li", {}, h("a", { href, id: `nav-${name}`, "aria-current": page === name || (page === "remote" && name === "computers") ? "page" : null, text: t(key) }));
   const select = h("select", { id: "lang", onchange: (e) => {
     setLang(/** @type {HTMLSelectElement} */ (e.target).value);
     render({ focusId: "lang" });

@@ -1,6 +1,6 @@
 // @ts-check
-// The Computers page: the ad-hoc group's PCs, each with the time left and an end button,
-// and the technician's open invitation.
+// The Computers page: the ad-hoc group's PCs, each with the time left, Connect (remote.js)
+// and an end button, and the technician's open invitation.
 
 import { h, replace, confirmDialog } from "./dom.js";
 import { t, fmtTime, fmtLeft } from "./i18n.js";
@@ -128,6 +128,13 @@ function computersTable(computers, reload) {
       h("td", { "data-label": t("cState") }, onlineBadge(c.online)),
       h("td", { "data-label": t("cLeft") }, h("span", { class: "left", "data-left": c.sessionId, role: "timer" })),
       h("td", { "data-label": t("cActions") }, h("div", { class: "row-actions" },
+        h("button", {
+          type: "button", class: "small", id: `connect-${c.sessionId}`, "data-key": `connect-${c.sessionId}`,
+          "aria-label": t("connectTo", { hostname: c.hostname }), text: t("connect"),
+          onclick: () => {
+            location.hash = `#/sessions/${encodeURIComponent(c.sessionId)}/remote`;
+          },
+        }),
         h("button", {
           type: "button", class: "danger small", "data-key": `end-${c.sessionId}`, "data-end": c.sessionId,
           "aria-label": t("endSessionOf", { hostname: c.hostname }), text: t("endSession"),

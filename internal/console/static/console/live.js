@@ -2,7 +2,7 @@
 // The live channel (DESIGN.md, "Live channel"): one WebSocket per console tab, opened with
 // a one-use ticket from POST /v1/live/tickets. The server pushes {"type":"session", …} within
 // a second of every change of a session this technician may see, so the pages need not
-// poll. When there is no channel (a deployment without one answers the ticket route with
+// poll. Remote access (remote.js) sends its WebRTC signals on it and hears the PC's. When there is no channel (a deployment without one answers the ticket route with
 // 404; a proxy may refuse WebSockets), the pages poll as they always did. Every (re)connect
 // tells them to reload once: a push that went out during a drop is caught up that way.
 
@@ -11,14 +11,25 @@ import { api, ApiError } from "./api.js";
 /** @import { LiveTicket, SessionView } from "./api.js" */
 
 // The messages on the console's channel, as api/asyncapi.yaml gives them (channel
-// "console"). The console sends pings and acts on "session" only; a pong or an error shows
-// that the connection is alive.
+// "console"). The console sends pings and a remote connection's signals; it acts on
+// "session", "signal" and "error"; a pong shows that the connection is alive.
 /**
  * @typedef {{ action: "ping" }} PingMessage
+ * @typedef {{ action: "signal", sessionId: string, remoteId: string, signal: Signal }} SignalAction
+ * @typedef {PingMessage | SignalAction} ClientMessage
  * @typedef {{ type: "session" } & SessionView} SessionMessage
+ * @typedef {{ type: "signal", sessionId: string, remoteId: string, signal: Signal }} SignalMessage
  * @typedef {{ type: "pong" }} PongMessage
  * @typedef {{ type: "error", code: "malformed" | "unknown_action" | "too_large" | "no_remote" | "internal_error", message?: string }} ErrorMessage
- * @typedef {SessionMessage | PongMessage | ErrorMessage} ServerMessage
+ * @typedef {SessionMessage | SignalMessage | PongMessage | ErrorMessage} ServerMessage
+ */
+
+/**
+ * Signal is what the two ends of a remote connection tell each other through the server
+ * (remote-protocol: an offer, an answer, an ICE candidate — null ends the trickle — or a bye).
+ * @typedef {{ kind: "offer" | "answer", sdp: string }
+ *   | { kind: "candidate", candidate: RTCIceCandidateInit | null }
+ *   | { kind: "bye", reason: string }} Signal
  */
 
 /**
@@ -39,7 +50,7 @@ const retryMinMs = 1000;
 const retryMaxMs = 60 * 1000;
 const steadyMs = 60 * 1000; // a connection that held this long was no flap: retry fast again
 
-/** pingMessage is the one message the console sends (api/asyncapi.yaml, "ping"). */
+/** pingMessage is the keep-alive the console sends (api/asyncapi.yaml, "ping"). */
 export const pingMessage = JSON.stringify(/** @type {PingMessage} */ ({ action: "ping" }));
 
 /** @type {State} */
@@ -55,6 +66,10 @@ const timers = { retry: 0, ping: 0, pong: 0, steady: 0 };
 const stateListeners = new Set();
 /** @type {Set<(view: SessionView) => void>} */
 const sessionListeners = new Set();
+/** @type {Map<string, Set<(signal: Signal) => void>>} */
+const signalListeners = new Map(); // by remoteId
+/** @type {Set<(error: ErrorMessage) => void>} */
+const errorListeners = new Set();
 
 /**
  * current is the state: OFF, CONNECTING, LIVE or POLLING.
@@ -82,6 +97,70 @@ export function onState(fn) {
 export function onSession(fn) {
   sessionListeners.add(fn);
   return () => sessionListeners.delete(fn);
+}
+
+/**
+ * onSignal calls fn(signal) with every signal of the remote connection remoteId that the
+ * server relays from the PC; it returns the function that stops that.
+ * @param {string} remoteId
+ * @param {(signal: Signal) => void} fn
+ * @returns {() => void}
+ */
+export function onSignal(remoteId, fn) {
+  let set = signalListeners.get(remoteId);
+  if (!set) signalListeners.set(remoteId, (set = new Set()));
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (!set.size && signalListeners.get(remoteId) === set) signalListeners.delete(remoteId);
+  };
+}
+
+/**
+ * onError calls fn(error) with every error the server answers on the channel (a signal it
+ * would not relay: "no_remote"); it returns the function that stops that.
+ * @param {(error: ErrorMessage) => void} fn
+ * @returns {() => void}
+ */
+export function onError(fn) {
+  errorListeners.add(fn);
+  return () => errorListeners.delete(fn);
+}
+
+/**
+ * send sends a message now; it reports whether a connection was open to send it on. A
+ * message is never queued: a signal that waited for a reconnect would reach a server that
+ * no longer relays it for this connection.
+ * @param {ClientMessage} message
+ */
+export function send(message) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(JSON.stringify(message));
+  return true;
+}
+
+/**
+ * whenOpen resolves true once the channel is open, at once if it is; false after ms, or
+ * as soon as the deployment turns out to have no live channel.
+ * @param {number} ms
+ * @returns {Promise<boolean>}
+ */
+export function whenOpen(ms) {
+  if (state === LIVE) return Promise.resolve(true);
+  if (unavailable) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    /** @param {boolean} ok */
+    const done = (ok) => {
+      clearTimeout(timer);
+      off();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    const off = onState((s) => {
+      if (s === LIVE) done(true);
+      else if (unavailable || s === OFF) done(false);
+    });
+  });
 }
 
 /** start connects for the signed-in technician; it does nothing while already started. */
@@ -248,11 +327,24 @@ function received(data) {
   } catch {
     return; // not ours to act on; the server's messages are JSON objects
   }
-  if (!m || m.type !== "session" || typeof m.id !== "string") return;
-  /** @type {Partial<SessionMessage>} */
-  const view = { ...m };
-  delete view.type;
-  for (const fn of [...sessionListeners]) fn(/** @type {SessionView} */ (view));
+  if (!m || typeof m !== "object") return;
+  switch (m.type) {
+    case "session": {
+      if (typeof m.id !== "string") return;
+      /** @type {Partial<SessionMessage>} */
+      const view = { ...m };
+      delete view.type;
+      for (const fn of [...sessionListeners]) fn(/** @type {SessionView} */ (view));
+      return;
+    }
+    case "signal": {
+      const fns = typeof m.remoteId === "string" && m.signal && typeof m.signal === "object" ? signalListeners.get(m.remoteId) : undefined;
+      for (const fn of [...(fns || [])]) fn(m.signal);
+      return;
+    }
+    case "error":
+      for (const fn of [...errorListeners]) fn(m);
+  }
 }
 
 // Back on the network: try now instead of at the end of a long backoff.
