@@ -70,10 +70,11 @@ type PairResponse struct {
 	LiveURL string `json:"liveUrl,omitempty"`
 }
 
-// HiddenAccount is the local administrator account the app creates.
+// HiddenAccount is the local administrator account the app creates. The app wipes
+// Password once the account is made.
 type HiddenAccount struct {
 	Username string `json:"username"`
-	Password string `json:"password"`
+	Password Secret `json:"password"`
 }
 
 // PollResponse is the answer to a poll while the session exists.
