@@ -47,7 +47,14 @@
 // over several values if writes ever approach a partition's limit.
 //
 // IndexByAccount "byAccount": partition accountPk (S, "ACCOUNT#<account>"), sort createdSk
-// (S, "<createdAt>#<id>"), projection ALL. Global indexes are eventually consistent.
+// (S, "<createdAt>#<id>"), projection INCLUDE ByAccountAttributes(): every attribute of a
+// session and a technician lock except the sealed password and agent token, the invite
+// token and agent token hashes, the code MAC and the pairing nonce (and ttl, duePk, dueAt),
+// so that no listing reads a secret and the index keeps no copy of one. CreateTable
+// rebuilds the index of a table made when it projected ALL (local mode keeps its table).
+// In AWS the projection of an index cannot change in place: a stack deployed with the ALL
+// index needs the index removed in one deployment and added in the next (CloudFormation
+// refuses both in one update). Global indexes are eventually consistent.
 //
 // # Access patterns and round trips
 //

@@ -819,7 +819,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	for _, g := range d.Table.GlobalSecondaryIndexes {
 		indexes[aws.ToString(g.IndexName)] = g.Projection.ProjectionType
 	}
-	want := map[string]types.ProjectionType{store.IndexByDue: types.ProjectionTypeKeysOnly, store.IndexByAccount: types.ProjectionTypeAll}
+	want := map[string]types.ProjectionType{store.IndexByDue: types.ProjectionTypeKeysOnly, store.IndexByAccount: types.ProjectionTypeInclude}
 	if !reflect.DeepEqual(indexes, want) {
 		t.Errorf("indexes = %v, want %v", indexes, want)
 	}
