@@ -118,13 +118,19 @@ type Session struct {
 	// version marker, so that items written before the binding keep working.
 	Sealing Sealing
 	// SealedPassword is the technician's password, encrypted; erased once the app has
-	// confirmed the pairing with its first poll, or when the pairing retry window closes.
+	// confirmed its set-up with its first poll, or when the pairing retry window closes
+	// (SecretsUntil), whichever comes first.
 	SealedPassword []byte
 	// SealedAgentToken is the agent token, encrypted, kept only so that a retried pair
 	// with the same nonce gets the same answer; erased with the password.
 	SealedAgentToken []byte
 	AgentTokenHash   []byte // SHA-256 of the agent token's secret part
 	PairNonce        string
+	// SecretsUntil is when the pairing retry window closes: a retried pair gets its answer
+	// until then, and the sealed secrets are erased then at the latest, whether the app
+	// ever polls or not (DueAt makes the expiry handler look at the session then). Zero
+	// until activation, and in items activated before the window existed.
+	SecretsUntil time.Time
 
 	Computer   Computer
 	LastSeenAt time.Time // written at most once a minute
@@ -281,11 +287,16 @@ func (s *Session) DueAt() time.Time {
 	switch {
 	case s.Status.Pending():
 		return s.InviteExpiresAt
+	case s.Status == Active && s.HoldsSecrets() && !s.SecretsUntil.IsZero() && s.SecretsUntil.Before(s.ExpiresAt):
+		return s.SecretsUntil
 	case s.Status == Active:
 		return s.ExpiresAt
 	}
 	return time.Time{}
 }
+
+// HoldsSecrets reports whether the item still keeps the sealed password or agent token.
+func (s *Session) HoldsSecrets() bool { return s.SealedPassword != nil || s.SealedAgentToken != nil }
 
 // TTL is when storage may drop the session item: the invite expiry for an invitation
 // that never became active, else the end of the 24 hours.

@@ -143,6 +143,7 @@ type sessionItem struct {
 	SealedAgentToken []byte `dynamodbav:"sealedAgentToken,omitempty"`
 	AgentTokenHash   []byte `dynamodbav:"agentTokenHash,omitempty"`
 	PairNonce        string `dynamodbav:"pairNonce,omitempty"`
+	SecretsUntil     string `dynamodbav:"secretsUntil,omitempty"`
 
 	Platform     string `dynamodbav:"platform,omitempty"`
 	OSVersion    string `dynamodbav:"osVersion,omitempty"`
@@ -254,7 +255,7 @@ func marshalSession(s session.Session) (map[string]types.AttributeValue, error) 
 		EndReason:       string(s.EndReason),
 		InviteTokenHash: s.InviteTokenHash, CodeMAC: s.CodeMAC, FailedAttempts: s.FailedAttempts,
 		Sealing: int(s.Sealing), SealedPassword: s.SealedPassword, SealedAgentToken: s.SealedAgentToken,
-		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce,
+		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce, SecretsUntil: formatTime(s.SecretsUntil),
 		Platform: s.Computer.Platform, OSVersion: s.Computer.OSVersion, Hostname: s.Computer.Hostname,
 		AgentVersion: s.Computer.AgentVersion, MachineHash: s.Computer.MachineHash,
 		LastSeenAt:     formatTime(s.LastSeenAt),
@@ -304,7 +305,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		{&s.CreatedAt, it.CreatedAt}, {&s.InviteExpiresAt, it.InviteExpiresAt},
 		{&s.ActivatedAt, it.ActivatedAt}, {&s.ExpiresAt, it.ExpiresAt},
 		{&s.EndedAt, it.EndedAt}, {&s.RemovedAt, it.RemovedAt}, {&s.LastSeenAt, it.LastSeenAt},
-		{&s.LiveSince, it.LiveSince},
+		{&s.LiveSince, it.LiveSince}, {&s.SecretsUntil, it.SecretsUntil},
 	} {
 		t, err := parseTime(f.src)
 		if err != nil {

@@ -164,6 +164,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	s.SealedAgentToken = []byte{0, 1, 2, 255}
 	s.AgentTokenHash = hash("agent")
 	s.PairNonce = "nonce-1"
+	s.SecretsUntil = s.ActivatedAt.Add(10 * time.Minute).In(berlin)
 	s.Computer = session.Computer{Platform: "windows", OSVersion: "10.0.22631", Hostname: "PC-1", AgentVersion: "1.2.3", MachineHash: "abc"}
 	s.LiveConnection, s.LiveSince = "conn-1=", t0.Add(3*time.Minute+9)
 	s.StartRemote(session.Remote{ID: "r-old", Technician: "tech-2", StartedAt: t0.Add(3 * time.Minute)})
@@ -180,7 +181,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	remote := *s.Remote
 	want.Remote = &remote
 	for _, tm := range []*time.Time{&want.CreatedAt, &want.InviteExpiresAt, &want.ActivatedAt, &want.ExpiresAt, &want.LastSeenAt,
-		&want.LiveSince, &remote.StartedAt, &remote.PendingUntil, &remote.ConnectedAt} {
+		&want.LiveSince, &want.SecretsUntil, &remote.StartedAt, &remote.PendingUntil, &remote.ConnectedAt} {
 		*tm = tm.UTC()
 	}
 	want.Unreported = slices.Clone(s.Unreported)

@@ -221,14 +221,16 @@ type PairRequest struct {
 	InviteToken  string
 	SecurityCode string // as typed: with '-' or spaces, or without
 	// Nonce is chosen by the app at random for each pairing: a retry with the same nonce
-	// gets the same answer again, until the app's first poll confirms the pairing.
+	// gets the same answer again, until the app's first poll confirms its set-up or the
+	// pairing retry window closes (Config.PairRetryWindow).
 	Nonce string
 	PC    PC
 }
 
 // PairResult activates the app: from now on it authenticates with AgentToken. It holds
 // the hidden account's password, which is erased from storage at the app's first poll (or
-// when the pairing retry window closes); the caller wipes Password once it is sent.
+// when the pairing retry window closes, Config.PairRetryWindow after activation); the
+// caller wipes Password once it is sent.
 type PairResult struct {
 	AgentToken string
 	SessionID  string
@@ -353,6 +355,7 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		defer cancel()
 		s.unschedule(actx, inviteSchedule(ss.ID))
 		s.schedule(actx, sessionSchedule(ss.ID), ss.ExpiresAt, ss.ID)
+		s.schedule(actx, pairingSchedule(ss.ID), s.retryWindowEnd(&ss), ss.ID)
 		return s.pairAnswer(ctx, ss, req.InviteToken, "", nil)
 	}
 	// pairNothing: what time made of the invitation is the answer.
@@ -421,11 +424,13 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 	}
 	ss.ActivatedAt, ss.ExpiresAt = now, now.Add(s.Config.SessionTTL)
 	ss.Computer, ss.LastSeenAt = c, now
-	// The code's MAC stays as long as the sealed secrets bound to it (EraseSecrets).
+	// The code's MAC stays as long as the sealed secrets bound to it (EraseSecrets), which
+	// are erased at the app's first poll, or when the retry window closes at the latest.
 	ss.AgentTokenHash, ss.SealedAgentToken, ss.PairNonce = secrets.HashToken(token), sealed, nonce
+	ss.SecretsUntil = now.Add(s.Config.PairRetryWindow)
 	activated := event(events.SessionActivated, ss, now)
 	activated.Detail.ExpiresAt = &ss.ExpiresAt
-	id, expiresAt := ss.ID, ss.ExpiresAt
+	id, expiresAt, secretsUntil := ss.ID, ss.ExpiresAt, ss.SecretsUntil
 	return &step{
 		action: string(session.Active), from: from, actor: appActor(c), detail: "paired " + c.Hostname,
 		agentLookup:    &Lookup{TokenHash: ss.AgentTokenHash, Until: ss.ExpiresAt.Add(s.Config.LookupGrace)},
@@ -434,6 +439,7 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 		after: func(ctx context.Context) {
 			s.unschedule(ctx, inviteSchedule(id))
 			s.schedule(ctx, sessionSchedule(id), expiresAt, id)
+			s.schedule(ctx, pairingSchedule(id), secretsUntil, id)
 		},
 	}, token, nil
 }

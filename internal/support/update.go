@@ -140,6 +140,7 @@ func endedEvent(ss *session.Session, now time.Time) events.Event {
 // Schedule names: one per session and purpose, so scheduling again replaces.
 func inviteSchedule(id string) string  { return "invite-" + id }
 func sessionSchedule(id string) string { return "session-" + id }
+func pairingSchedule(id string) string { return "pairing-" + id }
 
 func (s *Service) schedule(ctx context.Context, name string, at time.Time, id string) {
 	if err := s.Schedules.ScheduleExpiry(ctx, name, at, events.ExpiryDue{SessionID: id, DueAt: at}); err != nil {
@@ -167,15 +168,21 @@ func (s *Service) finish(ss *session.Session, to session.State, reason session.R
 	st := &step{action: string(to), from: from, actor: actor, releaseSlot: true, releaseMachine: from == session.Active}
 	st.events = []events.Event{endedEvent(ss, now)}
 	id := ss.ID
-	st.after = func(ctx context.Context) { s.unschedule(ctx, inviteSchedule(id), sessionSchedule(id)) }
+	st.after = func(ctx context.Context) {
+		s.unschedule(ctx, inviteSchedule(id), sessionSchedule(id), pairingSchedule(id))
+	}
 	return st, nil
 }
 
 // expireIfOverdue writes down what time has already decided: a session past its end is
-// expired, an invitation past its expiry is invite_expired. It is what the expiry handler
+// expired, an invitation past its expiry is invite_expired, and an active session whose
+// pairing retry window has closed loses its sealed secrets. It is what the expiry handler
 // does, and what every reader does when it meets an overdue session first.
 func (s *Service) expireIfOverdue(ss *session.Session, now time.Time) (*step, error) {
 	switch eff := ss.Effective(now); {
+	case eff == ss.Status && ss.Status == session.Active && ss.HoldsSecrets() && !now.Before(s.retryWindowEnd(ss)):
+		ss.EraseSecrets()
+		return &step{action: "pairing_window_closed", actor: session.ActorExpiry, detail: "password erased from storage"}, nil
 	case eff == ss.Status:
 		return nil, errNoChange
 	case eff == session.Expired:
@@ -185,4 +192,15 @@ func (s *Service) expireIfOverdue(ss *session.Session, now time.Time) (*step, er
 	default:
 		return nil, fmt.Errorf("session %s: effective state %s from %s", ss.ID, eff, ss.Status)
 	}
+}
+
+// retryWindowEnd is when the session's pairing retry window closes. A session activated
+// before the window was stored gets it counted from its activation, so that its secrets
+// go at its next read as well (the sweep finds such a session at its end only: its stored
+// due time is its end).
+func (s *Service) retryWindowEnd(ss *session.Session) time.Time {
+	if !ss.SecretsUntil.IsZero() {
+		return ss.SecretsUntil
+	}
+	return ss.ActivatedAt.Add(s.Config.PairRetryWindow)
 }
