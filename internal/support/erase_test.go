@@ -142,3 +142,37 @@ func TestSessionsPairedBeforeTheWindow(t *testing.T) {
 		t.Error("the secrets outlived the window")
 	}
 }
+
+// TestEndingAfterTheRetryWindow: once the window has closed and before the expiry handler
+// has erased the secrets, ending the session still ends it (the end erases them too):
+// the erasure is the expiry handler's and a retried pair's, never a stand-in for what
+// another request asked for.
+func TestEndingAfterTheRetryWindow(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		end  func(f *fixture, paired support.PairResult) error
+		want session.State
+	}{
+		{"the user ends it", func(f *fixture, p support.PairResult) error { _, err := f.svc.End(ctx(), p.AgentToken); return err }, session.Ended},
+		{"the technician ends it", func(f *fixture, p support.PairResult) error {
+			_, err := f.svc.Cancel(ctx(), f.tech, p.SessionID)
+			return err
+		}, session.Ended},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			inv := f.invite(f.tech, "user@example.org")
+			paired := f.activate(inv, nonceA)
+			f.clock.Advance(f.svc.Config.PairRetryWindow + time.Minute)
+			if err := c.end(f, paired); err != nil {
+				t.Fatal(err)
+			}
+			if ss := f.stored(inv.id); ss.Status != c.want || ss.HoldsSecrets() {
+				t.Errorf("after the end: %s, secrets %v; want %s without", ss.Status, ss.HoldsSecrets(), c.want)
+			}
+		})
+	}
+}

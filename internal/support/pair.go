@@ -294,8 +294,9 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		if !ownsToken(ss, tokenHash) || ss.Sealing != sealing {
 			return nil, pairOutcome{}, s.strayLookup(ss.ID)
 		}
-		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
-			return st, pairOutcome{kind: pairNothing}, err // time ended it first: the code is not looked at
+		if st, err := s.expireOrErase(ss, now); !errors.Is(err, errNoChange) {
+			// Time ended it, or closed the retry window, first: the code is not looked at.
+			return st, pairOutcome{kind: pairNothing}, err
 		}
 		// The nonce stands in for the code on a retry: compare it in constant time. What
 		// the retry gets opens only with this invitation's token (openPairing).

@@ -175,14 +175,10 @@ func (s *Service) finish(ss *session.Session, to session.State, reason session.R
 }
 
 // expireIfOverdue writes down what time has already decided: a session past its end is
-// expired, an invitation past its expiry is invite_expired, and an active session whose
-// pairing retry window has closed loses its sealed secrets. It is what the expiry handler
+// expired, an invitation past its expiry is invite_expired. It is what the expiry handler
 // does, and what every reader does when it meets an overdue session first.
 func (s *Service) expireIfOverdue(ss *session.Session, now time.Time) (*step, error) {
 	switch eff := ss.Effective(now); {
-	case eff == ss.Status && ss.Status == session.Active && ss.HoldsSecrets() && !now.Before(s.retryWindowEnd(ss)):
-		ss.EraseSecrets()
-		return &step{action: "pairing_window_closed", actor: session.ActorExpiry, detail: "password erased from storage"}, nil
 	case eff == ss.Status:
 		return nil, errNoChange
 	case eff == session.Expired:
@@ -192,6 +188,19 @@ func (s *Service) expireIfOverdue(ss *session.Session, now time.Time) (*step, er
 	default:
 		return nil, fmt.Errorf("session %s: effective state %s from %s", ss.ID, eff, ss.Status)
 	}
+}
+
+// expireOrErase is expireIfOverdue, and for an active session whose pairing retry window
+// has closed, the erasure of its sealed secrets: what the expiry handler does, and what a
+// retried pair must see first. The other use cases only expireIfOverdue and then act (an
+// end erases the secrets anyway); the window's schedule and the sweep erase them on time.
+func (s *Service) expireOrErase(ss *session.Session, now time.Time) (*step, error) {
+	st, err := s.expireIfOverdue(ss, now)
+	if !errors.Is(err, errNoChange) || ss.Status != session.Active || !ss.HoldsSecrets() || now.Before(s.retryWindowEnd(ss)) {
+		return st, err
+	}
+	ss.EraseSecrets()
+	return &step{action: "pairing_window_closed", actor: session.ActorExpiry, detail: "password erased from storage"}, nil
 }
 
 // retryWindowEnd is when the session's pairing retry window closes. A session activated
