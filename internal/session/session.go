@@ -129,7 +129,8 @@ type Session struct {
 	// SecretsUntil is when the pairing retry window closes: a retried pair gets its answer
 	// until then, and the sealed secrets are erased then at the latest, whether the app
 	// ever polls or not (DueAt makes the expiry handler look at the session then). Zero
-	// until activation, and in items activated before the window existed.
+	// until activation, once the secrets are erased, and in items activated before the
+	// window existed.
 	SecretsUntil time.Time
 
 	Computer   Computer
@@ -348,6 +349,7 @@ func (s *Session) Move(to State, reason Reason, now time.Time) error {
 func (s *Session) EraseSecrets() {
 	s.SealedPassword = nil
 	s.SealedAgentToken = nil
+	s.SecretsUntil = time.Time{} // the window is over for good; the item stays smaller
 	if !s.Status.Pending() {
 		s.CodeMAC = nil
 	}

@@ -94,10 +94,10 @@
 //	list sessions, computers  1: Query on byAccount                             0.5 RRU
 //	audit                     2: GetItem, Query                                 2 RRU
 //	hello, pair (either way)  4: GetItem ×3 (invite lookup, session, machine),  3 RRU; 5 WRU (hello, wrong code),
-//	                             TransactWriteItems                             12–14 WRU (right code)
+//	                             TransactWriteItems                             13 WRU (right code)
 //	poll, idle                1: GetItem (agent token id → session)             1 RRU
 //	poll, writes lastSeenAt   2: GetItem, PutItem                               1 RRU, 2 WRU
-//	poll, first               2: GetItem, TransactWriteItems(2)                 1 RRU, 8 WRU
+//	poll, first               2: GetItem, TransactWriteItems(2)                 1 RRU, 9 WRU
 //	end, expiry               3: GetItem, TransactWriteItems(4), DeleteItem     1 RRU, 12 WRU
 //	removed                   2: GetItem, TransactWriteItems(2)                 1 RRU, 5 WRU
 //	sweep, nothing due        1: Query on byDue                                 0.5 RRU

@@ -141,6 +141,7 @@ func functionEnv(o BootstrapOptions, fake string) map[string]string {
 		deploy.EnvExpiryDLQ:      "arn:aws:sqs:us-east-1:000000000000:expiry-dlq",
 		deploy.EnvPublicBaseURL:  "https://support.example.com",
 		deploy.EnvMailFrom:       "support@example.com",
+		deploy.EnvKVSChannels:    "AdhocSupport",
 		deploy.EnvAuthBaseURL:    "https://auth.example.com", deploy.EnvUserPoolClient: "console-client",
 		lambdatest.EndpointEnv(dynamodb.ServiceID): o.DynamoDBEndpoint,
 		lambdatest.EndpointEnv(sesv2.ServiceID):    o.SESEndpoint,
