@@ -13,6 +13,16 @@ DIST      := dist
 DDB_DIR   := $(TOOLS)/dynamodb
 DDB_JAR   := $(DDB_DIR)/DynamoDBLocal.jar
 DDB_NPM   := amplify-dynamodb-simulator@2.9.30
+# The npm package's tarball is checked against this SHA-256 before anything in it is unpacked
+# (the jar and the native libraries it loads both come from it), and the jar against its own
+# at every `make tools`. To upgrade: npm pack the new version, read both with sha256sum, and
+# change the three lines together.
+DDB_TGZ_SHA256 := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
+DDB_JAR_SHA256 := 454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7
+# The launcher that binds DynamoDB Local to loopback (the jar cannot), compiled into a folder
+# named by its source's SHA-256 (internal/local/standins.LoopbackLauncherDir).
+DDB_LOOPBACK_SRC := internal/local/standins/LoopbackDynamoDB.java
+DDB_LOOPBACK     := $(TOOLS)/dynamodb-loopback/$(shell sha256sum $(DDB_LOOPBACK_SRC) | cut -c1-12)/LoopbackDynamoDB.class
 TEST_OUT  := $(CURDIR)/test-output
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 RIE_MOD   := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
@@ -33,14 +43,16 @@ help: ## list the targets
 # --- tools -----------------------------------------------------------------------------
 
 .PHONY: tools
-tools: java npm-tools $(DDB_JAR) $(RIE) ## install what run and test need (idempotent)
+tools: java npm-tools ddb-verify $(DDB_LOOPBACK) $(RIE) ## install what run and test need (idempotent)
 
+# javac too: the loopback launcher of DynamoDB Local is compiled here from its source.
 .PHONY: java
-java: ## Java 17 or newer for DynamoDB Local (installs OpenJDK 17 if java is missing or older)
+java: ## Java 17 or newer with javac, for DynamoDB Local (installs OpenJDK 17 if missing or older)
 	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1); \
-	  if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
-	    echo "java $${v:-missing}: installing openjdk-17-jre-headless"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  c=$$(javac -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p' | head -n1); \
+	  if [ -z "$$v" ] || [ "$$v" -lt 17 ] || [ -z "$$c" ] || [ "$$c" -lt 17 ]; then \
+	    echo "java $${v:-missing}, javac $${c:-missing}: installing openjdk-17-jdk-headless"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless; \
 	  fi
 
 # The npm tools (the CDK CLI, aws-ses-v2-local) live in _npm/: package.json, package-lock.json
@@ -55,13 +67,29 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	@touch $@
 
 # DynamoDB Local: the official jar ships inside this npm package's emulator/ folder; only
-# that folder is unpacked, the package's own dependencies are not needed.
+# that folder is unpacked, the package's own dependencies are not needed. The tarball must
+# match DDB_TGZ_SHA256 before tar sees it, and the jar DDB_JAR_SHA256 after; on a mismatch
+# nothing of it is kept.
+DDB_TGZ := $(subst @,-,$(DDB_NPM)).tgz
+
 $(DDB_JAR):
 	@mkdir -p $(DDB_DIR)
-	cd $(DDB_DIR) && npm pack --silent $(DDB_NPM) >/dev/null && \
-	  tar -xzf amplify-dynamodb-simulator-*.tgz --strip-components=2 package/emulator && \
-	  rm -f amplify-dynamodb-simulator-*.tgz
-	@test -f $@
+	cd $(DDB_DIR) && rm -f $(DDB_TGZ) && npm pack --silent $(DDB_NPM) >/dev/null
+	@got=$$(sha256sum < $(DDB_DIR)/$(DDB_TGZ) | cut -d' ' -f1); if [ "$$got" != "$(DDB_TGZ_SHA256)" ]; then \
+	  rm -f $(DDB_DIR)/$(DDB_TGZ); \
+	  echo "$(DDB_NPM): the tarball's SHA-256 is $$got, the Makefile pins DDB_TGZ_SHA256=$(DDB_TGZ_SHA256): not unpacked"; exit 1; fi
+	cd $(DDB_DIR) && tar -xzf $(DDB_TGZ) --strip-components=2 package/emulator && rm -f $(DDB_TGZ)
+	@$(MAKE) --no-print-directory ddb-verify || { rm -rf $(DDB_DIR); exit 1; }
+
+.PHONY: ddb-verify
+ddb-verify: $(DDB_JAR) ## check DynamoDB Local's jar against its pinned SHA-256
+	@got=$$(sha256sum < $(DDB_JAR) | cut -d' ' -f1); if [ "$$got" != "$(DDB_JAR_SHA256)" ]; then \
+	  echo "$(DDB_JAR): SHA-256 $$got, the Makefile pins DDB_JAR_SHA256=$(DDB_JAR_SHA256); remove $(DDB_DIR) and run make tools"; exit 1; fi
+
+# Compiled against the jar it launches; the class folder's name follows the source.
+$(DDB_LOOPBACK): $(DDB_LOOPBACK_SRC) | ddb-verify java
+	@mkdir -p $(@D)
+	javac -nowarn --release 17 -cp $(DDB_JAR) -d $(@D) $<
 
 # The Lambda Runtime Interface Emulator, for running the real bootstraps in tests.
 $(RIE):
@@ -110,16 +138,29 @@ synth: build npm-tools ## write the CloudFormation template to cdk.out (offline,
 
 # --- the Windows app (agent/) ----------------------------------------------------------------
 
-# dist/agent/windows-<arch>/SupportSession.exe, Authenticode-signed (SHA-256, no timestamp:
-# that needs a timestamp server on the network). The join route serves it as
-# SupportSession_<inviteToken>.exe. SIGNING_CERT/SIGNING_KEY (PEM) sign a release, with
-# SIGNING_KEY_PASSFILE for an encrypted key and SIGNING_CA for the root that verifies it;
-# without them a development certificate is made
-# once in .tools/signing/ (Windows warns about it: it is for local tests only).
-AGENT_DIST       := $(DIST)/agent
+# The Windows app for amd64 and arm64, Authenticode-signed (SHA-256). A release (a version
+# without -dev) goes to dist/agent/, the one folder the CDK app uploads; a development build
+# (the default 0.1.0-dev: make run, make test, the Wine test, demo-pc) goes to
+# dist/agent-dev/, which nothing deploys. Each folder gets a release manifest (release.json,
+# internal/release): version, server URL, session cap, signer, and the SHA-256 of each exe;
+# `cdk synth`/`cdk deploy` refuse a folder whose manifest or signatures do not hold up.
+# The join route serves the exe as SupportSession_<inviteToken>.exe.
+#
+# SIGNING_CERT/SIGNING_KEY (PEM) sign a release, with SIGNING_KEY_PASSFILE for an encrypted
+# key and SIGNING_CA for the root that verifies it; without them a development certificate
+# is made once in .tools/signing/ (Windows warns about it: it is for local tests only).
+# SIGNING_TSA, an RFC 3161 time-stamp server's URL, countersigns each signature, so that it
+# stays valid after the certificate expires (the app checks its own signature before it
+# installs itself, and an expired one without a timestamp fails); SIGNING_TSA_CA is the
+# root that verifies the timestamp when the system's roots do not.
 AGENT_ARCHES     := amd64 arm64
 AGENT_VERSION    ?= 0.1.0-dev
 AGENT_SERVER_URL ?= http://localhost:8080
+# How long the app lets a session last on the PC after pairing, whatever the server answers
+# (plus a few minutes for clocks that differ); the stack's sessionHours may not exceed it.
+AGENT_MAX_SESSION_HOURS ?= 24
+AGENT_DEV        := $(filter dev %-dev,$(AGENT_VERSION))
+AGENT_DIST       := $(DIST)/$(if $(AGENT_DEV),agent-dev,agent)
 SIGNING_DIR      := $(TOOLS)/signing
 SIGNING_CERT     ?= $(SIGNING_DIR)/dev-cert.pem
 SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
@@ -127,36 +168,61 @@ SIGNING_KEY      ?= $(SIGNING_DIR)/dev-key.pem
 # certificate is its own root; for a CA-issued release certificate, set SIGNING_CA to the
 # CA's root (PEM), as a leaf certificate is not a trust anchor.
 SIGNING_CA       ?= $(SIGNING_CERT)
+SIGNING_TSA      ?=
+SIGNING_TSA_CA   ?=
 GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
 # The app's test hooks (ADHOC_TEST_*) are compiled in with this build tag, for a development
 # version only: a release build does not carry them (agent/devhooks_windows.go).
 AGENT_DEV_TAG    := adhocdev
-AGENT_TAGS       := $(if $(filter dev %-dev,$(AGENT_VERSION)),$(AGENT_DEV_TAG))
+AGENT_TAGS       := $(if $(AGENT_DEV),$(AGENT_DEV_TAG))
 
 .PHONY: agent
-agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64) into dist/agent/
+agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64): a release into dist/agent/, a -dev build into dist/agent-dev/
 	@# A release build talks HTTPS only, ignores the ADHOC_* development variables and has
 	@# no test hooks compiled in; only a -dev build may point at the local stack's plain HTTP.
-	@case "$(AGENT_VERSION)" in *-dev) ;; *) case "$(AGENT_SERVER_URL)" in https://*) ;; *) \
+	@case "$(AGENT_VERSION)" in *-dev|dev) ;; *) case "$(AGENT_SERVER_URL)" in https://*) ;; *) \
 	  echo "AGENT_VERSION=$(AGENT_VERSION) is a release build: set AGENT_SERVER_URL to the deployed API's https URL"; exit 1;; esac;; esac
 	@command -v osslsigncode >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq osslsigncode; }
 	@# The version resource (file properties) carries AGENT_VERSION too. go-winres is
 	@# deterministic: with the default version the committed .syso files come out unchanged.
 	@$(MAKE) --no-print-directory agent-resources-version
-	@for arch in $(AGENT_ARCHES); do \
+	@# The folder holds this build only: the manifest lists every file in it.
+	rm -rf $(AGENT_DIST)
+	@# The app checks its own signer against this certificate's SHA-256 before it installs
+	@# itself as a service (release builds; agent/winos.VerifySigner).
+	@signer=$$(openssl x509 -in $(SIGNING_CERT) -outform DER | sha256sum | cut -d' ' -f1); \
+	for arch in $(AGENT_ARCHES); do \
 	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
 	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath -tags "$(AGENT_TAGS)" \
-	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL)" \
+	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL) -X main.signer=$$signer -X main.maxSessionHours=$(AGENT_MAX_SESSION_HOURS)" \
 	    -o $(AGENT_DIST)/windows-$$arch/unsigned.exe ./agent; \
-	  rm -f $(AGENT_DIST)/windows-$$arch/SupportSession.exe; \
-	  osslsigncode sign -h sha256 -certs $(SIGNING_CERT) -key $(SIGNING_KEY) \
-	    $(if $(SIGNING_KEY_PASSFILE),-readpass $(SIGNING_KEY_PASSFILE)) \
-	    -n "Ad-hoc Support Session" -in $(AGENT_DIST)/windows-$$arch/unsigned.exe \
-	    -out $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
+	  $(MAKE) --no-print-directory agent-sign IN=$(AGENT_DIST)/windows-$$arch/unsigned.exe OUT=$(AGENT_DIST)/windows-$$arch/SupportSession.exe; \
 	  rm $(AGENT_DIST)/windows-$$arch/unsigned.exe; \
-	  osslsigncode verify -CAfile $(SIGNING_CA) -in $(AGENT_DIST)/windows-$$arch/SupportSession.exe >/dev/null; \
-	  printf '  windows/%-6s %s bytes, signed\n' $$arch "$$(stat -c %s $(AGENT_DIST)/windows-$$arch/SupportSession.exe)"; \
+	  printf '  windows/%-6s %s bytes, signed%s\n' $$arch "$$(stat -c %s $(AGENT_DIST)/windows-$$arch/SupportSession.exe)" "$(if $(SIGNING_TSA), and timestamped)"; \
 	done
+	$(GO) run ./cmd/agentrelease write -dir $(AGENT_DIST) -version $(AGENT_VERSION) -server-url $(AGENT_SERVER_URL) \
+	  -max-session-hours $(AGENT_MAX_SESSION_HOURS) -signing-cert $(SIGNING_CERT) $(if $(SIGNING_TSA),-timestamp-url $(SIGNING_TSA))
+	@# What the CDK app will check before it uploads a release (without comparing the URL
+	@# with the stack's API, which cdk deploy knows: context apiUrl).
+	$(if $(AGENT_DEV),,$(GO) run ./cmd/agentrelease check -dir $(AGENT_DIST) -server-url $(AGENT_SERVER_URL) -ca $(SIGNING_CA) $(if $(SIGNING_TSA_CA),-tsa-ca $(SIGNING_TSA_CA)))
+
+# Where `make agent` puts a build of AGENT_VERSION (the tests and scripts ask it).
+.PHONY: agent-dir
+agent-dir: ## print the folder make agent builds AGENT_VERSION into (dist/agent-dev or dist/agent)
+	@echo $(AGENT_DIST)
+
+# Signs IN into OUT with SIGNING_CERT (osslsigncode, SHA-256), countersigned by SIGNING_TSA
+# when set, and verifies the result against SIGNING_CA (and SIGNING_TSA_CA). `make agent`
+# calls it for each exe; a failing time-stamp server fails the build rather than leaving a
+# release without its timestamp.
+.PHONY: agent-sign
+agent-sign: ## sign IN into OUT as make agent does (SIGNING_CERT, SIGNING_TSA), and verify it
+	@test -n "$(IN)" && test -n "$(OUT)" || { echo "agent-sign: IN=<unsigned exe> OUT=<signed exe>"; exit 1; }
+	@rm -f $(OUT)
+	osslsigncode sign -h sha256 -certs $(SIGNING_CERT) -key $(SIGNING_KEY) \
+	  $(if $(SIGNING_KEY_PASSFILE),-readpass $(SIGNING_KEY_PASSFILE)) $(if $(SIGNING_TSA),-ts $(SIGNING_TSA)) \
+	  -n "Ad-hoc Support Session" -in $(IN) -out $(OUT) >/dev/null
+	osslsigncode verify -CAfile $(SIGNING_CA) $(if $(SIGNING_TSA_CA),-TSA-CAfile $(SIGNING_TSA_CA)) -in $(OUT) >/dev/null
 
 # A self-signed code-signing certificate for local builds only.
 $(SIGNING_DIR)/dev-cert.pem:
@@ -182,6 +248,17 @@ agent-resources-version:
 agent-test-deps: ## install Wine and MinGW for the app's test under Wine
 	@{ command -v wine64 >/dev/null || test -x /usr/lib/wine/wine64; } && command -v x86_64-w64-mingw32-gcc >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 gcc-mingw-w64-x86-64-win32; }
+
+# The screen's figures (issue 14), printed, never failing on time: a full 1280×800 frame's
+# bytes and time (median, p95), an idle screen's bytes/s, CPU and heap, a changing region's
+# fps, input-to-screen and the stream through the local TURN server (loopback); the real
+# exe's helper under Wine: GDI capture and encoding times, its CPU and memory idle and
+# streaming.
+.PHONY: bench-screen
+bench-screen: agent-test-deps ## measure the screen stream: full frame, idle, changing region, input-to-screen, the helper under Wine
+	$(GO) test -count=1 -run '^$$' -bench . ./agent/screen/
+	$(GO) test -count=1 -run '^$$' -bench 'InputToScreen|ScreenOverTURN' ./agent/remote/
+	$(GO) test -count=1 -run '^$$' -bench HelperUnderWine ./agent/winetest/
 
 # --- checks --------------------------------------------------------------------------------
 
@@ -235,6 +312,7 @@ lint-js: npm-tools ## type-check the console's JavaScript (tsc --checkJs --noEmi
 
 .PHONY: test
 test: tools chromium agent-test-deps agent lint synth ## every test, with the services each one needs
+	@test -n "$(AGENT_DEV)" || { echo "make test builds and runs a development app: leave AGENT_VERSION at a -dev version"; exit 1; }
 	@mkdir -p $(TEST_OUT)
 	ADHOC_AGENT_EXE=$(CURDIR)/$(AGENT_DIST)/windows-amd64/SupportSession.exe $(TEST_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_EXECS)
@@ -273,10 +351,20 @@ fuzz: ## run each fuzz target for FUZZ_TIME (default 60s; make test runs 10000 i
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: tools ## measure overhead, round trips, cost per session, bootstraps and the scale model
+bench: tools ## measure overhead, round trips, cost per session, bootstraps, the scale model, remote access and the screen
+	@# Remote access's figures include the signed exe's size: build it once if missing.
+	@test -f $(AGENT_DIST)/windows-amd64/SupportSession.exe || $(MAKE) --no-print-directory agent
 	$(GO) test -count=1 -run '^$$' -bench . ./internal/measure/bench/ $(if $(findstring -json,$(BENCH_FLAGS)),1>&2)
 	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
-	$(TOOLS)/bin/benchreport $(BENCH_FLAGS)
+	$(TOOLS)/bin/benchreport -agent-exe $(AGENT_DIST)/windows-amd64/SupportSession.exe $(BENCH_FLAGS)
+	@# The screen's figures: go test benchmarks of the stream, over TURN, and the helper under Wine.
+	$(MAKE) --no-print-directory bench-screen
+
+.PHONY: bench-remote
+bench-remote: tools ## only remote access's part of make bench (about 30 s)
+	@test -f $(AGENT_DIST)/windows-amd64/SupportSession.exe || $(MAKE) --no-print-directory agent
+	$(GO) build -o $(TOOLS)/bin/benchreport ./cmd/benchreport
+	$(TOOLS)/bin/benchreport -only remote -agent-exe $(AGENT_DIST)/windows-amd64/SupportSession.exe $(BENCH_FLAGS)
 
 # The load driver against the local stack on loopback (internal/measure/loadtest): latency per route,
 # errors, and the table's invariants afterwards. TestShortLoad runs a short one in make test.

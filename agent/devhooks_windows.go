@@ -9,8 +9,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/adhoc-support/adhoc-support/agent/app"
+	"github.com/adhoc-support/adhoc-support/agent/winos"
 )
 
 // testUI is the UI of a test run when ADHOC_TEST_SECURITY_CODE is set: the security code,
@@ -39,4 +41,32 @@ func (s *scriptedUI) Ask(prompt string) (string, error) {
 	}
 	s.used = true
 	return s.answer, nil
+}
+
+// verifySignerDevArg runs the Windows layer's signature check on a file and prints its
+// verdict, a test hook compiled only with the tag adhocdev (and run only in a development
+// version): the Wine test calls it with signed, changed and unsigned copies, as a release
+// build's check of its own copy (VerifySigner) cannot be reached from a development build.
+//
+//	SupportSession.exe verify-signer-dev <path> <certificate SHA-256>
+const verifySignerDevArg = "verify-signer-dev"
+
+// verifySignerDevHook returns the check for its argument.
+func verifySignerDevHook(arg string) (func() int, bool) {
+	if arg != verifySignerDevArg || !development() {
+		return nil, false
+	}
+	return func() int {
+		if len(os.Args) != 4 {
+			fmt.Println("usage: verify-signer-dev <path> <certificate SHA-256>")
+			return 2
+		}
+		var osys winos.OS
+		if err := osys.VerifySigner(os.Args[2], os.Args[3]); err != nil {
+			fmt.Println("refused:", err)
+			return 1
+		}
+		fmt.Println("verified")
+		return 0
+	}, true
 }

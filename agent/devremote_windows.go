@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/adhoc-support/adhoc-support/agent/desktop"
 	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/agent/winos"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
@@ -42,7 +43,9 @@ type devEnded struct {
 
 // runRemoteDev stands in for the live connection: the server's remote and signal messages
 // arrive as JSON lines on stdin, the app's signal actions and end reports leave as JSON
-// lines on stdout, the log goes to stderr. The account is ADHOC_TEST_REMOTE_ACCOUNT.
+// lines on stdout, the log goes to stderr. The account is ADHOC_TEST_REMOTE_ACCOUNT. The
+// screen, input and clipboard go through the real helper (a child process under Wine),
+// whose notice speaks ADHOC_LANG when set; {"type":"session"} is a session change.
 func runRemoteDev() int {
 	logf := func(msg string) { fmt.Fprintln(os.Stderr, msg) }
 	osys, err := winos.NewRemote(logf)
@@ -57,8 +60,15 @@ func runRemoteDev() int {
 		defer mu.Unlock()
 		return enc.Encode(v)
 	}
+	launcher := &winos.HelperLauncher{Exe: osys.Exe, Log: logf}
+	if lang := os.Getenv("ADHOC_LANG"); lang != "" {
+		launcher.Lang = lang
+	}
+	host := desktop.NewHost(desktop.HostConfig{Launcher: launcher, Log: func(_ remote.Level, msg string) { logf(msg) }})
+	defer host.Close()
 	m := remote.New(remote.Config{
 		OS:      osys,
+		Desktop: host,
 		Account: os.Getenv("ADHOC_TEST_REMOTE_ACCOUNT"),
 		Signal: func(id string, sig protocol.Signal) error {
 			return emit(protocol.SignalAction{Action: protocol.ActionSignal, RemoteID: id, Signal: sig})
@@ -85,6 +95,8 @@ func runRemoteDev() int {
 				continue
 			}
 			m.Signal(s.RemoteID, s.Signal)
+		case "session":
+			host.SessionChanged()
 		case "close":
 			var c devClose
 			_ = json.Unmarshal(line, &c)

@@ -1,7 +1,9 @@
 // Command agent is the Support Session app the end user downloads from the join page as
 // SupportSession_<inviteToken>.exe. Run by a person it pairs the PC and sets up the
 // session; run by the service manager ("service") it watches the session and cleans up;
-// run with "end" (Settings → Apps → Uninstall) it ends the session and removes itself.
+// run with "end" (Settings → Apps → Uninstall) it ends the session and removes itself;
+// run with "helper" (by the service, in the console's session) it is remote access's
+// reach into the user's desktop.
 //
 // Environment variables. A release build reads ADHOC_LANG only: anything else that
 // changes where the elevated app connects or what it is told would be a lever for a
@@ -25,18 +27,27 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/windows/svc"
 
 	"github.com/adhoc-support/adhoc-support/agent/app"
+	"github.com/adhoc-support/adhoc-support/agent/desktop"
+	"github.com/adhoc-support/adhoc-support/agent/remote"
 	"github.com/adhoc-support/adhoc-support/agent/winos"
 )
 
-// Set with -ldflags "-X main.version=… -X main.serverURL=…".
+// Set with -ldflags "-X main.version=… -X main.serverURL=… -X main.signer=…
+// -X main.maxSessionHours=…" (`make agent`). signer is the SHA-256 of the signing
+// certificate, which a release build checks its own signature against before it installs
+// itself; maxSessionHours caps the session on this PC whatever the server says.
 var (
-	version   = "dev"
-	serverURL = "http://localhost:8080"
+	version         = "dev"
+	serverURL       = "http://localhost:8080"
+	signer          = ""
+	maxSessionHours = "24"
 )
 
 // development reports whether this is a development build (see the package comment).
@@ -55,6 +66,10 @@ func main() {
 		switch os.Args[1] {
 		case winos.ServiceArg:
 			os.Exit(runService())
+		case desktop.HelperArg:
+			// The service starts this in the console's session for the screen, the
+			// input, the clipboard and the notice.
+			os.Exit(winos.RunHelper())
 		case winos.ShimArg:
 			// The pseudo console of a remote terminal runs the shell through this.
 			if len(os.Args) != 3 {
@@ -63,6 +78,9 @@ func main() {
 			os.Exit(winos.RunShim(os.Args[2]))
 		}
 		if run, ok := remoteDevHook(os.Args[1]); ok {
+			os.Exit(run())
+		}
+		if run, ok := verifySignerDevHook(os.Args[1]); ok {
 			os.Exit(run())
 		}
 	}
@@ -103,6 +121,8 @@ func runInteractive() int {
 		Lang:        lang,
 		ExePath:     exe,
 		Development: development(),
+		Signer:      signer,
+		MaxSession:  maxSession(),
 	})
 	if !winos.IsAdmin() {
 		a.NeedsAdmin()
@@ -151,13 +171,29 @@ func runService() int {
 		// ws:// one (the local stack's).
 		Development: development(),
 	}
+	var host *desktop.Host
 	if r, err := winos.NewRemote(func(msg string) { osys.Log(app.LogWarning, msg) }); err == nil {
 		cfg.Remote = r
+		host = desktop.NewHost(desktop.HostConfig{
+			Launcher: &winos.HelperLauncher{Exe: r.Exe, Log: func(msg string) { osys.Log(app.LogInfo, msg) }},
+			Log: func(level remote.Level, msg string) {
+				kind := app.LogInfo
+				if level == remote.Warning {
+					kind = app.LogWarning
+				}
+				osys.Log(kind, msg)
+			},
+		})
+		cfg.Desktop = host
 	} else {
 		osys.Log(app.LogWarning, "Remote access is not available: "+err.Error())
 	}
 	a := app.New(cfg)
-	if err := svc.Run(winos.ServiceName, &service{a: a, osys: osys}); err != nil {
+	err := svc.Run(winos.ServiceName, &service{a: a, osys: osys, host: host})
+	if host != nil {
+		host.Close()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "The service argument is for the Windows service manager only:", err)
 		return 2
 	}
@@ -168,6 +204,7 @@ func runService() int {
 type service struct {
 	a    *app.App
 	osys *winos.OS
+	host *desktop.Host // the remote-access helper's; nil without remote access
 }
 
 func (s *service) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
@@ -176,7 +213,10 @@ func (s *service) Execute(_ []string, requests <-chan svc.ChangeRequest, status 
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.a.Serve(ctx) }()
-	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	// Session changes (sign-in, sign-out, fast user switching, a remote session taking
+	// the console) move the remote-access helper to the console's session.
+	accepts := svc.AcceptStop | svc.AcceptShutdown | svc.AcceptSessionChange
+	status <- svc.Status{State: svc.Running, Accepts: accepts}
 	for {
 		select {
 		case err := <-done:
@@ -185,6 +225,10 @@ func (s *service) Execute(_ []string, requests <-chan svc.ChangeRequest, status 
 			switch r.Cmd {
 			case svc.Interrogate:
 				status <- r.CurrentStatus
+			case svc.SessionChange:
+				if s.host != nil {
+					go s.host.SessionChanged()
+				}
 			case svc.Stop, svc.Shutdown:
 				// A clean-up in progress runs to its end; the hint keeps the service
 				// manager patient meanwhile.
@@ -216,6 +260,16 @@ func (s *service) finish(err error) (bool, uint32) {
 	// A non-zero exit code makes the service manager restart the service (recovery
 	// actions), which resumes the clean-up.
 	return true, 1
+}
+
+// maxSession is maxSessionHours as a duration; a build with a malformed value gets the
+// product's 24 hours rather than no cap.
+func maxSession() time.Duration {
+	h, err := strconv.Atoi(maxSessionHours)
+	if err != nil || h <= 0 {
+		return app.DefaultMaxSession
+	}
+	return time.Duration(h) * time.Hour
 }
 
 func inviteTokenFromEnv() string {

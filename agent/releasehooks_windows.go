@@ -10,3 +10,6 @@ func testUI() (app.UI, bool) { return nil, false }
 
 // remoteDevHook: no remote-dev mode (devremote_windows.go) without the tag.
 func remoteDevHook(string) (func() int, bool) { return nil, false }
+
+// verifySignerDevHook: no signature-check hook (devhooks_windows.go) without the tag.
+func verifySignerDevHook(string) (func() int, bool) { return nil, false }

@@ -46,14 +46,24 @@ func run() error {
 	if err := stack.CheckAssets(assetDir); err != nil {
 		return err
 	}
+	// The app build is uploaded only if it is a signed release for this stack's API: a
+	// development build (make test's, in dist/agent-dev) or one for another server stops
+	// the synth. No build yet: deploy without it; the join page says so until the next
+	// deployment uploads one.
 	agentDir := str(ctxAgentDir, "dist/agent")
-	if entries, err := os.ReadDir(agentDir); err != nil || len(entries) == 0 {
-		// No app build yet: deploy without it; the join page says so until the next
-		// deployment uploads one.
+	upload, err := stack.CheckApp(agentDir, stack.AppCheck{
+		ServerURL: str(stack.CtxAPIURL, ""), SigningCA: str(stack.CtxAgentSigningCA, ""),
+		TimestampCA: str(stack.CtxAgentTimestampCA, ""), SessionHours: cfg.SessionHours,
+	})
+	if err != nil {
+		return err
+	}
+	if !upload {
 		agentDir = ""
 	}
 
-	s := stack.NewAdhocSupportStack(app, str(ctxStackName, "AdhocSupport"), &stack.AdhocSupportStackProps{
+	name := str(ctxStackName, "AdhocSupport")
+	props := &stack.AdhocSupportStackProps{
 		StackProps: awscdk.StackProps{
 			Env:         env(),
 			Description: jsii.String("Ad-hoc Support: serverless remote-support back end"),
@@ -61,7 +71,25 @@ func run() error {
 		Config:   cfg,
 		AssetDir: assetDir,
 		AgentDir: agentDir,
-	})
+	}
+	if cfg.EdgeRateLimit > 0 {
+		// The web ACL must live in us-east-1; CDK carries its ARN across regions, which
+		// needs both stacks' account and region (the CLI sets them on deploy).
+		e := props.Env
+		if e == nil || e.Account == nil || e.Region == nil {
+			return fmt.Errorf("context %s: the edge needs the stack's account and region (CDK_DEFAULT_ACCOUNT, CDK_DEFAULT_REGION; cdk deploy sets them from the profile)", stack.CtxEdgeRateLimit)
+		}
+		edge := stack.NewEdgeStack(app, stack.EdgeStackName(name), &stack.EdgeStackProps{
+			StackProps: awscdk.StackProps{
+				Env:         &awscdk.Environment{Account: e.Account, Region: jsii.String(stack.EdgeRegion)},
+				Description: jsii.String("Ad-hoc Support: the AWS WAF web ACL of the CloudFront edge"),
+			},
+			RateLimit: cfg.EdgeRateLimit,
+		})
+		props.EdgeWebACLArn = edge.WebACL.AttrArn()
+		props.CrossRegionReferences = jsii.Bool(true)
+	}
+	s := stack.NewAdhocSupportStack(app, name, props)
 	if cfg.MailFrom == stack.DefaultMailFrom {
 		awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("adhoc:mailFrom"),
 			jsii.String("mailFrom is the placeholder "+stack.DefaultMailFrom+": set your sender address in cdk.json before deploying"), nil)

@@ -81,11 +81,21 @@ type OS interface {
 	// session later; RemoveUninstall takes it away.
 	RegisterUninstall(exe string) error
 	RemoveUninstall() error
+	// VerifySigner checks the file's Authenticode signature (WinVerifyTrust) and that the
+	// certificate that made it has this SHA-256 (hex, of its DER encoding). A release build
+	// calls it before it installs itself as a SYSTEM service.
+	VerifySigner(path, certSHA256 string) error
+
 	// RemoveProgram deletes the program folder, scheduling the deletion of whatever is
 	// still running, and the listed files outside it (the download) only if each is
 	// still the very file recorded: they lie in a folder the user can write, and this
 	// runs with administrator or SYSTEM rights.
 	RemoveProgram(userFiles []string) error
+
+	// RestoreRemoteSettings puts back what remote access changed on the PC while a
+	// technician was connected (the SoftwareSASGeneration policy value that lets the
+	// service send Ctrl+Alt+Del), as it was before; with nothing changed it does nothing.
+	RestoreRemoteSettings() error
 
 	// Log writes to the Windows event log. Never pass a secret. The live connection logs
 	// from its own goroutine, so Log must be safe for concurrent use.
@@ -145,6 +155,14 @@ type Config struct {
 	// a program listening on a local port cannot play the server and have the elevated
 	// app create an administrator account with its own name and password.
 	Development bool
+	// Signer is the SHA-256 (hex) of the certificate a release build is signed with (set at
+	// build time, `make agent`): before it installs itself as a SYSTEM service, a release
+	// build checks that its own copy carries a valid signature by that certificate. A
+	// development build does not check (its certificate is made on the developer's machine).
+	Signer string
+	// MaxSession is the most a session may last on this PC after pairing, whatever the
+	// server says (plus ExpirySlack); zero is DefaultMaxSession.
+	MaxSession time.Duration
 	// Jitter returns a number in [0, 1); nil means math/rand/v2. It must be safe for
 	// concurrent use (the live connection draws from it too).
 	Jitter func() float64
@@ -153,7 +171,18 @@ type Config struct {
 	// Remote is the PC's side of remote access (agent/winos.Remote); nil: the app takes
 	// no remote connections.
 	Remote remote.OS
+	// Desktop reaches the user's desktop for the screen, input and clipboard
+	// (agent/desktop.Host); nil: remote access has the terminal and the files only.
+	Desktop remote.Desktop
 }
+
+// DefaultMaxSession is the session length of DESIGN.md: 24 hours from activation.
+const DefaultMaxSession = 24 * time.Hour
+
+// ExpirySlack is what the app adds to MaxSession for a PC clock behind the server's: the
+// server's expiresAt is its own clock's, and a session ends on whichever clock says so
+// first, so a PC running a few minutes slow still keeps the session it was given.
+const ExpirySlack = 10 * time.Minute
 
 // App runs the Support Session app.
 type App struct {
@@ -176,6 +205,9 @@ func New(cfg Config) *App {
 	}
 	if cfg.Lang == "" {
 		cfg.Lang = English
+	}
+	if cfg.MaxSession <= 0 {
+		cfg.MaxSession = DefaultMaxSession
 	}
 	cfg.Live = cfg.Live.withDefaults()
 	return &App{cfg: cfg}

@@ -211,6 +211,9 @@ func TestUserEndsSession(t *testing.T) {
 func TestEndFromUninstallEntry(t *testing.T) {
 	h := newHarness(t)
 	h.setUp()
+	// The person's end cleans up for a service that died while a technician was
+	// connected, too.
+	h.pc.RemoteSettingsChanged = true
 	// Settings → Apps → Uninstall runs the app's copy with "end"; the person confirms.
 	if err := h.app(app.English, "y").EndByUser(context.Background(), true); err != nil {
 		t.Fatalf("EndByUser: %v", err)
@@ -290,10 +293,13 @@ func TestOfflineThenBackBeforeEnd(t *testing.T) {
 }
 
 func TestCrashDuringCleanupResumes(t *testing.T) {
-	for _, step := range []string{"DeleteUser", "UnhideUser", "RemoveUninstall", "RemoveService", "RemoveProgram"} {
+	for _, step := range []string{"DeleteUser", "UnhideUser", "RemoveUninstall", "RestoreRemoteSettings", "RemoveService", "RemoveProgram"} {
 		t.Run(step, func(t *testing.T) {
 			h := newHarness(t)
 			h.setUp()
+			// A service that died while a technician was connected left the policy
+			// value for Ctrl+Alt+Del changed.
+			h.pc.RemoteSettingsChanged = true
 			h.stack.End(t, h.inv.SessionID)
 			h.crashAt(step, func() { h.app(app.English).Serve(context.Background()) })
 			if st := h.state(); st == nil || st.Phase != app.PhaseCleanup || st.EndReason != app.ReasonEnded {

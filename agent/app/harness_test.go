@@ -90,7 +90,8 @@ type harness struct {
 	live    app.LiveTiming
 	release bool
 	// remote is the PC's side of remote access (nil: none).
-	remote remote.OS
+	remote  remote.OS
+	desktop remote.Desktop // the user's desktop (nil: none)
 	// agentToken is the session's, once set up: it must never reach the event log.
 	agentToken string
 }
@@ -135,6 +136,7 @@ func (h *harness) app(lang app.Lang, answers ...string) *app.App {
 		Jitter:     func() float64 { return 0.5 },
 		Live:       h.live,
 		Remote:     h.remote,
+		Desktop:    h.desktop,
 		// The test stack listens on plain HTTP on this machine.
 		Development: !h.release,
 	})
@@ -179,6 +181,9 @@ func (h *harness) assertClean() {
 	}
 	if len(h.pc.Profiles) != 0 {
 		h.t.Errorf("profiles left: %v", h.pc.Profiles)
+	}
+	if h.pc.RemoteSettingsChanged {
+		h.t.Errorf("the SoftwareSASGeneration policy value remote access changed was not put back")
 	}
 	for _, p := range []string{h.pc.Dir, h.pc.Self} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {

@@ -48,6 +48,7 @@ const (
 	msgCleanupIncomplete
 	msgResumeCleanup
 	msgInsecureServer
+	msgBadSignature
 	msgNoSession
 	msgPressEnter
 	msgNeedsAdmin
@@ -173,6 +174,10 @@ var messages = map[msgKey][2]string{
 	msgInsecureServer: {
 		"This app is set up for an unencrypted server address (%s). It only talks to a server over HTTPS; tell your technician.",
 		"Diese App ist für eine unverschlüsselte Serveradresse eingerichtet (%s). Sie spricht nur über HTTPS mit einem Server; sagen Sie es Ihrem Techniker.",
+	},
+	msgBadSignature: {
+		"This copy of the app is not signed as its publisher signed it (%v), so it will not set up the support session. Download it again from the invitation e-mail, or tell your technician.",
+		"Diese Kopie der App trägt nicht die Signatur ihres Herausgebers (%v), daher richtet sie die Support-Sitzung nicht ein. Laden Sie sie erneut über die Einladungs-E-Mail herunter oder sagen Sie es Ihrem Techniker.",
 	},
 	msgNoSession: {
 		"There is no support session on this PC.",

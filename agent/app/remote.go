@@ -33,6 +33,7 @@ func (a *App) newRemote(st *State, l *liveLink) *remote.Manager {
 	token := st.AgentToken
 	return remote.New(remote.Config{
 		OS:      a.cfg.Remote,
+		Desktop: a.cfg.Desktop,
 		Account: st.Account,
 		Signal:  l.signal,
 		Proxy:   a.turnProxy(),

@@ -17,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/adhoc-support/adhoc-support/agent/desktop"
+	"github.com/adhoc-support/adhoc-support/agent/desktop/fakedesktop"
 	"github.com/adhoc-support/adhoc-support/agent/internal/testconsole"
 	"github.com/adhoc-support/adhoc-support/agent/internal/teststack"
 	"github.com/adhoc-support/adhoc-support/agent/remote/fakeremote"
@@ -160,8 +162,10 @@ func (r *recorder) reports() []protocol.RemoteEndedRequest {
 
 // TestRemoteOverTheLiveConnection: the service takes a technician's remote connection from
 // its live connection — the remote message and the console's signals in, its own signals
-// out as {"action":"signal",…} — serves the terminal, and ends it when the session ends
-// (the technician's end, pushed) or when the service stops; each end is reported to
+// out as {"action":"signal",…} — serves the terminal and the screen through the helper
+// (which shows the user the notice), and ends it when the session ends (the technician's
+// end, pushed) or when the service stops: the helper is gone and the policy value that
+// Ctrl+Alt+Del needed is back as it was; each end is reported to
 // POST /v1/agent/remote/ended.
 func TestRemoteOverTheLiveConnection(t *testing.T) {
 	tests := []struct {
@@ -181,6 +185,11 @@ func TestRemoteOverTheLiveConnection(t *testing.T) {
 			pc := fakeremote.New(t.TempDir())
 			pc.AddAccount(h.inv.Username, password)
 			h.remote = pc
+			user := fakedesktop.New(1280, 800)
+			launcher := fakedesktop.NewLauncher(user)
+			host := desktop.NewHost(desktop.HostConfig{Launcher: launcher})
+			defer host.Close()
+			h.desktop = host
 			rec := &recorder{path: protocol.PathRemoteEnded}
 			h.net.transport = rec
 			h.setUp()
@@ -202,7 +211,7 @@ func TestRemoteOverTheLiveConnection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := testconsole.New(t, testconsole.Options{RemoteID: remoteID, ICEServers: servers, RelayOnly: true,
+			c := testconsole.New(t, testconsole.Options{RemoteID: remoteID, ICEServers: servers, RelayOnly: true, Desktop: true,
 				Send: func(sig protocol.Signal) {
 					front.push(protocol.LiveSignal{Type: protocol.TypeSignal, RemoteID: remoteID, Signal: sig})
 				}, AppLog: func() string { return strings.Join(h.pc.Events, "\n") }})
@@ -217,6 +226,15 @@ func TestRemoteOverTheLiveConnection(t *testing.T) {
 			}
 			c.TypeLine("whoami")
 			c.WaitOutput(strings.ToLower(h.inv.Username))
+			if n, ok := user.Notice(); !ok || n.Text != "Tina Example is connected" {
+				t.Errorf("notice %+v (%v)", n, ok)
+			}
+			c.SendScreen(map[string]any{"type": "start"})
+			if f := c.WaitFrame(); !f.Full || f.Width != 1280 {
+				t.Errorf("first frame %+v", f)
+			}
+			c.SendInput(map[string]any{"type": "sas"})
+			waitFor(t, "Ctrl+Alt+Del", func() bool { _, n := launcher.SASPolicy(); return n == 1 })
 
 			start := time.Now()
 			tt.end(h, stop)
@@ -233,9 +251,18 @@ func TestRemoteOverTheLiveConnection(t *testing.T) {
 			if s := pc.Shells(); len(s) != 1 || s[0].Running() {
 				t.Errorf("the shell still runs")
 			}
+			if launcher.Running() != 0 {
+				t.Errorf("the helper still runs")
+			}
+			if _, ok := user.Notice(); ok {
+				t.Errorf("the notice still shows")
+			}
+			if v, _ := launcher.SASPolicy(); v != nil {
+				t.Errorf("the SoftwareSASGeneration policy value is %d, want absent again", *v)
+			}
 			reps := rec.reports()
 			if len(reps) != 1 || reps[0].RemoteID != remoteID || reps[0].Reason != tt.reason ||
-				!slices.Equal(reps[0].Channels, []string{"terminal", "files"}) || reps[0].BytesToPC == 0 || reps[0].BytesFromPC == 0 {
+				!slices.Equal(reps[0].Channels, []string{"terminal", "files", "screen", "input", "clipboard"}) || reps[0].BytesToPC == 0 || reps[0].BytesFromPC == 0 {
 				t.Errorf("reports %+v, want one for %s with reason %s", reps, remoteID, tt.reason)
 			}
 			if n := h.stack.Requests(protocol.PathRemoteEnded); n != 1 {
@@ -260,5 +287,16 @@ func TestRemoteOverTheLiveConnection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

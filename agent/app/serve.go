@@ -313,6 +313,9 @@ func (a *App) cleanup(ctx context.Context, st *State, reason string) error {
 	if err := osys.RemoveUninstall(); err != nil {
 		errs = append(errs, fmt.Errorf("remove uninstall entry: %w", err))
 	}
+	if err := osys.RestoreRemoteSettings(); err != nil {
+		errs = append(errs, fmt.Errorf("restore the settings remote access changed: %w", err))
+	}
 	if len(errs) > 0 {
 		// Keep the service and the state: the next run (or boot) tries again.
 		return errors.Join(errs...)

@@ -49,6 +49,12 @@ func (a *App) start(ctx context.Context, opt StartOptions) (closed bool, err err
 		a.say(msgInsecureServer, a.cfg.ServerURL)
 		return false, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
+	// A copy that is not the publisher's pairs nothing: checked before the server hears of
+	// it, and again on the installed copy, which the service runs (install).
+	if err := a.verifySigner(a.cfg.ExePath); err != nil {
+		a.say(msgBadSignature, err)
+		return false, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
 	token, err := a.inviteToken(opt)
 	if err != nil {
 		return false, err
@@ -83,6 +89,34 @@ func (a *App) Pause() { a.ask(msgPressEnter) }
 
 // NeedsAdmin tells the person that the app must run elevated.
 func (a *App) NeedsAdmin() { a.say(msgNeedsAdmin) }
+
+// verifySigner checks a release build's signature; a development build has none to check.
+func (a *App) verifySigner(path string) error {
+	if a.cfg.Development {
+		return nil
+	}
+	if a.cfg.Signer == "" {
+		return errors.New("this release build names no signer to check its signature against")
+	}
+	if err := a.cfg.OS.VerifySigner(path, a.cfg.Signer); err != nil {
+		return fmt.Errorf("signature of %s: %w", path, err)
+	}
+	return nil
+}
+
+// capExpiry is the session's end as this PC keeps it: the server's, but never later than
+// MaxSession (plus ExpirySlack) from now, whatever the server says. A server that
+// answered a later time (a fault, or someone who can write its table) would otherwise
+// keep an administrator account on the PC for as long as it liked.
+func (a *App) capExpiry(serverSays time.Time) time.Time {
+	limit := a.now().Add(a.cfg.MaxSession + ExpirySlack)
+	if serverSays.After(limit) {
+		a.cfg.OS.Log(LogWarning, fmt.Sprintf("The server's session end %s is more than %s away; the session ends on this PC at %s.",
+			serverSays.UTC().Format(time.RFC3339), a.cfg.MaxSession, limit.UTC().Format(time.RFC3339)))
+		return limit
+	}
+	return serverSays
+}
 
 // checkServerURL refuses plain HTTP except to this machine: the pair answer carries the
 // account's password.
@@ -301,7 +335,7 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 	osys := a.cfg.OS
 	st := &State{
 		Phase: PhaseSetup, ServerURL: a.cfg.ServerURL, SessionID: pr.SessionID, AgentToken: pr.AgentToken,
-		ExpiresAt: pr.ExpiresAt, Interval: pr.Interval, LiveURL: pr.LiveURL, Account: pr.Account.Username, Proxy: a.cfg.Proxy,
+		ExpiresAt: a.capExpiry(pr.ExpiresAt), Interval: pr.Interval, LiveURL: pr.LiveURL, Account: pr.Account.Username, Proxy: a.cfg.Proxy,
 	}
 	if _, ok := protocol.InviteTokenFromFileName(a.cfg.ExePath); ok {
 		st.Download = a.cfg.ExePath
@@ -336,6 +370,10 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 			st.Exe = exe
 			return a.cfg.Store.Save(st)
 		}},
+		// The installed copy is what the service runs as SYSTEM, and it lies in a folder
+		// only administrators can write: checked there, nothing can swap it afterwards (the
+		// download the person started lies in a folder they can write).
+		{"check signature", func() error { return a.verifySigner(st.Exe) }},
 		{"uninstall entry", func() error { return osys.RegisterUninstall(st.Exe) }},
 		{"register service", func() error { return osys.InstallService(st.Exe) }},
 		{"own account", func() error { st.AccountOwned = true; return a.cfg.Store.Save(st) }},

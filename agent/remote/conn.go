@@ -49,6 +49,8 @@ type conn struct {
 	account   Account   // the latest sign-in
 	accounts  []Account // every sign-in, to sign out at the end
 	enders    []func()  // run at the end: close shells, abort uploads
+
+	desk desk // the screen, input and clipboard channels, and the notice
 }
 
 // signalQueue bounds the signals waiting in either direction: a trickle is a few dozen.
@@ -58,6 +60,7 @@ func newConn(m *Manager, r protocol.LiveRemote) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{m: m, id: r.RemoteID, technician: r.Technician, started: time.Now(), ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), signals: make(chan protocol.Signal, signalQueue), outbox: make(chan protocol.Signal, signalQueue)}
+	c.desk = desk{c: c, senders: map[string]*sender{}}
 	t, err := planTransport(r.ICEServers, m.udp())
 	if err != nil {
 		c.pcErr = err
@@ -246,7 +249,12 @@ func (c *conn) stateChanged(s webrtc.PeerConnectionState) {
 		}
 		c.mu.Unlock()
 		if first {
-			c.log(Info, fmt.Sprintf("connected (%s) after %v.", c.route(), time.Since(c.started).Round(time.Millisecond)))
+			c.log(Info, fmt.Sprintf("%s is connected (%s) after %v.", c.technician, c.route(), time.Since(c.started).Round(time.Millisecond)))
+			if c.m.cfg.Desktop != nil {
+				// The user sees who is connected as soon as anyone is, whatever the
+				// technician opens.
+				go func() { _, _ = c.desk.attach() }()
+			}
 		}
 	case webrtc.PeerConnectionStateFailed:
 		c.end(protocol.RemoteFailed)
@@ -270,22 +278,27 @@ func (c *conn) route() string {
 }
 
 func (c *conn) dataChannel(dc *webrtc.DataChannel) {
+	opened := func() {}
 	switch dc.Label() {
 	case protocol.ChannelTerminal:
 		newTerminal(c, dc)
 	case protocol.ChannelFiles:
 		newFiles(c, dc)
+	case protocol.ChannelScreen, protocol.ChannelInput, protocol.ChannelClipboard:
+		opened = c.desk.channel(dc)
 	default:
 		c.log(Warning, "data channel "+dc.Label()+" is not served by this version; closed.")
 		_ = dc.Close()
 		return
 	}
+	// A channel has one OnOpen handler: this one.
 	dc.OnOpen(func() {
 		c.mu.Lock()
 		if !slices.Contains(c.channels, dc.Label()) {
 			c.channels = append(c.channels, dc.Label())
 		}
 		c.mu.Unlock()
+		opened()
 	})
 }
 
@@ -369,7 +382,8 @@ func (c *conn) teardown() {
 
 // ordered lists the channels in a fixed order, so that the audit reads the same each time.
 func ordered(used []string) []string {
-	rank := map[string]int{protocol.ChannelTerminal: 0, protocol.ChannelFiles: 1}
+	rank := map[string]int{protocol.ChannelTerminal: 0, protocol.ChannelFiles: 1, protocol.ChannelScreen: 2,
+		protocol.ChannelInput: 3, protocol.ChannelClipboard: 4}
 	out := slices.Clone(used)
 	slices.SortStableFunc(out, func(a, b string) int {
 		ra, oka := rank[a]

@@ -55,6 +55,8 @@ type rig struct {
 	logs     []string
 	wire     []string // every signal the app sent, as JSON
 	reports  chan protocol.RemoteEndedRequest
+
+	consoleDesktop bool
 }
 
 type rigOptions struct {
@@ -64,6 +66,10 @@ type rigOptions struct {
 	proxy *url.URL
 	// servers replaces the local TURN server's ICE servers (nil: those).
 	servers []protocol.ICEServer
+	// desktop is the user's desktop (nil: none).
+	desktop remote.Desktop
+	// consoleDesktop makes the console open the screen, input and clipboard channels.
+	consoleDesktop bool
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -73,7 +79,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	r := &rig{t: t, pc: fakeremote.New(t.TempDir()), turn: srv, route: o.route, servers: o.servers,
+	r := &rig{t: t, pc: fakeremote.New(t.TempDir()), turn: srv, route: o.route, servers: o.servers, consoleDesktop: o.consoleDesktop,
 		consoles: map[string]*console{}, reports: make(chan protocol.RemoteEndedRequest, 8)}
 	r.pc.AddAccount(account, password)
 	udp := o.route != turnTCP
@@ -93,6 +99,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 			r.logs = append(r.logs, msg)
 		},
 		UDP:            func() bool { return udp },
+		Desktop:        o.desktop,
 		ConnectTimeout: o.connectTimeout,
 	})
 	t.Cleanup(func() { r.m.Close(protocol.RemoteServiceStopped) })
@@ -166,7 +173,7 @@ func (r *rig) connect(remoteID string) (*console, time.Duration) {
 	if r.servers != nil {
 		servers = r.servers
 	}
-	c := testconsole.New(r.t, testconsole.Options{RemoteID: remoteID, ICEServers: servers, RelayOnly: r.route != p2p,
+	c := testconsole.New(r.t, testconsole.Options{RemoteID: remoteID, ICEServers: servers, RelayOnly: r.route != p2p, Desktop: r.consoleDesktop,
 		Send: func(sig protocol.Signal) { r.m.Signal(remoteID, sig) }, AppLog: r.log})
 	r.mu.Lock()
 	r.consoles[remoteID] = c

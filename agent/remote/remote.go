@@ -2,7 +2,8 @@
 // server's `remote` message it answers the technician's console's WebRTC offer with pion,
 // trickles ICE candidates both ways through the live connection, and serves the console's
 // data channels — `terminal` (the hidden account's password, then a shell in a pseudo
-// console) and `files` (uploads and downloads as that account) — as remote-protocol says.
+// console), `files` (uploads and downloads as that account), and `screen`, `input` and
+// `clipboard`, relayed to the user's desktop (Desktop) — as remote-protocol says.
 // It ends the connection, and every process it started, when told to; each end is reported
 // once through Config.Ended. It is free of Windows: the PC is behind OS.
 package remote
@@ -44,6 +45,9 @@ type Config struct {
 	Proxy func(addr string) (*url.URL, error)
 	// UDP reports whether this process can use UDP sockets; nil opens one to find out.
 	UDP func() bool
+	// Desktop reaches the user's desktop for the screen, input and clipboard channels and
+	// shows the notice; nil: those channels are answered with an error.
+	Desktop Desktop
 	// ConnectTimeout bounds the time from the remote message to an open connection; zero
 	// means 30 s, as long as the server waits for the app's answer.
 	ConnectTimeout time.Duration

@@ -181,7 +181,7 @@ func hexSum(b []byte) string {
 // devApp is the exe in its remote-dev mode: the server's messages go in as lines, its
 // signals and end report come out as lines.
 type devApp struct {
-	t       *testing.T
+	t       testing.TB
 	stdin   io.WriteCloser
 	console *testconsole.Console
 	ends    chan protocol.RemoteEndedRequest
@@ -195,6 +195,12 @@ func startRemoteDev(t *testing.T, w *wine) *devApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, w.bin, `C:\Program Files\AdHocSupport\SupportSession.exe`, "remote-dev")
 	cmd.Env = w.env("ADHOC_TEST_REMOTE_ACCOUNT=AdHocRemoteUser")
+	return runRemoteDev(t, cmd, cancel)
+}
+
+// runRemoteDev starts cmd, the exe in its remote-dev mode, and reads its lines.
+func runRemoteDev(t testing.TB, cmd *exec.Cmd, cancel context.CancelFunc) *devApp {
+	t.Helper()
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "remote-dev.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +271,7 @@ func (a *devApp) log() string {
 	return string(data)
 }
 
-func (a *devApp) ended(t *testing.T) protocol.RemoteEndedRequest {
+func (a *devApp) ended(t testing.TB) protocol.RemoteEndedRequest {
 	t.Helper()
 	select {
 	case r := <-a.ends:

@@ -107,17 +107,24 @@ func (w *wine) regQuery(key string, value string) (string, bool) {
 	return out, err == nil
 }
 
-func build(t *testing.T, dir string) (exe, dll string) {
+// buildDLL builds the bcryptprimitives.dll Go programs need under Wine (FACTS.md).
+func buildDLL(t testing.TB, dir string) string {
 	t.Helper()
 	if _, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err != nil {
 		t.Fatalf("x86_64-w64-mingw32-gcc not found: %s", depsMessage)
 	}
-	dll = filepath.Join(dir, "bcryptprimitives.dll")
+	dll := filepath.Join(dir, "bcryptprimitives.dll")
 	out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-s", "-o", dll,
 		"testdata/bcryptprimitives.c", "testdata/bcryptprimitives.def", "-ladvapi32").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build bcryptprimitives.dll: %v\n%s", err, out)
 	}
+	return dll
+}
+
+func build(t testing.TB, dir string) (exe, dll string) {
+	t.Helper()
+	dll = buildDLL(t, dir)
 	// The signed build from `make agent`, when the caller names it; else a fresh build of
 	// the same package (its .syso carries the manifest, version and icon).
 	if prebuilt := os.Getenv("ADHOC_AGENT_EXE"); prebuilt != "" {
@@ -338,6 +345,11 @@ func TestAppUnderWine(t *testing.T) {
 		t.Errorf("end did not confirm the removal:\n%s", stdout)
 	}
 	s.assertGone(inv, download, "ended_by_user")
+
+	// 3. The signature check of a release build, in Wine's wintrust.dll. Last: the first
+	// program run in a prefix starts Wine's system processes with its own output, and the
+	// scenarios above read the service's trace from there.
+	t.Run("WinVerifyTrust", func(t *testing.T) { verifySignerUnderWine(t, w, exe) })
 
 	// The password is nowhere on the disk: not in the state, not in the registry files,
 	// which wineserver writes out when it stops; no secret in any output.

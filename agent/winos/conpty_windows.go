@@ -82,7 +82,7 @@ func (a *account) spawn(s *shell) error {
 	}
 	var si windows.StartupInfoEx
 	si.Cb = uint32(unsafe.Sizeof(si))
-	si.Desktop = windows.StringToUTF16Ptr(desktop)
+	si.Desktop = windows.StringToUTF16Ptr(userDesktop)
 	si.ProcThreadAttributeList = attrs.List()
 	shell := "cmd"
 	if a.shell == "powershell.exe" {

@@ -39,10 +39,10 @@ const (
 	logon32LogonInteractive = 2
 	logon32ProviderDefault  = 0
 	piNoUI                  = 1
-	// desktop is where the shell's processes live: the service's own window station
+	// userDesktop is where the shell's processes live: the service's own window station
 	// (Service-0x0-3e7$) admits SYSTEM only, and WinSta0 admits the elevated
 	// administrators the account's token makes it. The pseudo console has no window.
-	desktop = `winsta0\default`
+	userDesktop = `winsta0\default`
 )
 
 // IsWine reports whether the app runs under Wine (ntdll exports wine_get_version there).

@@ -31,6 +31,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/deploy"
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
 	"github.com/adhoc-support/adhoc-support/internal/measure/bench"
+	"github.com/adhoc-support/adhoc-support/internal/measure/remotebench"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -75,9 +76,19 @@ type Report struct {
 	LiveScale   bench.ScaleResult `json:"liveScale"`
 	// LiveConsoleHour is the technician's page left open on its live connection: an
 	// hour's connection minutes and a ping every protocol.LivePingInterval.
-	LiveConsoleHour float64       `json:"liveConsolePageHour"`
-	Prices          []bench.Price `json:"prices"`
-	PricesDated     string        `json:"pricesChecked"`
+	LiveConsoleHour float64 `json:"liveConsolePageHour"`
+	// Remote access: the figures on loopback, the app's exe and memory, the calls of one
+	// remote connection and an hour of it peer to peer and relayed.
+	Remote            *remotebench.RemoteResult `json:"remote,omitempty"`
+	RemoteLoad        string                    `json:"remoteLoadAverage"` // /proc/loadavg's 1-minute figure as remote access's run began
+	AppMemory         *remotebench.AppMemory    `json:"appMemory,omitempty"`
+	AgentExe          string                    `json:"agentExe"`
+	AgentExeBytes     int64                     `json:"agentExeBytes"` // 0: not built
+	RemoteCalls       []bench.Figures           `json:"remoteCalls,omitempty"`
+	RemoteHourP2P     bench.Bill                `json:"remoteHourPeerToPeer"`
+	RemoteHourRelayed bench.Bill                `json:"remoteHourRelayed"`
+	Prices            []bench.Price             `json:"prices"`
+	PricesDated       string                    `json:"pricesChecked"`
 }
 
 func main() {
@@ -88,14 +99,22 @@ func main() {
 	initRuns := flag.Int("init-runs", 7, "emulator starts per bootstrap")
 	pushRuns := flag.Int("push-runs", 200, "sessions timed for the push latency")
 	template := flag.String("template", "cdk.out/AdhocSupport.template.json", "synthesized template to read the functions' memory from (if present)")
+	only := flag.String("only", "", `run only one part: "remote" (remote access's figures and cost)`)
+	connects := flag.Int("remote-connects", 20, "remote connections timed for click to prompt")
+	agentExe := flag.String("agent-exe", "dist/agent/windows-amd64/SupportSession.exe", "the Windows app whose size to report (`make agent` builds it)")
 	flag.Parse()
+	if *only != "" && *only != "remote" {
+		fmt.Fprintln(os.Stderr, "benchreport: -only takes \"remote\"")
+		os.Exit(2)
+	}
 	if *prices {
 		fmt.Print(bench.PriceTableMarkdown())
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	rep, err := run(ctx, *sessions, *initRuns, *pushRuns, *template)
+	rep, err := run(ctx, options{sessions: *sessions, initRuns: *initRuns, pushRuns: *pushRuns, template: *template,
+		remoteOnly: *only == "remote", connects: *connects, agentExe: *agentExe})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
@@ -109,14 +128,29 @@ func main() {
 		}
 		return
 	}
+	if *only == "remote" {
+		printRemote(os.Stdout, rep, "1")
+		return
+	}
 	printReport(os.Stdout, rep)
+}
+
+// options are what the flags ask run for.
+type options struct {
+	sessions           float64
+	initRuns, pushRuns int
+	template           string
+	remoteOnly         bool
+	connects           int
+	agentExe           string
 }
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "benchreport: "+format+"\n", args...)
 }
 
-func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template string) (*Report, error) {
+func run(ctx context.Context, o options) (*Report, error) {
+	sessions, initRuns, pushRuns, template := o.sessions, o.initRuns, o.pushRuns, o.template
 	rep := &Report{
 		Date:        time.Now().UTC().Format("2006-01-02"),
 		Machine:     fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
@@ -148,6 +182,9 @@ func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template
 	}
 	newLiveRig := func(table string) (*bench.Rig, error) {
 		return bench.NewRig(ctx, bench.RigOptions{DynamoDBEndpoint: ddb.Endpoint, SESEndpoint: ses.Endpoint, Table: table, Live: true})
+	}
+	if o.remoteOnly {
+		return rep, runRemote(ctx, rep, o, ddb.Endpoint, ses.Endpoint, newLiveRig)
 	}
 
 	progress("handler benchmarks")
@@ -247,6 +284,9 @@ func run(ctx context.Context, sessions float64, initRuns, pushRuns int, template
 			u.WSConnectionMinutes += 60
 			rep.LiveConsoleHour = pl.Bill(u).Total
 		}
+	}
+	if err := runRemote(ctx, rep, o, ddb.Endpoint, ses.Endpoint, newLiveRig); err != nil {
+		return nil, err
 	}
 	rep.LiveSession = pl.Bill(rep.LiveDay.Usage)
 	rep.LiveAlone = pl.Bill(bench.Alone(rep.LiveDay.Usage, fixed))
@@ -389,6 +429,7 @@ func printReport(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "largest lines: polling %s; live %s\n", topLines(rep.Session, 3), topLines(rep.LiveSession, 3))
 	fmt.Fprintf(w, "one session alone in a deployment (every request traced, the fixed $%.4f included): polling $%.4f, live $%.4f a day\n", rep.Fixed.Total, rep.Alone.Total, rep.LiveAlone.Total)
 	fmt.Fprintf(w, "the technician's page left open: polling every 2.5 s $%.5f an hour; on its live connection, pinging every %s, $%.6f an hour\n", rep.ConsoleHour, protocol.LivePingInterval, rep.LiveConsoleHour)
+	printRemote(w, rep, "10")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Not in the figures: S3 storage, CloudWatch alarms and log storage, the app download's own transfer (docs/cost.md), free tiers.")
 }

@@ -28,7 +28,7 @@ func main() {
 	link := flag.String("link", os.Getenv("LINK"), "the join link from the invitation mail")
 	code := flag.String("code", os.Getenv("CODE"), "the security code the technician reads out")
 	dir := flag.String("dir", envOr("DEMO_PC_DIR", ".local/demo-pc"), "where the PC's Wine prefix lives (kept between runs)")
-	exe := flag.String("exe", "dist/agent/windows-amd64/SupportSession.exe", "the app, as `make agent` builds it")
+	exe := flag.String("exe", "dist/agent-dev/windows-amd64/SupportSession.exe", "the app, as `make agent` builds it (a development version)")
 	flag.Parse()
 	if err := run(*link, *code, *dir, *exe); err != nil {
 		fmt.Fprintln(os.Stderr, "demo-pc:", err)

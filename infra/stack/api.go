@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -52,6 +53,16 @@ var Routes = []Route{
 	// on the technician routes.
 	{"GET", "/", deploy.Invitation, false},
 	{"GET", "/console/{proxy+}", deploy.Invitation, false},
+}
+
+// PublicRoutes are the routes anyone may call without a token of any kind: each gets its
+// own throttle (Config.PublicRateLimit), and with the edge (Config.EdgeRateLimit) the WAF
+// rule counts them per client IP. As route keys: METHOD and path.
+var PublicRoutes = []string{
+	"POST /v1/agent/hello",
+	"POST /v1/agent/pair",
+	"GET /join/{inviteToken}",
+	"GET /join/{inviteToken}/app",
 }
 
 func newUserPool(st awscdk.Stack) awscognito.UserPool {
@@ -225,6 +236,13 @@ func newAPI(st awscdk.Stack, cfg Config) awsapigatewayv2.HttpApi {
 		}),
 		Format: jsii.String(accessLogFormat()),
 	})
+	// Per-route throttles on the routes without a token: route settings override the
+	// stage's default for their route only.
+	settings := map[string]any{}
+	for _, key := range PublicRoutes {
+		settings[key] = map[string]any{"ThrottlingRateLimit": cfg.PublicRateLimit, "ThrottlingBurstLimit": cfg.PublicBurstLimit}
+	}
+	cfn.SetRouteSettings(settings)
 	return api
 }
 
@@ -250,6 +268,7 @@ func (s *AdhocSupportStack) routes(integrations routeIntegrations, pool awscogni
 			UserPoolClients: &[]awscognito.IUserPoolClient{client},
 			IdentitySource:  jsii.Strings("$request.header.Authorization"),
 		})
+	stage := s.Stack.Node().FindChild(jsii.String("DefaultStage"))
 	for _, r := range Routes {
 		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
@@ -262,6 +281,13 @@ func (s *AdhocSupportStack) routes(integrations routeIntegrations, pool awscogni
 		added := s.API.AddRoutes(opts)
 		if !r.Technician {
 			s.publicRoutes = append(s.publicRoutes, publicRoute{r, *added})
+		}
+		if slices.Contains(PublicRoutes, r.Method+" "+r.Path) {
+			// The stage's route settings name this route: CloudFormation refuses them on a
+			// stage created before the route.
+			for _, c := range *added {
+				stage.Node().AddDependency(c)
+			}
 		}
 	}
 }

@@ -28,6 +28,9 @@ const (
 	CtxAPIBurstLimit       = "apiBurstLimit"       // and its burst
 	CtxLiveRateLimit       = "liveRateLimit"       // the live channel's stage: steady messages and handshakes per second
 	CtxLiveBurstLimit      = "liveBurstLimit"      // and its burst
+	CtxPublicRateLimit     = "publicRateLimit"     // each route without a token (hello, pair, join): steady requests per second
+	CtxPublicBurstLimit    = "publicBurstLimit"    // and its burst
+	CtxEdgeRateLimit       = "edgeRateLimit"       // per client IP per 5 minutes on those routes, at CloudFront + AWS WAF; 0 = no edge
 	CtxPollSeconds         = "pollIntervalSeconds" // how often an active session's app polls
 	CtxHiddenUsername      = "hiddenUsername"      // the hidden administrator account's name on the PC
 )
@@ -74,6 +77,21 @@ type Config struct {
 	LiveRateLimit  int
 	LiveBurstLimit int
 
+	// PublicRateLimit and PublicBurstLimit throttle each route anyone may call without a
+	// token (PublicRoutes: hello, pair, the join page, the app download) on its own, below
+	// the stage's: a flood of them uses up their own allowance, not the one the
+	// technicians' and the apps' routes share. One pairing takes one hello, one pair, a
+	// page and a download: 10 per second is 36,000 pairings an hour.
+	PublicRateLimit  int
+	PublicBurstLimit int
+
+	// EdgeRateLimit, when not 0, puts CloudFront with an AWS WAF web ACL in front of the
+	// whole API: a rate-based rule blocks (429) a client IP that sends more than this many
+	// requests to the public routes in 5 minutes; every route keeps working through it.
+	// The web ACL lives in us-east-1 (CloudFront's WAF scope), in its own stack
+	// (EdgeStackName). Fixed cost in docs/cost.md.
+	EdgeRateLimit int
+
 	// PollSeconds is how often the app of an active session polls (DESIGN.md: 30 s). It
 	// sets how soon an ended session is cleaned up and, with the sessions, the request rate.
 	PollSeconds int
@@ -100,6 +118,8 @@ func DefaultConfig() Config {
 		APIBurstLimit:      200,
 		LiveRateLimit:      100,
 		LiveBurstLimit:     200,
+		PublicRateLimit:    10,
+		PublicBurstLimit:   20,
 		PollSeconds:        30,
 		HiddenUsername:     session.DefaultUsername,
 	}
@@ -216,6 +236,10 @@ func ConfigFrom(lookup func(key string) any) (Config, error) {
 	num(CtxAPIBurstLimit, &c.APIBurstLimit, 1, 100000)
 	num(CtxLiveRateLimit, &c.LiveRateLimit, 1, 100000)
 	num(CtxLiveBurstLimit, &c.LiveBurstLimit, 1, 100000)
+	num(CtxPublicRateLimit, &c.PublicRateLimit, 1, 100000)
+	num(CtxPublicBurstLimit, &c.PublicBurstLimit, 1, 100000)
+	// AWS WAF's rate-based rules count at least 10 requests in their window.
+	num(CtxEdgeRateLimit, &c.EdgeRateLimit, 0, 2000000000)
 	// Faster than 5 s multiplies the requests for little; slower than 5 minutes leaves a
 	// PC reachable that long after its session ended (the app also ends on its own clock).
 	num(CtxPollSeconds, &c.PollSeconds, 5, 300)
@@ -257,6 +281,13 @@ func (c Config) Validate() error {
 		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("context %s=%q: want an https origin like https://console.example.com", CtxConsoleOrigin, c.ConsoleOrigin)
 		}
+	}
+	if c.PublicRateLimit > c.APIRateLimit || c.PublicBurstLimit > c.APIBurstLimit {
+		return fmt.Errorf("context %s/%s=%d/%d: a public route's throttle cannot exceed the stage's %d/%d",
+			CtxPublicRateLimit, CtxPublicBurstLimit, c.PublicRateLimit, c.PublicBurstLimit, c.APIRateLimit, c.APIBurstLimit)
+	}
+	if c.EdgeRateLimit != 0 && c.EdgeRateLimit < 10 {
+		return fmt.Errorf("context %s=%d: AWS WAF counts at least 10 requests per 5 minutes (0 switches the edge off)", CtxEdgeRateLimit, c.EdgeRateLimit)
 	}
 	if p := c.AuthDomainPrefix; p != "" {
 		if len(p) > 63 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" ||

@@ -175,12 +175,17 @@ func liveFailures(st awscdk.Stack, s *AdhocSupportStack, fn awslambda.Function, 
 	})
 }
 
-func (s *AdhocSupportStack) outputs(apiURL *string, domain awscognito.UserPoolDomain) {
+func (s *AdhocSupportStack) outputs(apiURL, publicURL *string, domain awscognito.UserPoolDomain) {
 	out := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
 	}
-	out("ApiUrl", "Base URL of the HTTP API (agents and join links use it)", apiURL)
-	out("ConsoleUrl", "The technicians' web console", jsii.String(*apiURL+"/"))
+	if s.Edge == nil {
+		out("ApiUrl", "Base URL of the HTTP API (agents and join links use it)", apiURL)
+	} else {
+		out("ApiUrl", "Base URL of the HTTP API itself, behind the edge: give everyone PublicUrl", apiURL)
+		out("PublicUrl", "Base URL of the API through CloudFront and AWS WAF (agents and join links use it)", publicURL)
+	}
+	out("ConsoleUrl", "The technicians' web console", jsii.String(*publicURL+"/"))
 	out("UserPoolId", "Cognito user pool of the technicians", s.UserPool.UserPoolId())
 	out("UserPoolClientId", "The console's OAuth client", s.Client.UserPoolClientId())
 	out("SignInUrl", "Cognito hosted sign-in", domain.BaseUrl(nil))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -79,6 +80,10 @@ type AdhocSupportStackProps struct {
 	// dist/agent). Empty: the bucket is created empty and the join page says the app is
 	// not available yet.
 	AgentDir string
+	// EdgeWebACLArn is the web ACL of the edge stack (NewEdgeStack's WebACL.AttrArn()),
+	// required when Config.EdgeRateLimit is set; the stack then needs
+	// CrossRegionReferences, as the web ACL lives in EdgeRegion.
+	EdgeWebACLArn *string
 }
 
 // AdhocSupportStack is the synthesized stack with the constructs tests and callers
@@ -102,6 +107,9 @@ type AdhocSupportStack struct {
 	PasswordKey awskms.Key
 	MACKey      awskms.Key
 	AppBucket   awss3.Bucket
+	// Edge is the CloudFront distribution in front of the API, nil without
+	// Config.EdgeRateLimit.
+	Edge awscloudfront.Distribution
 	// The dead-letter queues: SweepDLQ for the rule's deliveries, ScheduleDLQ for the
 	// one-time schedules' deliveries, ExpiryFailures for expiry invocations that failed
 	// after Lambda's own retries.
@@ -159,6 +167,16 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	s.UserPool = newUserPool(st)
 	s.API = newAPI(st, cfg)
 	apiURL := s.API.ApiEndpoint() // https://<id>.execute-api.<region>.amazonaws.com, no slash
+	// The URL everyone is given (join links, the console, the app's build): the API's, or
+	// with the edge (Config.EdgeRateLimit) the CloudFront distribution's in front of it.
+	publicURL := apiURL
+	if cfg.EdgeRateLimit > 0 {
+		if props.EdgeWebACLArn == nil {
+			panic("stack: edgeRateLimit is set but no web ACL was given (NewEdgeStack, EdgeWebACLArn)")
+		}
+		s.Edge, publicURL = newEdgeDistribution(st, s.API.ApiId(), props.EdgeWebACLArn)
+		suppressEdge(st, s.Edge)
+	}
 	// Before the functions: they all push through it (see live.go for the dependencies).
 	s.LiveAPI, s.LiveStage = newLiveAPI(st, cfg)
 
@@ -167,7 +185,7 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	callbacks := cfg.ConsoleCallbackURLs
 	callbackTokens := jsii.Strings(callbacks...)
 	if len(callbacks) == 0 {
-		callbackTokens = &[]*string{jsii.String(*apiURL + "/")}
+		callbackTokens = &[]*string{jsii.String(*publicURL + "/")}
 	}
 	s.Client = newConsoleClient(s.UserPool, callbackTokens)
 	authDomain := newAuthDomain(st, s.UserPool, cfg)
@@ -212,7 +230,7 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 		deploy.EnvSchedulerRole:  s.Scheduler.RoleArn(),
 		deploy.EnvExpiryFunction: expiry.FunctionArn(),
 		deploy.EnvExpiryDLQ:      s.ScheduleDLQ.QueueArn(),
-		deploy.EnvPublicBaseURL:  apiURL,
+		deploy.EnvPublicBaseURL:  publicURL,
 		deploy.EnvPasswordKey:    s.PasswordKey.KeyArn(),
 		deploy.EnvMACKey:         s.MACKey.KeyArn(),
 	})
@@ -260,7 +278,7 @@ func NewAdhocSupportStack(scope constructs.Construct, id string, props *AdhocSup
 	s.liveRoutes(live)
 	newSweepRule(st, expiry, s.SweepDLQ)
 	newAlarms(st, cfg, s)
-	s.outputs(apiURL, authDomain)
+	s.outputs(apiURL, publicURL, authDomain)
 	suppress(s)
 	return s
 }

@@ -7,7 +7,7 @@ import (
 
 // Remote access (DESIGN.md, "Remote access"): the technician's console and the app set up
 // a WebRTC connection whose offers, answers and ICE candidates travel over the two live
-// connections; the data channels carry the terminal and the files. This file holds what the
+// connections; the data channels carry the terminal, the files, the screen, the input and the clipboard. This file holds what the
 // server, the console and the app say to each other about it; what flows inside the data
 // channels is the app's business (agent/remote).
 
@@ -48,6 +48,11 @@ const RemoteAnswerTimeout = 30 * time.Second
 const (
 	ChannelTerminal = "terminal"
 	ChannelFiles    = "files"
+	// Issue 14: the user's screen, the technician's mouse and keyboard, and the
+	// clipboard, served through the helper in the user's session.
+	ChannelScreen    = "screen"
+	ChannelInput     = "input"
+	ChannelClipboard = "clipboard"
 )
 
 // LiveRemote is the server's push to the app's live connection when a technician starts a

@@ -6,6 +6,7 @@ package fakeos
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,15 +51,25 @@ type OS struct {
 	Events []string
 	// Profiles are the account profiles left on the PC, by SID.
 	Profiles map[string]bool
+	// RemoteSettingsChanged stands for a SoftwareSASGeneration policy value remote access
+	// changed and has not put back (a service that died while a technician was
+	// connected leaves it so).
+	RemoteSettingsChanged bool
 
 	// Dir is the program folder; Self is the running app (the download).
 	Dir  string
 	Self string
 
+	// Checked lists the files VerifySigner was asked about, in order.
+	Checked []string
+
 	fail    map[string]error
 	crashAt string
 	nextRID int
-	handed  [][]byte // the password slices CreateUser was handed
+	// signed maps the SHA-256 of a file's content to the certificate (SHA-256, hex) that
+	// signed it: a copy of a signed file is signed, a changed one is not.
+	signed map[[32]byte]string
+	handed [][]byte // the password slices CreateUser was handed
 }
 
 // Handed returns the password slices CreateUser was handed, as they are now: the app must
@@ -88,6 +99,7 @@ func New(dir, exeName string) *OS {
 		Self:     self,
 		fail:     map[string]error{},
 		nextRID:  1002,
+		signed:   map[[32]byte]string{},
 	}
 }
 
@@ -279,6 +291,39 @@ func (f *OS) InstallExe() (string, error) {
 	return exe, os.WriteFile(exe, data, 0o755)
 }
 
+// Sign makes the file at path, as it is now, signed by the certificate with that SHA-256.
+func (f *OS) Sign(path, certSHA256 string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signed[sha256.Sum256(data)] = certSHA256
+}
+
+// VerifySigner implements app.OS: the file must be as Sign saw it, signed by certSHA256.
+func (f *OS) VerifySigner(path, certSHA256 string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Checked = append(f.Checked, path)
+	if err := f.step("VerifySigner"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", path, err)
+	}
+	got, ok := f.signed[sha256.Sum256(data)]
+	switch {
+	case !ok:
+		return fmt.Errorf("%s: no valid signature (TRUST_E_NOSIGNATURE)", path)
+	case got != certSHA256:
+		return fmt.Errorf("%s is signed by %s, not %s", path, got, certSHA256)
+	}
+	return nil
+}
+
 // InstallService implements app.OS.
 func (f *OS) InstallService(exe string) error {
 	f.mu.Lock()
@@ -349,6 +394,17 @@ func (f *OS) RemoveUninstall() error {
 		return err
 	}
 	f.Uninstall = ""
+	return nil
+}
+
+// RestoreRemoteSettings implements app.OS.
+func (f *OS) RestoreRemoteSettings() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.step("RestoreRemoteSettings"); err != nil {
+		return err
+	}
+	f.RemoteSettingsChanged = false
 	return nil
 }
 

@@ -41,6 +41,8 @@ type Options struct {
 	Send func(protocol.Signal)
 	// AppLog returns the app's log, shown when a wait fails.
 	AppLog func() string
+	// Desktop opens the screen, input and clipboard channels too (desktop.go).
+	Desktop bool
 }
 
 // Console is the technician's console.
@@ -50,6 +52,9 @@ type Console struct {
 	PC    *webrtc.PeerConnection
 	Term  *webrtc.DataChannel
 	Files *webrtc.DataChannel
+	// With Options.Desktop: the screen, input and clipboard channels.
+	Screen, Input, Clipboard *webrtc.DataChannel
+	view                     *view
 
 	opened   chan string // labels of the channels as they open
 	closed   chan string // labels of the channels as they close
@@ -99,7 +104,7 @@ func New(t testing.TB, o Options) *Console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	c := &Console{t: t, o: o, PC: pc, opened: make(chan string, 4), closed: make(chan string, 4),
+	c := &Console{t: t, o: o, PC: pc, opened: make(chan string, 8), closed: make(chan string, 8),
 		termText: make(chan map[string]any, 64), fileText: make(chan map[string]any, 1024), bye: make(chan string, 2)}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		sig := protocol.Signal{Kind: protocol.SignalCandidate}
@@ -115,7 +120,10 @@ func New(t testing.TB, o Options) *Console {
 	if c.Files, err = pc.CreateDataChannel(protocol.ChannelFiles, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, dc := range []*webrtc.DataChannel{c.Term, c.Files} {
+	if o.Desktop {
+		c.openDesktop()
+	}
+	for _, dc := range c.channels() {
 		dc.OnOpen(func() { c.opened <- dc.Label() })
 		dc.OnClose(func() { c.closed <- dc.Label() })
 	}
@@ -239,10 +247,28 @@ func (c *Console) add(init webrtc.ICECandidateInit) {
 	}
 }
 
-// WaitOpen waits until both channels are open.
+// channels are the data channels the console made.
+func (c *Console) channels() []*webrtc.DataChannel {
+	all := []*webrtc.DataChannel{c.Term, c.Files}
+	if c.o.Desktop {
+		all = append(all, c.Screen, c.Input, c.Clipboard)
+	}
+	return all
+}
+
+// labels are the labels of the channels the console made.
+func (c *Console) labels() map[string]bool {
+	want := map[string]bool{}
+	for _, dc := range c.channels() {
+		want[dc.Label()] = true
+	}
+	return want
+}
+
+// WaitOpen waits until every channel is open.
 func (c *Console) WaitOpen() {
 	c.t.Helper()
-	want := map[string]bool{protocol.ChannelTerminal: true, protocol.ChannelFiles: true}
+	want := c.labels()
 	deadline := time.After(WaitLimit)
 	for len(want) > 0 {
 		select {
@@ -416,11 +442,11 @@ func (c *Console) ResetDownload() {
 	c.chunks, c.maxChunk = 0, 0
 }
 
-// WaitClosed waits until both channels have closed and returns how long that took from
+// WaitClosed waits until every channel has closed and returns how long that took from
 // since.
 func (c *Console) WaitClosed(since time.Time) time.Duration {
 	c.t.Helper()
-	want := map[string]bool{protocol.ChannelTerminal: true, protocol.ChannelFiles: true}
+	want := c.labels()
 	deadline := time.After(WaitLimit)
 	for len(want) > 0 {
 		select {

@@ -62,7 +62,7 @@ type Options struct {
 	// never (tests that sweep themselves).
 	SweepEvery time.Duration
 	// AppDir holds the Windows app builds as `make agent` leaves them
-	// (windows-<arch>/SupportSession.exe); "" = <repo>/dist/agent.
+	// (windows-<arch>/SupportSession.exe); "" = <repo>/dist/agent-dev, the development build.
 	AppDir  string
 	Console http.Handler
 	Log     *slog.Logger
@@ -105,9 +105,10 @@ type Stack struct {
 }
 
 // Start brings the stack up and returns once it answers. Close stops what it started.
-func Start(ctx context.Context, o Options) (st *Stack, err error) {
-	st = &Stack{}
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	st := &Stack{}
 	defer func() {
+		// On an error the returned stack is nil: close what was started through st.
 		if err != nil {
 			st.Close()
 		}
@@ -261,7 +262,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	appDir := o.AppDir
 	if appDir == "" {
 		if root, rerr := standins.RepoRoot(); rerr == nil {
-			appDir = filepath.Join(root, "dist", "agent")
+			appDir = filepath.Join(root, "dist", "agent-dev")
 		}
 	}
 	st.Gateway = &gateway.Gateway{

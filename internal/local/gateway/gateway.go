@@ -44,6 +44,9 @@ type Gateway struct {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if guard(w, r) {
+		return
+	}
 	path := r.URL.Path
 	switch {
 	case path == "/healthz":

@@ -2,6 +2,9 @@ package standins
 
 import (
 	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,9 +26,27 @@ type DynamoDBOptions struct {
 	Timeout time.Duration
 }
 
+// loopbackSource is the launcher that keeps DynamoDB Local on loopback
+// (LoopbackDynamoDB.java): the jar itself listens on every interface and has no option
+// against it.
+//
+//go:embed LoopbackDynamoDB.java
+var loopbackSource []byte
+
+// LoopbackLauncherDir is where `make tools` compiles LoopbackDynamoDB.java, relative to the
+// tools folder: a folder per version of the source, named by the first 12 hex digits of its
+// SHA-256, so that a changed launcher is never run from an older build. The Makefile's
+// DDB_LOOPBACK names the same folder.
+func LoopbackLauncherDir() string {
+	sum := sha256.Sum256(loopbackSource)
+	return filepath.Join("dynamodb-loopback", hex.EncodeToString(sum[:])[:12])
+}
+
 // StartDynamoDB runs DynamoDB Local and waits until it answers ListTables. The jar and its
-// native libraries come from <tools>/dynamodb (`make tools` unpacks them there). ctx bounds
-// the start only; the process runs until Stop.
+// native libraries come from <tools>/dynamodb (`make tools` unpacks them there), the
+// launcher that binds it to 127.0.0.1 and refuses other Host headers and any Origin from
+// <tools>/LoopbackLauncherDir() (`make tools` compiles it). ctx bounds the start only; the
+// process runs until Stop.
 func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	tools := o.ToolsDir
 	if tools == "" {
@@ -38,6 +59,10 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	jar := filepath.Join(dir, "DynamoDBLocal.jar")
 	if _, err := os.Stat(jar); err != nil {
 		return nil, fmt.Errorf("dynamodb-local: %s not found: %w", jar, ErrToolsMissing)
+	}
+	launcher := filepath.Join(tools, LoopbackLauncherDir())
+	if _, err := os.Stat(filepath.Join(launcher, "LoopbackDynamoDB.class")); err != nil {
+		return nil, fmt.Errorf("dynamodb-local: the loopback launcher is not compiled in %s: %w", launcher, ErrToolsMissing)
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
@@ -78,7 +103,8 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 			// they win back in a test run or a local demo.
 			"-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 			"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
-			"-jar", jar,
+			// The jar's manifest puts DynamoDBLocal_lib/*.jar on the class path here too.
+			"-cp", jar + string(os.PathListSeparator) + launcher, "LoopbackDynamoDB",
 			"-port", strconv.Itoa(port),
 			// One database for every region and access key, so any client sees the same
 			// tables.

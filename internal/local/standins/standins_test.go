@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/adhoc-support/adhoc-support/internal/local/standins"
+	"github.com/adhoc-support/adhoc-support/internal/testing/netcheck"
 )
 
 func stopOnCleanup(t testing.TB, p *standins.Process) {
@@ -184,6 +185,64 @@ func TestSESAnswersAndStops(t *testing.T) {
 	b, err := os.ReadFile(log)
 	if err != nil || !strings.Contains(string(b), "server running") {
 		t.Errorf("log file: %q, %v", b, err)
+	}
+}
+
+// TestLoopbackOnly: DynamoDB Local and aws-ses-v2-local answer on loopback and cannot be
+// reached on the machine's network address (they check no credentials: anyone reaching
+// them could read and change sessions, or read the invitation mails). DynamoDB Local also
+// refuses a Host other than a loopback name (a web page that rebinds its own name
+// to 127.0.0.1) and any request with an Origin (a web page's cross-origin request, which its
+// default CORS policy would answer).
+func TestLoopbackOnly(t *testing.T) {
+	ip := netcheck.ExternalIPv4(t)
+	ddb, err := standins.StartDynamoDB(t.Context(), standins.DynamoDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, ddb)
+	ses, err := standins.StartSES(t.Context(), standins.SESOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, ses)
+	for _, p := range []*standins.Process{ddb, ses} {
+		netcheck.AcceptsTCP(t, p.Name, p.Port)
+		netcheck.RefusesTCP(t, p.Name, ip, p.Port)
+	}
+
+	tableNames(t, ddb.Endpoint) // the SDK's requests pass the guard
+	port := strconv.Itoa(ddb.Port)
+	for _, tc := range []struct {
+		name, host, origin string
+		want               int
+	}{
+		{"localhost", "localhost:" + port, "", http.StatusBadRequest}, // DynamoDB's own answer to an unsigned request
+		{"another name", "attacker.example:" + port, "", http.StatusForbidden},
+		{"loopback, another port (a TCP proxy in front)", "127.0.0.1:1", "", http.StatusBadRequest},
+		{"a name that only starts like localhost", "localhost.attacker.example:" + port, "", http.StatusForbidden},
+		{"an origin", "127.0.0.1:" + port, "https://attacker.example", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ddb.Endpoint, strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tc.host
+			req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+			req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			if res.StatusCode != tc.want {
+				t.Errorf("Host %s, Origin %q: %s, want %d", tc.host, tc.origin, res.Status, tc.want)
+			}
+		})
 	}
 }
 

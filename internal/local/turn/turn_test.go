@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	pionturn "github.com/pion/turn/v5"
 
 	"github.com/adhoc-support/adhoc-support/internal/local/turn"
+	"github.com/adhoc-support/adhoc-support/internal/testing/netcheck"
 )
 
 // client allocates a relay on the server over UDP or TCP with the credentials.
@@ -128,6 +130,53 @@ func TestCredentialsExpireAndAreSigned(t *testing.T) {
 		time.Until(expires) > turn.CredentialLifetime || time.Until(expires) < turn.CredentialLifetime-time.Minute {
 		t.Fatalf("ICE servers %+v until %v", servers, expires)
 	}
+}
+
+// TestLoopbackOnly: the TURN server answers a STUN binding request on loopback, over UDP and
+// TCP, and nothing on the machine's network address: a relay reachable from the network
+// would carry anyone's traffic with credentials leaked from a test.
+func TestLoopbackOnly(t *testing.T) {
+	ip := netcheck.ExternalIPv4(t)
+	s, err := turn.Start(turn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	netcheck.AcceptsTCP(t, "the TURN server", s.Port)
+	netcheck.RefusesTCP(t, "the TURN server", ip, s.Port)
+	if err := bindingUDP(net.IPv4(127, 0, 0, 1), s.Port); err != nil {
+		t.Fatalf("no STUN answer over UDP on loopback: %v", err)
+	}
+	if err := bindingUDP(ip, s.Port); err == nil {
+		t.Errorf("the TURN server answers UDP on %s:%d, the machine's network address: it must listen on loopback only", ip, s.Port)
+	}
+}
+
+// bindingUDP sends a STUN binding request to ip:port and waits a second for the answer.
+func bindingUDP(ip net.IP, port int) error {
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: ip, Port: port})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	if _, err := conn.Write(req.Raw); err != nil {
+		return err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return err
+	}
+	res := &stun.Message{Raw: buf[:n]}
+	if err := res.Decode(); err != nil {
+		return err
+	}
+	if res.Type != stun.BindingSuccess {
+		return &net.AddrError{Err: "answer " + res.Type.String(), Addr: conn.RemoteAddr().String()}
+	}
+	return nil
 }
 
 // echoPeer is a UDP peer on loopback that answers every datagram with "echo:" and it.

@@ -37,7 +37,8 @@ type PC struct {
 	// Debug is appended to WINEDEBUG=-all (for example ",+netapi32").
 	Debug string
 
-	xvfb *exec.Cmd
+	xvfb  *exec.Cmd
+	fbDir string // where Xvfb keeps its framebuffer as an XWD file
 }
 
 // Find locates wine64 and wineserver (Debian keeps wine64 off PATH).
@@ -150,17 +151,23 @@ func (pc *PC) Command(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // StartDisplay starts a virtual X display of the size (Xvfb) on a free display number and
-// makes it the prefix's DISPLAY.
+// makes it the prefix's DISPLAY. Its background is black (not X's grey weave, which no
+// screen shows), and its framebuffer can be read with Screenshot.
 func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 	xvfb, err := exec.LookPath("Xvfb")
 	if err != nil {
 		return fmt.Errorf("no Xvfb on this machine: %s", DepsHint)
 	}
+	fbDir, err := os.MkdirTemp("", "winepc-fb-*")
+	if err != nil {
+		return fmt.Errorf("winepc: %w", err)
+	}
 	for n := 90; n < 140; n++ {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
 			continue
 		}
-		cmd := exec.Command(xvfb, ":"+strconv.Itoa(n), "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp")
+		cmd := exec.Command(xvfb, ":"+strconv.Itoa(n), "-screen", "0", fmt.Sprintf("%dx%dx24", width, height), "-nolisten", "tcp",
+			"-br", "-fbdir", fbDir)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -170,7 +177,7 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
 			if _, err := os.Stat(socket); err == nil {
-				pc.xvfb, pc.Display = cmd, ":"+strconv.Itoa(n)
+				pc.xvfb, pc.Display, pc.fbDir = cmd, ":"+strconv.Itoa(n), fbDir
 				return nil
 			}
 			if cmd.ProcessState != nil {
@@ -189,6 +196,7 @@ func (pc *PC) StartDisplay(ctx context.Context, width, height int) error {
 			return fmt.Errorf("winepc: Xvfb :%d did not start: %s", n, stderr.String())
 		}
 	}
+	os.RemoveAll(fbDir)
 	return errors.New("winepc: no free X display number")
 }
 
@@ -203,7 +211,8 @@ func (pc *PC) Stop() {
 	if pc.xvfb != nil {
 		_ = pc.xvfb.Process.Kill()
 		_ = pc.xvfb.Wait()
-		pc.xvfb, pc.Display = nil, ""
+		os.RemoveAll(pc.fbDir)
+		pc.xvfb, pc.Display, pc.fbDir = nil, "", ""
 	}
 }
 

@@ -140,9 +140,8 @@ func functionEnv(o BootstrapOptions, fake string) map[string]string {
 		deploy.EnvExpiryFunction: "arn:aws:lambda:us-east-1:000000000000:function:expiry",
 		deploy.EnvExpiryDLQ:      "arn:aws:sqs:us-east-1:000000000000:expiry-dlq",
 		deploy.EnvPublicBaseURL:  "https://support.example.com",
-		deploy.EnvMailFrom:       "support@example.com",
-		deploy.EnvKVSChannels:    "AdhocSupport",
-		deploy.EnvAuthBaseURL:    "https://auth.example.com", deploy.EnvUserPoolClient: "console-client",
+		deploy.EnvMailFrom:       "support@example.com", deploy.EnvKVSChannels: "adhoc-support",
+		deploy.EnvAuthBaseURL: "https://auth.example.com", deploy.EnvUserPoolClient: "console-client",
 		lambdatest.EndpointEnv(dynamodb.ServiceID): o.DynamoDBEndpoint,
 		lambdatest.EndpointEnv(sesv2.ServiceID):    o.SESEndpoint,
 	}

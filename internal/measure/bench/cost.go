@@ -30,6 +30,10 @@ type Usage struct {
 	LogBytes             float64 // CloudWatch Logs ingested
 	S3Requests           float64 // S3 GET/HEAD requests
 	TransferBytes        float64 // data sent to the internet
+	// Remote access: Kinesis Video Streams' managed TURN.
+	KVSMessages      float64 // signalling API calls (GetIceServerConfig)
+	KVSChannelMonths float64 // active signalling channels (one per account)
+	TURNMinutes      float64 // TURN allocations' minutes
 }
 
 // Add is u and v together.
@@ -54,6 +58,9 @@ func (u Usage) Add(v Usage) Usage {
 		LogBytes:             u.LogBytes + v.LogBytes,
 		S3Requests:           u.S3Requests + v.S3Requests,
 		TransferBytes:        u.TransferBytes + v.TransferBytes,
+		KVSMessages:          u.KVSMessages + v.KVSMessages,
+		KVSChannelMonths:     u.KVSChannelMonths + v.KVSChannelMonths,
+		TURNMinutes:          u.TURNMinutes + v.TURNMinutes,
 	}
 }
 
@@ -79,6 +86,9 @@ func (u Usage) Times(f float64) Usage {
 		LogBytes:             u.LogBytes * f,
 		S3Requests:           u.S3Requests * f,
 		TransferBytes:        u.TransferBytes * f,
+		KVSMessages:          u.KVSMessages * f,
+		KVSChannelMonths:     u.KVSChannelMonths * f,
+		TURNMinutes:          u.TURNMinutes * f,
 	}
 }
 
@@ -151,6 +161,9 @@ func (pl PriceList) Bill(u Usage) Bill {
 		PriceLogGB:       u.LogBytes / GiB,
 		PriceS3Request:   u.S3Requests,
 		PriceTransferGB:  u.TransferBytes / GiB,
+		PriceKVSMessage:  u.KVSMessages,
+		PriceKVSChannel:  u.KVSChannelMonths,
+		PriceTURNMinute:  u.TURNMinutes,
 	}
 	var b Bill
 	for _, p := range Prices {

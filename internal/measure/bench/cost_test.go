@@ -69,6 +69,10 @@ func TestBill(t *testing.T) {
 		{"KMS", bench.Usage{KMSRequests: 10000, KMSKeyMonths: 2}, 0.03 + 2, map[string]float64{bench.PriceKMSRequest: 0.03}},
 		{"bytes", bench.Usage{LogBytes: 2 * bench.GiB, TransferBytes: bench.GiB, S3Requests: 1e6}, 1.00 + 0.09 + 0.40,
 			map[string]float64{bench.PriceLogGB: 1.00, bench.PriceTransferGB: 0.09, bench.PriceS3Request: 0.40}},
+		// Kinesis Video Streams: $0.12 per 1,000 TURN minutes, $2.25 per million
+		// signalling messages, $0.03 per active channel and month.
+		{"KVS TURN", bench.Usage{TURNMinutes: 120, KVSMessages: 1e6, KVSChannelMonths: 2}, 0.0144 + 2.25 + 0.06,
+			map[string]float64{bench.PriceTURNMinute: 0.0144, bench.PriceKVSMessage: 2.25, bench.PriceKVSChannel: 0.06}},
 		// One poll-only session-day by hand: 2,880 requests ($0.00288 API + $0.000576
 		// Lambda), 2,880 RRU ($0.00036), 1,440 writes of 2 WRU ($0.0018).
 		{"a day of polls", bench.Usage{APIRequests: 2880, Invocations: 2880, RRU: 2880, WRU: 2880}, 0.00288 + 0.000576 + 0.00036 + 0.0018, nil},
@@ -97,10 +101,10 @@ func TestBill(t *testing.T) {
 }
 
 func TestUsageArithmetic(t *testing.T) {
-	a := bench.Usage{APIRequests: 1, RRU: 2, WRU: 3, Mails: 1, TransferBytes: 10}
-	b := bench.Usage{APIRequests: 4, RRU: 0.5, KMSKeyMonths: 1}
+	a := bench.Usage{APIRequests: 1, RRU: 2, WRU: 3, Mails: 1, TransferBytes: 10, TURNMinutes: 60}
+	b := bench.Usage{APIRequests: 4, RRU: 0.5, KMSKeyMonths: 1, KVSMessages: 1, KVSChannelMonths: 1}
 	got := a.Add(b).Times(2)
-	want := bench.Usage{APIRequests: 10, RRU: 5, WRU: 6, Mails: 2, TransferBytes: 20, KMSKeyMonths: 2}
+	want := bench.Usage{APIRequests: 10, RRU: 5, WRU: 6, Mails: 2, TransferBytes: 20, KMSKeyMonths: 2, TURNMinutes: 120, KVSMessages: 2, KVSChannelMonths: 2}
 	if got != want {
 		t.Errorf("(a+b)×2 = %+v, want %+v", got, want)
 	}

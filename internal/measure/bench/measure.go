@@ -155,6 +155,7 @@ func (f Figures) Usage(memoryMB map[string]int) Usage {
 		KMSRequests: float64(f.Counts.KMS),
 		S3Requests:  float64(f.Counts.S3),
 		LogBytes:    float64(f.LogBytes),
+		KVSMessages: float64(f.Counts.ICE),
 	}
 	u.AddInvocation(memoryMB[f.Function], f.Duration)
 	// Whatever triggered it, an invocation may push to live connections: each POST to

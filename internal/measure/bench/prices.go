@@ -19,6 +19,10 @@ const PricesChecked = "2026-11-25"
 // pricing page (added with the live channel, after the rest of the table).
 const WebSocketPricesChecked = "2026-12-03"
 
+// KVSPricesChecked is when the Kinesis Video Streams lines (remote access's TURN) were
+// compared with the pricing page.
+const KVSPricesChecked = "2026-12-03"
+
 // Price is one line of an AWS price list.
 type Price struct {
 	Key    string  // what the cost model refers to
@@ -53,6 +57,9 @@ const (
 	PriceLogGB       = "logs.ingest-gb"
 	PriceS3Request   = "s3.get-request"
 	PriceTransferGB  = "transfer.out-gb"
+	PriceKVSMessage  = "kvs.signaling-message"
+	PriceKVSChannel  = "kvs.signaling-channel-month"
+	PriceTURNMinute  = "kvs.turn-minute"
 )
 
 // Prices is the one price table of the cost model (us-east-1 list prices, on-demand, no
@@ -75,6 +82,9 @@ var Prices = []Price{
 	{PriceLogGB, "CloudWatch Logs ingestion (Standard)", "GB", 0.50, 1, "Amazon CloudWatch pricing (Logs)", "storage (kept a month) left out", PricesChecked},
 	{PriceS3Request, "S3 Standard GET/HEAD requests", "request", 0.0004, 1000, "Amazon S3 pricing (requests)", "", PricesChecked},
 	{PriceTransferGB, "Data transfer out to the internet", "GB", 0.09, 1, "Amazon EC2 on-demand pricing (data transfer)", "first 10 TB a month; 100 GB a month free not counted", PricesChecked},
+	{PriceKVSMessage, "Kinesis Video Streams signaling messages", "message", 2.25, 1e6, "Amazon Kinesis Video Streams pricing (WebRTC)", "the product signals over its own live channel; the model counts each GetIceServerConfig call as one message", KVSPricesChecked},
+	{PriceKVSChannel, "Kinesis Video Streams active signaling channel", "channel-month", 0.03, 1, "Amazon Kinesis Video Streams pricing (WebRTC)", "one channel per account, active in a month it hands out TURN servers", KVSPricesChecked},
+	{PriceTURNMinute, "Kinesis Video Streams TURN streaming minutes", "TURN-minute", 0.12, 1000, "Amazon Kinesis Video Streams pricing (WebRTC)", "the model counts every minute of each end's TURN allocation, a started minute as a whole one", KVSPricesChecked},
 }
 
 // PriceList looks prices up by key.

@@ -344,31 +344,42 @@ func (c *pushClient) inviteToken(ctx context.Context, to string, since time.Time
 
 type pushDelays struct{ appEnd, consoleEnd, consoleActive time.Duration }
 
-// run takes one session from invitation to the technician's end and times its pushes.
-func (c *pushClient) run(ctx context.Context, i int, tech string, console *liveClient, commits *commitClock) (pushDelays, error) {
-	var d pushDelays
-	user := fmt.Sprintf("push-%d-%d@example.org", time.Now().UnixNano(), i)
+// pair takes a fresh session from invitation to pairing, as the user and the app do: the
+// technician's create, the join link from the mail, hello and pair.
+func (c *pushClient) pair(ctx context.Context, i int, tech, prefix string) (created createdSession, paired protocol.PairResponse, err error) {
+	user := fmt.Sprintf("%s-%d-%d@example.org", prefix, time.Now().UnixNano(), i)
 	since := time.Now()
-	var created struct {
-		ID           string `json:"id"`
-		SecurityCode string `json:"securityCode"`
-	}
 	if err := c.call(ctx, http.MethodPost, "/v1/sessions", tech, map[string]any{"email": user, "password": benchPassword, "locale": "en"}, http.StatusCreated, &created); err != nil {
-		return d, fmt.Errorf("create: %w", err)
+		return created, paired, fmt.Errorf("create: %w", err)
 	}
 	token, err := c.inviteToken(ctx, user, since)
 	if err != nil {
-		return d, err
+		return created, paired, err
 	}
 	pc := map[string]any{"inviteToken": token, "platform": protocol.PlatformWindows, "osVersion": "Windows 11 Pro 23H2",
-		"hostname": fmt.Sprintf("PC-%d", i), "agentVersion": "1.0.0", "machineId": "push-machine-" + created.ID}
+		"hostname": fmt.Sprintf("PC-%d", i), "agentVersion": "1.0.0", "machineId": prefix + "-machine-" + created.ID}
 	if err := c.call(ctx, http.MethodPost, protocol.PathHello, "", pc, http.StatusOK, nil); err != nil {
-		return d, fmt.Errorf("hello: %w", err)
+		return created, paired, fmt.Errorf("hello: %w", err)
 	}
 	pc["securityCode"], pc["nonce"] = created.SecurityCode, "nonce-"+created.ID
-	var paired protocol.PairResponse
 	if err := c.call(ctx, http.MethodPost, protocol.PathPair, "", pc, http.StatusOK, &paired); err != nil {
-		return d, fmt.Errorf("pair: %w", err)
+		return created, paired, fmt.Errorf("pair: %w", err)
+	}
+	return created, paired, nil
+}
+
+// createdSession is the part of POST /v1/sessions' answer the benchmarks use.
+type createdSession struct {
+	ID           string `json:"id"`
+	SecurityCode string `json:"securityCode"`
+}
+
+// run takes one session from invitation to the technician's end and times its pushes.
+func (c *pushClient) run(ctx context.Context, i int, tech string, console *liveClient, commits *commitClock) (pushDelays, error) {
+	var d pushDelays
+	created, paired, err := c.pair(ctx, i, tech, "push")
+	if err != nil {
+		return d, err
 	}
 	active, err := console.wait(func(m received) bool {
 		return m.typ == protocol.TypeSession && m.id == created.ID && m.status == "active"

@@ -65,22 +65,26 @@ type Counts struct {
 	PushUnits  atomic.Int64
 	PushBytes  atomic.Int64
 	PushesGone atomic.Int64
+	// ICE: the requests for a remote connection's TURN servers (in AWS one
+	// GetIceServerConfig to Kinesis Video Streams each).
+	ICE atomic.Int64
 }
 
 // CountSnapshot is Counts at one moment.
 type CountSnapshot struct {
 	KMS, Events, SchedulesCreated, SchedulesDeleted, Mails, S3 int64
 	Pushes, PushUnits, PushBytes, PushesGone                   int64
+	ICE                                                        int64
 }
 
 func (c *Counts) snapshot() CountSnapshot {
 	return CountSnapshot{c.KMS.Load(), c.Events.Load(), c.SchedulesCreated.Load(), c.SchedulesDeleted.Load(), c.Mails.Load(), c.S3.Load(),
-		c.Pushes.Load(), c.PushUnits.Load(), c.PushBytes.Load(), c.PushesGone.Load()}
+		c.Pushes.Load(), c.PushUnits.Load(), c.PushBytes.Load(), c.PushesGone.Load(), c.ICE.Load()}
 }
 
 func (a CountSnapshot) minus(b CountSnapshot) CountSnapshot {
 	return CountSnapshot{a.KMS - b.KMS, a.Events - b.Events, a.SchedulesCreated - b.SchedulesCreated, a.SchedulesDeleted - b.SchedulesDeleted, a.Mails - b.Mails, a.S3 - b.S3,
-		a.Pushes - b.Pushes, a.PushUnits - b.PushUnits, a.PushBytes - b.PushBytes, a.PushesGone - b.PushesGone}
+		a.Pushes - b.Pushes, a.PushUnits - b.PushUnits, a.PushBytes - b.PushBytes, a.PushesGone - b.PushesGone, a.ICE - b.ICE}
 }
 
 type countingSealer struct {
@@ -324,6 +328,7 @@ func NewRig(ctx context.Context, o RigOptions) (*Rig, error) {
 		r.Service.Live = views.Live(r.Pusher)
 		r.Service.Config.LiveURL = rigLiveURL
 		r.Live = liveapi.New(r.Service, log)
+		r.Service.ICE = iceCounter{n: &r.Counts.ICE}
 	}
 	r.run = secrets.NewSessionID()[:8]
 	return r, nil

@@ -136,6 +136,8 @@ func TestRealHandlersMatchTheDocument(t *testing.T) {
 		{name: "dev token with GET", method: "GET", path: "/v1/dev/token", status: 405, code: "method_not_allowed"},
 		{name: "dev account out of range", method: "PUT", path: "/v1/dev/accounts/acme", ct: jsonCT, body: `{"slots":-1,"adhocCap":1}`, status: 400, code: "invalid_request"},
 		{name: "dev account with POST", method: "POST", path: "/v1/dev/accounts/acme", ct: jsonCT, body: `{}`, status: 405, code: "method_not_allowed"},
+		{name: "dev token as a form", method: "POST", path: "/v1/dev/token", ct: "text/plain", body: `{"email":"tom@example.com","account":"acme"}`, status: 415, code: "unsupported_media_type"},
+		{name: "dev account without a Content-Type", method: "PUT", path: "/v1/dev/accounts/acme", body: `{"slots":1,"adhocCap":1}`, status: 415, code: "unsupported_media_type"},
 		{name: "health", method: "GET", path: "/healthz", status: 200},
 	}
 	for _, c := range cases {

@@ -46,12 +46,12 @@ type pcApp struct {
 	reports chan protocol.RemoteEndedRequest
 }
 
-func newPCApp(t *testing.T, e *env, a *app, ws *liveConn, udp bool) *pcApp {
+func newPCApp(t *testing.T, e *env, a *app, ws *liveConn, udp bool, options ...func(*remote.Config)) *pcApp {
 	t.Helper()
 	p := &pcApp{t: t, pc: fakeremote.New(t.TempDir()), ws: ws, reports: make(chan protocol.RemoteEndedRequest, 4)}
 	p.pc.AddAccount(session.DefaultUsername, goodPassword)
 	client := protocol.NewClient(e.st.URL, &http.Client{Timeout: 10 * time.Second, Transport: checked{t}})
-	p.m = remote.New(remote.Config{
+	cfg := remote.Config{
 		OS:      p.pc,
 		Account: session.DefaultUsername,
 		Signal: func(remoteID string, sig protocol.Signal) error {
@@ -80,7 +80,11 @@ func newPCApp(t *testing.T, e *env, a *app, ws *liveConn, udp bool) *pcApp {
 			p.log = append(p.log, msg)
 		},
 		UDP: func() bool { return udp },
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	p.m = remote.New(cfg)
 	t.Cleanup(func() { p.m.Close(protocol.RemoteServiceStopped) })
 	go p.pump()
 	return p

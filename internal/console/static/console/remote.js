@@ -4,9 +4,12 @@
 // opens it. It asks the server for a remote connection (POST /v1/sessions/{id}/remote), makes
 // the WebRTC peer connection with the ICE servers of the answer and the data channels
 // `terminal` and `files`, sends the offer and trickles its candidates as signals over the live
-// channel, and hears the app's answer, candidates and bye there. The connection outlives a
-// redraw of the same page (a language switch); leaving the page, Disconnect, the session's
-// end, the PC's bye or 30 s without a connection end it.
+// channel, and hears the app's answer, candidates and bye there. The channels `screen`,
+// `input` and `clipboard` (screen.js) show the PC's screen beside the terminal and take
+// the technician's mouse and keyboard; an app that does not offer them closes them, and the
+// terminal and files go on. The connection outlives a redraw of the same page (a language
+// switch); leaving the page, Disconnect, the session's end, the PC's bye or 30 s without a
+// connection end it.
 
 import { h } from "./dom.js";
 import { t, fmtDuration, fmtBytes } from "./i18n.js";
@@ -17,6 +20,7 @@ import { onLeave } from "./page.js";
 import { title, problem } from "./parts.js";
 import { RemoteTerminal } from "./terminal.js";
 import { Files } from "./transfer.js";
+import { RemoteScreen, qualities } from "./screen.js";
 
 /** @import { SessionView, StartedRemote } from "./api.js" */
 /** @import { Key } from "./i18n.js" */
@@ -85,6 +89,7 @@ class Remote {
     const changed = () => this.changed();
     this.terminal = new RemoteTerminal(changed);
     this.files = new Files(changed);
+    this.screen = new RemoteScreen(changed);
     /** @type {(() => void)[]} */
     this.offs = [
       live.onSession((v) => this.session(v)),
@@ -143,10 +148,11 @@ class Remote {
     const files = pc.createDataChannel("files");
     this.terminal.attach(term);
     this.files.attach(files);
+    this.screen.attach(pc.createDataChannel("screen"), pc.createDataChannel("input"), pc.createDataChannel("clipboard"));
     for (const dc of [term, files]) {
       dc.addEventListener("open", () => {
         this.opened.add(dc.label);
-        if (this.opened.size === 2 && this.state === "connecting" && !this.over) {
+        if (this.opened.has("terminal") && this.opened.has("files") && this.state === "connecting" && !this.over) {
           clearTimeout(this.deadline);
           this.set("connected", { key: "remoteConnected" });
         }
@@ -260,6 +266,7 @@ class Remote {
     if (bye && this.remoteId) this.send({ kind: "bye", reason: bye });
     this.terminal.close();
     this.files.close();
+    this.screen.close();
     if (this.pc) this.pc.close();
     this.set(state, sentence);
   }
@@ -455,8 +462,11 @@ function drawPage(main, r) {
     r.files.download(path);
   });
 
+  const screenView = drawScreen(r);
+
   main.append(intro,
     h("div", { class: "remote-bar" }, status, h("div", { class: "actions" }, disconnect, retry, back)),
+    screenView.section,
     h("section", { class: "remote-terminal", "aria-labelledby": "terminal-title" },
       h("h2", { id: "terminal-title", text: t("remoteTerminal") }), login, terminalBox),
     h("section", { class: "remote-files", "aria-labelledby": "files-title" },
@@ -503,10 +513,144 @@ function drawPage(main, r) {
     }
   };
   r.redrawing = false;
-  r.draw = draw;
+  r.draw = () => {
+    draw();
+    screenView.draw();
+  };
   if (r.files.down && r.files.down.url) savedUrl = r.files.down.url; // handed over on an earlier drawing
-  draw();
+  r.draw();
   r.terminal.ready.then(() => r.terminal.refit(), () => {});
+}
+
+/**
+ * drawScreen builds the screen's part of the page: the canvas (the connection's own, so
+ * that a redraw keeps its picture), its controls and the clipboard.
+ * @param {Remote} r
+ * @returns {{ section: HTMLElement, draw: () => void }}
+ */
+function drawScreen(r) {
+  const sc = r.screen;
+  const displaySelect = h("select", { id: "screen-display", name: "screen-display", onchange: () => sc.chooseDisplay(Number(displaySelect.value)) });
+  const qualitySelect = h("select", { id: "screen-quality", name: "screen-quality", onchange: () => sc.chooseQuality(Number(qualitySelect.value)) },
+    ...qualities.map((q) => h("option", { value: String(q), text: t(qualityKey(q), { q }) })));
+  const scaleSelect = h("select", { id: "screen-scale", name: "screen-scale", onchange: () => sc.chooseScale(scaleSelect.value === "actual" ? "actual" : "fit") },
+    h("option", { value: "fit", text: t("screenScaleFit") }),
+    h("option", { value: "actual", text: t("screenScaleActual") }));
+  const sas = h("button", { type: "button", id: "screen-sas", class: "secondary small", text: t("screenSAS"), title: t("screenSASHint"), onclick: () => sc.sas() });
+  const refresh = h("button", { type: "button", id: "screen-refresh", class: "secondary small", text: t("screenRefresh"), onclick: () => sc.refresh() });
+  const view = h("div", { id: "screen-view", class: "screen-view" });
+  const full = h("button", {
+    type: "button", id: "screen-fullscreen", class: "secondary small",
+    onclick: () => {
+      if (document.fullscreenElement) {
+        document.exitFullscreen().catch(() => {});
+        return;
+      }
+      view.requestFullscreen().then(() => {
+        // Full screen lets a page keep Escape, Alt+Tab and the like for the PC (Chromium);
+        // holding Escape still leaves it.
+        /** @type {{ keyboard?: { lock?: () => Promise<void> } }} */
+        const nav = /** @type {any} */ (navigator);
+        if (nav.keyboard && nav.keyboard.lock) nav.keyboard.lock().catch(() => {});
+        sc.canvas.focus({ preventScroll: true });
+      }, () => {});
+    },
+  });
+  const field = (/** @type {string} */ id, /** @type {Key} */ key, /** @type {HTMLElement} */ control) =>
+    h("div", { class: "screen-field" }, h("label", { for: id, text: t(key) }), control);
+  const toolbar = h("div", { class: "screen-toolbar", role: "toolbar", "aria-label": t("screenTools") },
+    field("screen-display", "screenDisplay", displaySelect),
+    field("screen-quality", "screenQuality", qualitySelect),
+    field("screen-scale", "screenScale", scaleSelect),
+    sas, refresh, full);
+  const keyboard = h("p", { id: "screen-keyboard", class: "hint screen-keyboard" });
+  const secure = h("p", { id: "screen-secure", class: "screen-secure", role: "status" });
+  const screenStatus = h("p", { id: "screen-status", class: "screen-status", role: "status" });
+  sc.canvas.setAttribute("aria-describedby", "screen-keyboard");
+  view.append(toolbar, keyboard, secure, sc.stage);
+  view.addEventListener("fullscreenchange", () => drawNow());
+
+  // The clipboard: a field between the two computers, and explicit buttons either way.
+  const clipText = h("textarea", { id: "clipboard-text", name: "clipboard-text", rows: 4, spellcheck: "false", "aria-describedby": "clipboard-hint" });
+  const clipSend = h("button", { type: "button", id: "clipboard-send", text: t("clipboardSend"), onclick: () => sc.sendClipboard(clipText.value) });
+  const clipGet = h("button", { type: "button", id: "clipboard-get", class: "secondary", text: t("clipboardGet"), onclick: () => sc.askClipboard() });
+  const clipType = h("button", { type: "button", id: "clipboard-type", class: "secondary", text: t("clipboardType"), onclick: () => sc.typeText(clipText.value) });
+  const clipStatus = h("p", { id: "clipboard-status", class: "transfer-status", role: "status" });
+  const clipboard = h("div", { class: "clipboard transfer" },
+    h("label", { for: "clipboard-text", text: t("clipboardLabel") }),
+    h("p", { class: "hint", id: "clipboard-hint", text: t("clipboardHint") }),
+    clipText, h("div", { class: "row-actions" }, clipSend, clipGet, clipType), clipStatus);
+
+  const section = h("section", { class: "remote-screen", "aria-labelledby": "screen-title" },
+    h("h2", { id: "screen-title", text: t("remoteScreen") }), screenStatus, view, clipboard);
+
+  let displaysShown = "";
+  let clipboardShown = 0; // a redraw shows the last text that arrived again
+  const drawNow = () => {
+    const hostname = r.hostname || r.sessionId;
+    const live = sc.state === "showing" && !r.over;
+    sc.canvas.setAttribute("aria-label", t("remoteScreenLabel", { hostname }));
+    screenStatus.dataset.state = sc.state;
+    const d = sc.displays[sc.display];
+    if (sc.state === "showing" && d) {
+      screenStatus.textContent = t("screenShowing", { hostname, n: sc.display + 1, count: sc.displays.length, width: sc.canvas.width, height: sc.canvas.height });
+    } else if (sc.state === "waiting" && !r.over) {
+      screenStatus.textContent = t(r.state === "connected" ? "screenWaiting" : "screenNotYet", { hostname });
+    } else if (sc.state === "unavailable" && sc.notice) {
+      screenStatus.textContent = t(sc.notice.key, { hostname, ...sc.notice.vars });
+    } else {
+      screenStatus.textContent = r.over ? t("screenEnded") : "";
+    }
+    if (sc.notice && sc.state === "showing") screenStatus.textContent += " " + t(sc.notice.key, { hostname, ...sc.notice.vars });
+
+    const names = JSON.stringify(sc.displays);
+    if (names !== displaysShown) {
+      displaysShown = names;
+      displaySelect.replaceChildren(...sc.displays.map((x, i) => h("option", {
+        value: String(i),
+        text: t(x.primary ? "screenDisplayPrimary" : "screenDisplayOption", { n: i + 1, name: x.name || "", width: x.width, height: x.height }),
+      })));
+    }
+    displaySelect.value = String(sc.display);
+    displaySelect.disabled = !live || sc.displays.length < 2;
+    qualitySelect.value = String(sc.quality);
+    qualitySelect.disabled = !live;
+    scaleSelect.value = sc.scale;
+    sas.disabled = !live;
+    refresh.disabled = !live;
+    full.disabled = !live && !document.fullscreenElement;
+    full.textContent = t(document.fullscreenElement === view ? "screenFullscreenLeave" : "screenFullscreen");
+    view.hidden = sc.state === "unavailable";
+    keyboard.dataset.captured = String(sc.captured);
+    keyboard.textContent = t(sc.captured ? "screenKeyboardCaptured" : "screenKeyboardFree");
+    keyboard.hidden = !live;
+    secure.hidden = !(live && sc.secure);
+    secure.textContent = t("screenSecure");
+
+    clipboard.hidden = sc.state === "unavailable";
+    const channel = !r.over && sc.state !== "unavailable";
+    clipSend.disabled = !channel;
+    clipGet.disabled = !channel;
+    clipType.disabled = !live;
+    if (sc.clipboardSeq !== clipboardShown) {
+      clipboardShown = sc.clipboardSeq;
+      clipText.value = sc.clipboardText;
+    }
+    clipStatus.textContent = sc.clipboardNotice ? sentence(r, sc.clipboardNotice) : "";
+  };
+  return { section, draw: drawNow };
+}
+
+/**
+ * qualityKey names a quality of the picker.
+ * @param {number} q
+ * @returns {Key}
+ */
+function qualityKey(q) {
+  if (q <= 30) return "screenQualityLow";
+  if (q <= 50) return "screenQualityMedium";
+  if (q <= 70) return "screenQualityGood";
+  return "screenQualityBest";
 }
 
 /**
