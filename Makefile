@@ -346,7 +346,7 @@ test-go: tools ## one package's tests as make test runs them: make test-go PKG=.
 
 # Fuzz targets as package:Target; `go test -fuzz` takes one package and one target at a time.
 FUZZ_TARGETS := ./internal/httpapi:FuzzInvitationBody ./internal/httpapi:FuzzPairingBody \
-  ./internal/session:FuzzParseCode ./internal/protocol:FuzzInviteTokenFromFileName
+  ./internal/session:FuzzParseCode ./internal/session:FuzzNormalizeEmail ./internal/protocol:FuzzInviteTokenFromFileName
 FUZZ_TIME ?= 60s
 # make test gives each target a number of inputs, not a duration: with a duration, Go's fuzz
 # coordinator can fail a target with a bare "context deadline exceeded" when a starved worker

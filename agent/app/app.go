@@ -49,8 +49,9 @@ type OS interface {
 
 	// UserExists reports whether a local account of that name exists.
 	UserExists(name string) (bool, error)
-	// CreateUser creates a local account with the password; it never stores the password.
-	CreateUser(name, password, comment string) error
+	// CreateUser creates a local account with the password; it never stores the password,
+	// nor keeps the slice: the caller wipes it when CreateUser returns.
+	CreateUser(name string, password []byte, comment string) error
 	// UserSID returns the account's SID, or "" when the OS cannot tell.
 	UserSID(name string) (string, error)
 	// AddToGroup adds the account to the local group with the given well-known SID.

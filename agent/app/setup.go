@@ -264,6 +264,7 @@ func (a *App) pair(ctx context.Context, client *protocol.Client, token string, i
 		pr, err := a.pairOnce(ctx, client, req)
 		if err == nil {
 			if err := validPair(pr, a.now()); err != nil {
+				pr.Account.Password.Wipe()
 				a.say(msgServerError, "pair")
 				return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 			}
@@ -317,7 +318,7 @@ func validPair(pr *protocol.PairResponse, now time.Time) error {
 		return errors.New("pair answer without agent token")
 	case !session.ValidUsername(pr.Account.Username):
 		return errors.New("pair answer with an unusable account name")
-	case pr.Account.Password == "":
+	case len(pr.Account.Password) == 0:
 		return errors.New("pair answer without password")
 	case !pr.ExpiresAt.After(now):
 		return errors.New("pair answer with a past expiry")
@@ -327,8 +328,10 @@ func validPair(pr *protocol.PairResponse, now time.Time) error {
 
 // install sets the PC up for the session. The state is saved before each step acts, so a
 // crash leaves enough on disk to remove what was made. The password is only passed on to
-// the OS, never stored or logged.
+// the OS, never stored or logged, and wiped as soon as the account is made (or, should
+// the set-up fail before, when install returns).
 func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, error) {
+	defer pr.Account.Password.Wipe()
 	osys := a.cfg.OS
 	st := &State{
 		Phase: PhaseSetup, ServerURL: a.cfg.ServerURL, SessionID: pr.SessionID, AgentToken: pr.AgentToken,
@@ -374,7 +377,10 @@ func (a *App) install(ctx context.Context, pr *protocol.PairResponse) (*State, e
 		{"uninstall entry", func() error { return osys.RegisterUninstall(st.Exe) }},
 		{"register service", func() error { return osys.InstallService(st.Exe) }},
 		{"own account", func() error { st.AccountOwned = true; return a.cfg.Store.Save(st) }},
-		{"create account", func() error { return osys.CreateUser(st.Account, pr.Account.Password, AccountComment) }},
+		{"create account", func() error {
+			defer pr.Account.Password.Wipe()
+			return osys.CreateUser(st.Account, pr.Account.Password, AccountComment)
+		}},
 		{"account SID", func() error {
 			sid, err := osys.UserSID(st.Account)
 			if err != nil {

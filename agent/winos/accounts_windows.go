@@ -93,8 +93,8 @@ func (o *OS) UserExists(name string) (bool, error) {
 }
 
 // CreateUser implements app.OS. The password is copied into a UTF-16 buffer for the call
-// and that buffer is wiped afterwards.
-func (o *OS) CreateUser(name, password, comment string) error {
+// (never into a string) and that buffer is wiped afterwards; the caller wipes its own.
+func (o *OS) CreateUser(name string, password []byte, comment string) error {
 	n, err := windows.UTF16PtrFromString(name)
 	if err != nil {
 		return err
@@ -103,11 +103,11 @@ func (o *OS) CreateUser(name, password, comment string) error {
 	if err != nil {
 		return err
 	}
-	pw, err := windows.UTF16FromString(password)
-	if err != nil {
+	pw, ok := utf16FromUTF8(password)
+	defer clear(pw)
+	if !ok {
 		return errors.New("create account: the password contains a NUL character")
 	}
-	defer clear(pw)
 	ui := userInfo1{
 		name: n, password: &pw[0], priv: userPrivUser, comment: c,
 		flags: ufScript | ufNormalAccount | ufDontExpirePassword,

@@ -322,10 +322,12 @@ func newTable(st awscdk.Stack) awsdynamodb.Table {
 		ProjectionType: awsdynamodb.ProjectionType_KEYS_ONLY,
 	})
 	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(store.IndexByAccount),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(store.AttrAccountPK), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(store.AttrCreatedSK), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
+		IndexName:    jsii.String(store.IndexByAccount),
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(store.AttrAccountPK), Type: str},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(store.AttrCreatedSK), Type: str},
+		// What the listings read, never the sealed secrets (the store's schema).
+		ProjectionType:   awsdynamodb.ProjectionType_INCLUDE,
+		NonKeyAttributes: jsii.Strings(store.ByAccountAttributes()...),
 	})
 	return t
 }

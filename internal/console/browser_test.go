@@ -508,7 +508,7 @@ func TestConsoleSessionLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pair with the code read from the page: %v", err)
 	}
-	if paired.Account.Password != password {
+	if string(paired.Account.Password) != password {
 		t.Errorf("the app received another password than the page showed")
 	}
 	b.waitFor("active", `document.querySelector('#steps li[data-step="active"][data-state="done"]')`)

@@ -103,7 +103,7 @@ func activePCWith(t *testing.T, st *devstack.Stack, tech gateway.DevUser, user s
 		t.Fatalf("pair: %v", err)
 	}
 	p := &remotePC{t: t, pc: fakeremote.New(t.TempDir()), token: paired.AgentToken, deaf: deaf, reports: make(chan protocol.RemoteEndedRequest, 8)}
-	p.pc.AddAccount(paired.Account.Username, paired.Account.Password)
+	p.pc.AddAccount(paired.Account.Username, string(paired.Account.Password))
 	client := protocol.NewClient(st.URL, nil)
 	p.m = remote.New(remote.Config{
 		OS:      p.pc,

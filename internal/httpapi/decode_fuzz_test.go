@@ -221,11 +221,14 @@ func fuzzService(t *testing.T) *support.Service {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()
-	mac, err := codes.MAC(ctx, fuzzCode)
+	// The invitation as Invite writes it: the code's MAC over the session id and the
+	// digits, the password bound to the invitation (internal/secrets, binding.go).
+	mac, err := codes.MAC(ctx, secrets.CodeMessage(fuzzSessionID, fuzzCode))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := sealer.Seal(ctx, []byte(fuzzPassword), []byte(fuzzSessionID))
+	bound := secrets.Binding{SessionID: fuzzSessionID, InviteTokenHash: secrets.HashToken(fuzzToken), CodeMAC: mac}
+	sealed, err := secrets.SealPairing(ctx, sealer, fuzzToken, bound, []byte(fuzzPassword))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +239,7 @@ func fuzzService(t *testing.T) *support.Service {
 		ID: fuzzSessionID, Account: "acme", Technician: "tech-1", TechnicianEmail: "tina@example.com",
 		UserEmail: "user@example.org", Locale: "en", Username: session.DefaultUsername,
 		Status: session.Invited, Version: 1, CreatedAt: now, InviteExpiresAt: now.Add(24 * time.Hour),
-		InviteTokenHash: secrets.HashToken(fuzzToken), CodeMAC: mac, SealedPassword: sealed,
+		InviteTokenHash: bound.InviteTokenHash, CodeMAC: mac, Sealing: session.SealedForInvitation, SealedPassword: sealed,
 	}
 	if err := svc.Store.CreateInvitation(ctx, ss, ss.InviteExpiresAt, support.Defaults().Limits, session.AuditEntry{}); err != nil {
 		t.Fatal(err)

@@ -82,9 +82,10 @@ func Pairing(svc *support.Service, downloads AppDownloads, log *slog.Logger) Han
 			if err != nil {
 				return fail(ctx, log, "POST "+protocol.PathPair, err)
 			}
+			defer protocol.Wipe(out.Password)
 			return jsonResponse(http.StatusOK, protocol.PairResponse{
 				AgentToken: out.AgentToken, SessionID: out.SessionID, ExpiresAt: out.ExpiresAt,
-				Account:  protocol.HiddenAccount{Username: out.Username, Password: out.Password},
+				Account:  protocol.HiddenAccount{Username: out.Username, Password: protocol.Secret(out.Password)},
 				Interval: seconds(out.Interval), LiveURL: out.LiveURL,
 			})
 		}},

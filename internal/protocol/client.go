@@ -125,6 +125,9 @@ func (c *Client) do(ctx context.Context, path, bearer string, in, out any) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, application/problem+json")
+	// No compressed answers: net/http would decompress them through buffers of its own,
+	// which keep a copy of the pair answer's password that readAnswer cannot wipe.
+	req.Header.Set("Accept-Encoding", "identity")
 	req.Header.Set("User-Agent", "SupportSession/"+c.Version)
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
@@ -139,7 +142,10 @@ func (c *Client) do(ctx context.Context, path, bearer string, in, out any) error
 		return fmt.Errorf("%s: %w: %w", path, ErrOffline, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	data, err := readAnswer(resp.Body, maxResponseBytes, resp.ContentLength)
+	// The pair answer holds the password: what is decoded from it (a Secret) is a copy the
+	// caller wipes, and the answer itself is wiped here, whatever happens.
+	defer Wipe(data)
 	if err != nil {
 		return fmt.Errorf("%s: read answer: %w: %w", path, ErrOffline, err)
 	}
@@ -157,6 +163,38 @@ func (c *Client) do(ctx context.Context, path, bearer string, in, out any) error
 		return fmt.Errorf("%s: decode answer (%s): %w", path, resp.Header.Get("Content-Type"), err)
 	}
 	return nil
+}
+
+// readAnswer reads at most limit+1 bytes into one buffer. Unlike io.ReadAll, which leaves
+// every buffer it outgrows to the garbage collector with its part of the answer in it, a
+// buffer that is outgrown is wiped after its bytes have moved, so that wiping the result
+// leaves no copy of the answer in memory that this client made. A Content-Length sizes the
+// buffer at once.
+func readAnswer(r io.Reader, limit int, size int64) ([]byte, error) {
+	n := 1024
+	if size >= 0 && size < int64(limit) {
+		n = int(size) + 1 // one more, to see the end without growing
+	}
+	buf := make([]byte, 0, min(n, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return buf, nil
+			}
+			bigger := make([]byte, len(buf), min(2*cap(buf), limit+1))
+			copy(bigger, buf)
+			Wipe(buf)
+			buf = bigger
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func problemFrom(resp *http.Response, data []byte) *ProblemError {

@@ -83,7 +83,7 @@ func TestClientRequests(t *testing.T) {
 			check: func(t *testing.T, out any) {
 				r := out.(*PairResponse)
 				want := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-				if r.AgentToken != "at" || r.SessionID != "s1" || !r.ExpiresAt.Equal(want) || r.Account.Username != "AdHocRemoteUser" || r.Account.Password != "pw" || r.Interval != 30 {
+				if r.AgentToken != "at" || r.SessionID != "s1" || !r.ExpiresAt.Equal(want) || r.Account.Username != "AdHocRemoteUser" || string(r.Account.Password) != "pw" || r.Interval != 30 {
 					t.Errorf("pair answer %+v", r)
 				}
 			},

@@ -54,7 +54,8 @@ type PairRequest struct {
 	AgentVersion string `json:"agentVersion,omitempty"`
 	MachineID    string `json:"machineId"`
 	// Nonce is chosen by the app at random once per pairing (see ValidNonce); a retry with
-	// the same nonce gets the same answer again, until the app's first poll confirms it.
+	// the same nonce gets the same answer again, until the app's first poll confirms it or
+	// the server's pairing retry window (10 minutes after activation) closes.
 	Nonce string `json:"nonce"`
 }
 
@@ -70,10 +71,11 @@ type PairResponse struct {
 	LiveURL string `json:"liveUrl,omitempty"`
 }
 
-// HiddenAccount is the local administrator account the app creates.
+// HiddenAccount is the local administrator account the app creates. The app wipes
+// Password once the account is made.
 type HiddenAccount struct {
 	Username string `json:"username"`
-	Password string `json:"password"`
+	Password Secret `json:"password"`
 }
 
 // PollResponse is the answer to a poll while the session exists.

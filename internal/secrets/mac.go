@@ -25,12 +25,12 @@ func NewLocalCodeMAC(key []byte) (*LocalCodeMAC, error) {
 	return &LocalCodeMAC{key: append([]byte(nil), key...)}, nil
 }
 
-// MAC returns HMAC-SHA-256(key, digits).
-func (m *LocalCodeMAC) MAC(_ context.Context, digits string) ([]byte, error) {
-	if digits == "" {
+// MAC returns HMAC-SHA-256(key, message); the product passes CodeMessage(id, digits).
+func (m *LocalCodeMAC) MAC(_ context.Context, message string) ([]byte, error) {
+	if message == "" {
 		return nil, ErrEmptyCode
 	}
 	h := hmac.New(sha256.New, m.key)
-	h.Write([]byte(digits))
+	h.Write([]byte(message))
 	return h.Sum(nil), nil
 }

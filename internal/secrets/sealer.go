@@ -39,20 +39,30 @@ func NewLocalSealer(key []byte) (*LocalSealer, error) {
 
 // Seal encrypts plaintext bound to aad.
 func (s *LocalSealer) Seal(_ context.Context, plaintext, aad []byte) ([]byte, error) {
-	out := make([]byte, 1+nonceLen, 1+nonceLen+len(plaintext)+s.aead.Overhead())
-	out[0] = versionLocal
-	if _, err := rand.Read(out[1:]); err != nil {
-		return nil, fmt.Errorf("seal: nonce: %w", err)
-	}
-	return s.aead.Seal(out, out[1:1+nonceLen], plaintext, sealAAD(versionLocal, aad)), nil
+	return gcmSeal(s.aead, versionLocal, plaintext, aad)
 }
 
 // Open decrypts what Seal made for the same aad.
 func (s *LocalSealer) Open(_ context.Context, sealed, aad []byte) ([]byte, error) {
-	if len(sealed) < 1+nonceLen+s.aead.Overhead() || sealed[0] != versionLocal {
-		return nil, fmt.Errorf("open: not a locally sealed value: %w", ErrOpen)
+	return gcmOpen(s.aead, versionLocal, sealed, aad)
+}
+
+// gcmSeal makes version || nonce(12) || AES-GCM ciphertext+tag, the version bound too.
+func gcmSeal(aead cipher.AEAD, version byte, plaintext, aad []byte) ([]byte, error) {
+	out := make([]byte, 1+nonceLen, 1+nonceLen+len(plaintext)+aead.Overhead())
+	out[0] = version
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, fmt.Errorf("seal: nonce: %w", err)
 	}
-	pt, err := s.aead.Open(nil, sealed[1:1+nonceLen], sealed[1+nonceLen:], sealAAD(versionLocal, aad))
+	return aead.Seal(out, out[1:1+nonceLen], plaintext, sealAAD(version, aad)), nil
+}
+
+// gcmOpen opens what gcmSeal made with the same version, key and aad.
+func gcmOpen(aead cipher.AEAD, version byte, sealed, aad []byte) ([]byte, error) {
+	if len(sealed) < 1+nonceLen+aead.Overhead() || sealed[0] != version {
+		return nil, fmt.Errorf("open: not a value of format %d: %w", version, ErrOpen)
+	}
+	pt, err := aead.Open(nil, sealed[1:1+nonceLen], sealed[1+nonceLen:], sealAAD(version, aad))
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", ErrOpen)
 	}

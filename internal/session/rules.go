@@ -8,6 +8,9 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // DefaultUsername is the hidden administrator account's name on the PC.
@@ -72,23 +75,46 @@ func PasswordProblem(password, username string) string {
 }
 
 // NormalizeEmail checks an end user's e-mail address and returns it in plain addr-spec
-// form, the domain in lower case (domains are case-insensitive; the local part may not
-// be, so it is kept). Display names, several addresses and line breaks (header
-// injection) are refused.
+// form. Display names, several addresses and line breaks (header injection) are refused,
+// and so is every invisible character (Invisible: bidi controls, zero-width and other
+// format characters …), so the address a technician sees is the one the mail goes to.
+//
+// Internationalised addresses: the mail goes out through SES, which takes 7-bit ASCII
+// addresses only (no SMTPUTF8). So the local part must be ASCII (it may be case-sensitive,
+// so it is kept as typed), and an internationalised domain is stored and shown in its
+// ASCII form (IDNA 2008 with UTS #46 lookup mapping: "Bücher.example" becomes
+// "xn--bcher-kva.example"), in lower case like every domain. The ASCII form also shows a
+// technician what a look-alike domain really is ("exаmple.org" with a Cyrillic "а" is
+// "xn--exmple-4nf.org"). A domain IDNA refuses (mixed directions, a joiner out of place,
+// an invalid A-label) is refused.
 func NormalizeEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
-	if email == "" || len(email) > 254 || strings.ContainsAny(email, "\r\n<>,;\"") {
+	if email == "" || len(email) > 254 || !VisibleText(email) || strings.ContainsAny(email, "\r\n<>,;\"") {
+		return "", ErrInvalidEmail
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 {
+		return "", ErrInvalidEmail
+	}
+	local, domain := email[:at], email[at+1:]
+	for i := 0; i < len(local); i++ {
+		if local[i] >= utf8.RuneSelf {
+			return "", ErrInvalidEmail
+		}
+	}
+	domain, err := idna.Lookup.ToASCII(domain)
+	if err != nil || !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", ErrInvalidEmail
+	}
+	email = local + "@" + strings.ToLower(domain)
+	if len(email) > 254 {
 		return "", ErrInvalidEmail
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Name != "" || addr.Address != email {
 		return "", ErrInvalidEmail
 	}
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
-		return "", ErrInvalidEmail
-	}
-	return email[:at+1] + strings.ToLower(email[at+1:]), nil
+	return email, nil
 }
 
 // Locales the mail and the join page are written in.

@@ -108,17 +108,30 @@ type Session struct {
 	EndReason       Reason
 
 	InviteTokenHash []byte // SHA-256 of the invite token
-	CodeMAC         []byte // HMAC-SHA-256 of the security code's 9 digits
-	FailedAttempts  int    // wrong security codes so far
+	// CodeMAC is the MAC of the security code (of secrets.CodeMessage: the session id and
+	// the 9 digits). It is kept after activation as long as the sealed secrets, which are
+	// bound to it, and erased with them.
+	CodeMAC        []byte
+	FailedAttempts int // wrong security codes so far
 
+	// Sealing says how CodeMAC, SealedPassword and SealedAgentToken were made: the item's
+	// version marker, so that items written before the binding keep working.
+	Sealing Sealing
 	// SealedPassword is the technician's password, encrypted; erased once the app has
-	// confirmed the pairing with its first poll.
+	// confirmed its set-up with its first poll, or when the pairing retry window closes
+	// (SecretsUntil), whichever comes first.
 	SealedPassword []byte
 	// SealedAgentToken is the agent token, encrypted, kept only so that a retried pair
 	// with the same nonce gets the same answer; erased with the password.
 	SealedAgentToken []byte
 	AgentTokenHash   []byte // SHA-256 of the agent token's secret part
 	PairNonce        string
+	// SecretsUntil is when the pairing retry window closes: a retried pair gets its answer
+	// until then, and the sealed secrets are erased then at the latest, whether the app
+	// ever polls or not (DueAt makes the expiry handler look at the session then). Zero
+	// until activation, once the secrets are erased, and in items activated before the
+	// window existed.
+	SecretsUntil time.Time
 
 	Computer   Computer
 	LastSeenAt time.Time // written at most once a minute
@@ -233,6 +246,22 @@ func (s *Session) TakeReport(id string) (RemoteStart, bool) {
 	return start, true
 }
 
+// Sealing is how a session's pairing secrets are bound to it (see internal/secrets,
+// binding.go).
+type Sealing int
+
+const (
+	// SealedForSession is an item written before issue 15: the code's MAC covers the
+	// digits alone, and the password and agent token are sealed with the session id alone
+	// as associated data. Such items keep working until their invitation ends (at most
+	// the invite lifetime after the update); nothing writes them any more.
+	SealedForSession Sealing = 0
+	// SealedForInvitation: the MAC covers the session id and the digits; the password and
+	// the agent token are locked under a key derived from the invite token and sealed, both
+	// bound to the session id, the invite-token hash and the code MAC.
+	SealedForInvitation Sealing = 1
+)
+
 // onlineWindow is how recently the app must have polled to count as online without a live
 // connection.
 const onlineWindow = 2 * time.Minute
@@ -259,11 +288,16 @@ func (s *Session) DueAt() time.Time {
 	switch {
 	case s.Status.Pending():
 		return s.InviteExpiresAt
+	case s.Status == Active && s.HoldsSecrets() && !s.SecretsUntil.IsZero() && s.SecretsUntil.Before(s.ExpiresAt):
+		return s.SecretsUntil
 	case s.Status == Active:
 		return s.ExpiresAt
 	}
 	return time.Time{}
 }
+
+// HoldsSecrets reports whether the item still keeps the sealed password or agent token.
+func (s *Session) HoldsSecrets() bool { return s.SealedPassword != nil || s.SealedAgentToken != nil }
 
 // TTL is when storage may drop the session item: the invite expiry for an invitation
 // that never became active, else the end of the 24 hours.
@@ -310,10 +344,13 @@ func (s *Session) Move(to State, reason Reason, now time.Time) error {
 }
 
 // EraseSecrets drops everything that would let someone act as the technician or the app.
+// The code's MAC goes too once the invitation is no longer pending: the sealed secrets it
+// was kept for are gone.
 func (s *Session) EraseSecrets() {
 	s.SealedPassword = nil
 	s.SealedAgentToken = nil
-	if s.Status.Terminal() {
+	s.SecretsUntil = time.Time{} // the window is over for good; the item stays smaller
+	if !s.Status.Pending() {
 		s.CodeMAC = nil
 	}
 }

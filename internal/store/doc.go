@@ -30,7 +30,9 @@
 // change reads one partition and never another account's.
 //
 // Every item also has "kind" (session, audit, invite, agent, techLock, machineLock,
-// account, ticket, console), for people reading the table. Times are UTC strings with nine fractional
+// account, ticket, console), for people reading the table. A session's "sealing" (N) is
+// its secrets' version marker (session.Sealing): absent in items written before the secrets
+// were bound to the invitation, 1 since. Times are UTC strings with nine fractional
 // digits ("2006-01-02T15:04:05.000000000Z"), so that they sort as text; byte fields
 // (hashes, MAC, sealed secrets) are binary (B). A session's ttl is session.TTL() (invite
 // expiry, or the end of the 24 hours once active).
@@ -45,7 +47,14 @@
 // over several values if writes ever approach a partition's limit.
 //
 // IndexByAccount "byAccount": partition accountPk (S, "ACCOUNT#<account>"), sort createdSk
-// (S, "<createdAt>#<id>"), projection ALL. Global indexes are eventually consistent.
+// (S, "<createdAt>#<id>"), projection INCLUDE ByAccountAttributes(): every attribute of a
+// session and a technician lock except the sealed password and agent token, the invite
+// token and agent token hashes, the code MAC and the pairing nonce (and ttl, duePk, dueAt),
+// so that no listing reads a secret and the index keeps no copy of one. CreateTable
+// rebuilds the index of a table made when it projected ALL (local mode keeps its table).
+// In AWS the projection of an index cannot change in place: a stack deployed with the ALL
+// index needs the index removed in one deployment and added in the next (CloudFormation
+// refuses both in one update). Global indexes are eventually consistent.
 //
 // # Access patterns and round trips
 //
@@ -85,10 +94,10 @@
 //	list sessions, computers  1: Query on byAccount                             0.5 RRU
 //	audit                     2: GetItem, Query                                 2 RRU
 //	hello, pair (either way)  4: GetItem ×3 (invite lookup, session, machine),  3 RRU; 5 WRU (hello, wrong code),
-//	                             TransactWriteItems                             12–14 WRU (right code)
+//	                             TransactWriteItems                             13 WRU (right code)
 //	poll, idle                1: GetItem (agent token id → session)             1 RRU
 //	poll, writes lastSeenAt   2: GetItem, PutItem                               1 RRU, 2 WRU
-//	poll, first               2: GetItem, TransactWriteItems(2)                 1 RRU, 8 WRU
+//	poll, first               2: GetItem, TransactWriteItems(2)                 1 RRU, 9 WRU
 //	end, expiry               3: GetItem, TransactWriteItems(4), DeleteItem     1 RRU, 12 WRU
 //	removed                   2: GetItem, TransactWriteItems(2)                 1 RRU, 5 WRU
 //	sweep, nothing due        1: Query on byDue                                 0.5 RRU

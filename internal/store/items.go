@@ -138,10 +138,12 @@ type sessionItem struct {
 	InviteTokenHash  []byte `dynamodbav:"inviteTokenHash,omitempty"`
 	CodeMAC          []byte `dynamodbav:"codeMac,omitempty"`
 	FailedAttempts   int    `dynamodbav:"failedAttempts,omitempty"`
+	Sealing          int    `dynamodbav:"sealing,omitempty"`
 	SealedPassword   []byte `dynamodbav:"sealedPassword,omitempty"`
 	SealedAgentToken []byte `dynamodbav:"sealedAgentToken,omitempty"`
 	AgentTokenHash   []byte `dynamodbav:"agentTokenHash,omitempty"`
 	PairNonce        string `dynamodbav:"pairNonce,omitempty"`
+	SecretsUntil     string `dynamodbav:"secretsUntil,omitempty"`
 
 	Platform     string `dynamodbav:"platform,omitempty"`
 	OSVersion    string `dynamodbav:"osVersion,omitempty"`
@@ -252,8 +254,8 @@ func marshalSession(s session.Session) (map[string]types.AttributeValue, error) 
 		RemovedAt:       formatTime(s.RemovedAt),
 		EndReason:       string(s.EndReason),
 		InviteTokenHash: s.InviteTokenHash, CodeMAC: s.CodeMAC, FailedAttempts: s.FailedAttempts,
-		SealedPassword: s.SealedPassword, SealedAgentToken: s.SealedAgentToken,
-		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce,
+		Sealing: int(s.Sealing), SealedPassword: s.SealedPassword, SealedAgentToken: s.SealedAgentToken,
+		AgentTokenHash: s.AgentTokenHash, PairNonce: s.PairNonce, SecretsUntil: formatTime(s.SecretsUntil),
 		Platform: s.Computer.Platform, OSVersion: s.Computer.OSVersion, Hostname: s.Computer.Hostname,
 		AgentVersion: s.Computer.AgentVersion, MachineHash: s.Computer.MachineHash,
 		LastSeenAt:     formatTime(s.LastSeenAt),
@@ -288,7 +290,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		Status: session.State(it.Status), Version: it.Version,
 		EndReason:       session.Reason(it.EndReason),
 		InviteTokenHash: it.InviteTokenHash, CodeMAC: it.CodeMAC, FailedAttempts: it.FailedAttempts,
-		SealedPassword: it.SealedPassword, SealedAgentToken: it.SealedAgentToken,
+		Sealing: session.Sealing(it.Sealing), SealedPassword: it.SealedPassword, SealedAgentToken: it.SealedAgentToken,
 		AgentTokenHash: it.AgentTokenHash, PairNonce: it.PairNonce,
 		LiveConnection: it.LiveConnection,
 		Computer: session.Computer{
@@ -303,7 +305,7 @@ func unmarshalSession(m map[string]types.AttributeValue) (session.Session, error
 		{&s.CreatedAt, it.CreatedAt}, {&s.InviteExpiresAt, it.InviteExpiresAt},
 		{&s.ActivatedAt, it.ActivatedAt}, {&s.ExpiresAt, it.ExpiresAt},
 		{&s.EndedAt, it.EndedAt}, {&s.RemovedAt, it.RemovedAt}, {&s.LastSeenAt, it.LastSeenAt},
-		{&s.LiveSince, it.LiveSince},
+		{&s.LiveSince, it.LiveSince}, {&s.SecretsUntil, it.SecretsUntil},
 	} {
 		t, err := parseTime(f.src)
 		if err != nil {

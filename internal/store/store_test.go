@@ -160,9 +160,11 @@ func TestSessionRoundTrip(t *testing.T) {
 	s.ExpiresAt = s.ActivatedAt.Add(24 * time.Hour)
 	s.LastSeenAt = t0.Add(2 * time.Minute).In(berlin)
 	s.FailedAttempts = 2
+	s.Sealing = session.SealedForInvitation
 	s.SealedAgentToken = []byte{0, 1, 2, 255}
 	s.AgentTokenHash = hash("agent")
 	s.PairNonce = "nonce-1"
+	s.SecretsUntil = s.ActivatedAt.Add(10 * time.Minute).In(berlin)
 	s.Computer = session.Computer{Platform: "windows", OSVersion: "10.0.22631", Hostname: "PC-1", AgentVersion: "1.2.3", MachineHash: "abc"}
 	s.LiveConnection, s.LiveSince = "conn-1=", t0.Add(3*time.Minute+9)
 	s.StartRemote(session.Remote{ID: "r-old", Technician: "tech-2", StartedAt: t0.Add(3 * time.Minute)})
@@ -179,7 +181,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	remote := *s.Remote
 	want.Remote = &remote
 	for _, tm := range []*time.Time{&want.CreatedAt, &want.InviteExpiresAt, &want.ActivatedAt, &want.ExpiresAt, &want.LastSeenAt,
-		&want.LiveSince, &remote.StartedAt, &remote.PendingUntil, &remote.ConnectedAt} {
+		&want.LiveSince, &want.SecretsUntil, &remote.StartedAt, &remote.PendingUntil, &remote.ConnectedAt} {
 		*tm = tm.UTC()
 	}
 	want.Unreported = slices.Clone(s.Unreported)
@@ -818,7 +820,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	for _, g := range d.Table.GlobalSecondaryIndexes {
 		indexes[aws.ToString(g.IndexName)] = g.Projection.ProjectionType
 	}
-	want := map[string]types.ProjectionType{store.IndexByDue: types.ProjectionTypeKeysOnly, store.IndexByAccount: types.ProjectionTypeAll}
+	want := map[string]types.ProjectionType{store.IndexByDue: types.ProjectionTypeKeysOnly, store.IndexByAccount: types.ProjectionTypeInclude}
 	if !reflect.DeepEqual(indexes, want) {
 		t.Errorf("indexes = %v, want %v", indexes, want)
 	}

@@ -103,7 +103,7 @@ func (s *Service) Expire(ctx context.Context, id string) (bool, error) {
 	changed := false
 	if err == nil {
 		_, changed, err = updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, bool, error) {
-			st, err := s.expireIfOverdue(ss, now)
+			st, err := s.expireOrErase(ss, now)
 			return st, err == nil, err
 		})
 	}

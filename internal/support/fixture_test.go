@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/adhoc-support/adhoc-support/events"
 	"github.com/adhoc-support/adhoc-support/internal/clock"
 	"github.com/adhoc-support/adhoc-support/internal/eventbus"
@@ -42,6 +44,12 @@ type fixture struct {
 	svc       *support.Service
 	other     *support.Service
 	tech      support.Technician
+	// client and table reach the table past the store, as someone able to write it would;
+	// sealer and codes are the service's.
+	client *dynamodb.Client
+	table  string
+	sealer support.Sealer
+	codes  support.CodeMACer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -71,6 +79,7 @@ func newFixture(t *testing.T) *fixture {
 			Config: cfg, Clock: f.clock, Log: log}
 	}
 	f.svc, f.other = service(f.race), service(f.store)
+	f.client, f.table, f.sealer, f.codes = client, table, sealer, codes
 	// The mailer looks the reservation up when it is asked to send, as a test's witness
 	// that there was something to roll back.
 	f.mail.store = f.store

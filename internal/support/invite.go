@@ -55,19 +55,20 @@ func (s *Service) Invite(ctx context.Context, tech Technician, req InviteRequest
 	if err != nil {
 		return Invitation{}, fmt.Errorf("invite: %w", err)
 	}
-	mac, err := s.Codes.MAC(ctx, code)
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invite: security code: %w", err)
-	}
-	sealed, err := s.Sealer.Seal(ctx, []byte(req.Password), []byte(id))
-	if err != nil {
-		return Invitation{}, fmt.Errorf("invite: sealing the password: %w", err)
-	}
 	ss := session.Session{
 		ID: id, Account: tech.Account, Technician: tech.ID, TechnicianEmail: tech.Email,
 		TechnicianName: tech.displayName(), UserEmail: email, Locale: locale, Username: username,
 		Status: session.Invited, Version: 1, CreatedAt: now, InviteExpiresAt: now.Add(s.Config.InviteTTL),
-		InviteTokenHash: secrets.HashToken(token), CodeMAC: mac, SealedPassword: sealed,
+		InviteTokenHash: secrets.HashToken(token), Sealing: session.SealedForInvitation,
+	}
+	if ss.CodeMAC, err = s.codeMAC(ctx, &ss, code); err != nil {
+		return Invitation{}, fmt.Errorf("invite: %w", err)
+	}
+	pw := []byte(req.Password)
+	ss.SealedPassword, err = s.sealPairing(ctx, &ss, token, pw)
+	clear(pw)
+	if err != nil {
+		return Invitation{}, fmt.Errorf("invite: sealing the password: %w", err)
 	}
 	audit := session.AuditEntry{SessionID: id, At: now, Seq: 1, Action: string(session.Invited), To: session.Invited, Actor: tech.actor()}
 	if err := s.reserve(ctx, tech, ss, audit); err != nil {

@@ -15,7 +15,8 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/session"
 )
 
-// What the app reports about itself is shown to technicians: keep it short and printable.
+// What the app reports about itself is shown to technicians: keep it short, and refuse
+// what could make it look like something else (session.Invisible).
 const maxFieldLen = 128
 
 func cleanField(name, v string, required bool) (string, error) {
@@ -26,10 +27,8 @@ func cleanField(name, v string, required bool) (string, error) {
 	if len(v) > maxFieldLen {
 		return "", refuse(CodeInvalidRequest, name+" is too long.")
 	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return "", refuse(CodeInvalidRequest, name+" contains control characters.")
-		}
+	if !session.VisibleText(v) {
+		return "", refuse(CodeInvalidRequest, name+" contains control, format or unassigned characters.")
 	}
 	return v, nil
 }
@@ -62,6 +61,9 @@ func computerFrom(pc PC) (session.Computer, error) {
 	if c.Hostname, err = cleanField("hostname", pc.Hostname, true); err != nil {
 		return c, err
 	}
+	if !session.ValidHostname(c.Hostname) {
+		return c, refuse(CodeInvalidRequest, "hostname is not a Windows computer name (letters, digits, '-' and '_', at most 63 bytes).")
+	}
 	if c.AgentVersion, err = cleanField("agentVersion", pc.AgentVersion, false); err != nil {
 		return c, err
 	}
@@ -75,11 +77,26 @@ func computerFrom(pc PC) (session.Computer, error) {
 
 // invitation finds the session of an invite token, or answers not_found.
 func (s *Service) invitation(ctx context.Context, token string) (session.Session, error) {
-	ss, err := s.invitationID(ctx, token)
+	id, err := s.invitationID(ctx, token)
 	if err != nil {
 		return session.Session{}, err
 	}
-	return s.Store.GetSession(ctx, ss)
+	ss, err := s.Store.GetSession(ctx, id)
+	if err != nil {
+		return session.Session{}, err
+	}
+	if !ownsToken(&ss, secrets.HashToken(token)) {
+		return session.Session{}, s.strayLookup(id)
+	}
+	return ss, nil
+}
+
+// strayLookup answers for an invite lookup that leads to a session of another invitation:
+// the two items disagree, which only a writer of the table can bring about. The token is
+// treated as unknown, and the session is left untouched.
+func (s *Service) strayLookup(id string) error {
+	s.log().Warn("an invite lookup leads to a session of another invitation; refused", "session", id)
+	return refuse(CodeNotFound, "This invitation link is not known.")
 }
 
 func (s *Service) invitationID(ctx context.Context, token string) (string, error) {
@@ -150,7 +167,11 @@ func (s *Service) Hello(ctx context.Context, inviteToken string, pc PC) (HelloRe
 	if err != nil {
 		return HelloResult{}, err
 	}
+	tokenHash := secrets.HashToken(inviteToken)
 	ss, err := s.update(ctx, id, func(ss *session.Session, now time.Time) (*step, error) {
+		if !ownsToken(ss, tokenHash) {
+			return nil, s.strayLookup(ss.ID)
+		}
 		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
 			return st, err
 		}
@@ -200,19 +221,22 @@ type PairRequest struct {
 	InviteToken  string
 	SecurityCode string // as typed: with '-' or spaces, or without
 	// Nonce is chosen by the app at random for each pairing: a retry with the same nonce
-	// gets the same answer again, until the app's first poll confirms the pairing.
+	// gets the same answer again, until the app's first poll confirms its set-up or the
+	// pairing retry window closes (Config.PairRetryWindow).
 	Nonce string
 	PC    PC
 }
 
 // PairResult activates the app: from now on it authenticates with AgentToken. It holds
-// the hidden account's password, which is erased from storage at the app's first poll.
+// the hidden account's password, which is erased from storage at the app's first poll (or
+// when the pairing retry window closes, Config.PairRetryWindow after activation); the
+// caller wipes Password once it is sent.
 type PairResult struct {
 	AgentToken string
 	SessionID  string
 	ExpiresAt  time.Time
 	Username   string // the hidden administrator account
-	Password   string
+	Password   []byte
 	Interval   time.Duration // until the first poll
 	LiveURL    string        // where the app opens its live connection; "" without one
 }
@@ -240,20 +264,42 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 	if err != nil {
 		return PairResult{}, err
 	}
-	mac, err := s.Codes.MAC(ctx, digits)
-	if err != nil {
-		return PairResult{}, fmt.Errorf("pair: security code: %w", err)
-	}
-
 	cur, err := s.Store.GetSession(ctx, id)
 	if err != nil {
 		return PairResult{}, gone(err)
 	}
-	ss, out, err := updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, pairOutcome, error) {
-		if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
-			return st, pairOutcome{kind: pairNothing}, err // time ended it first: the code is not looked at
+	// The lookup is an item of its own: the session must be the token's too, or a writer
+	// of the table could lead one invitation's link to another account's session.
+	tokenHash := secrets.HashToken(req.InviteToken)
+	if !ownsToken(&cur, tokenHash) {
+		return PairResult{}, s.strayLookup(id)
+	}
+	mac, err := s.codeMAC(ctx, &cur, digits)
+	if err != nil {
+		return PairResult{}, fmt.Errorf("pair: %w", err)
+	}
+	// The right code for an invitation still pending: open the password now, before
+	// anything is written, so that a password that does not open (a tampered item) never
+	// activates the session. Nothing a pending item's binding depends on changes until it
+	// is activated or ends, so what opens here is what a retried decision would open.
+	var password []byte
+	if cur.Status.Pending() && secrets.Equal(mac, cur.CodeMAC) {
+		if password, err = s.openPairing(ctx, &cur, req.InviteToken, cur.SealedPassword); err != nil {
+			s.log().Error("the sealed password does not open; not activating", "session", id, "error", err)
+			return PairResult{}, fmt.Errorf("pair: opening the password: %w", err)
 		}
-		// The nonce stands in for the code on a retry: compare it in constant time.
+	}
+	sealing := cur.Sealing
+	ss, out, err := updateOutcome(ctx, s, cur, func(ss *session.Session, now time.Time) (*step, pairOutcome, error) {
+		if !ownsToken(ss, tokenHash) || ss.Sealing != sealing {
+			return nil, pairOutcome{}, s.strayLookup(ss.ID)
+		}
+		if st, err := s.expireOrErase(ss, now); !errors.Is(err, errNoChange) {
+			// Time ended it, or closed the retry window, first: the code is not looked at.
+			return st, pairOutcome{kind: pairNothing}, err
+		}
+		// The nonce stands in for the code on a retry: compare it in constant time. What
+		// the retry gets opens only with this invitation's token (openPairing).
 		if ss.Status == session.Active && ss.SealedAgentToken != nil && secrets.Equal([]byte(ss.PairNonce), []byte(nonce)) {
 			return nil, pairOutcome{kind: pairRetried}, errNoChange
 		}
@@ -271,13 +317,21 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 			st, left, err := s.wrongCode(ss, c, now)
 			return st, pairOutcome{kind: pairWrongCode, attemptsLeft: left}, err
 		}
-		st, token, err := s.activate(ctx, ss, c, nonce, now)
+		if password == nil {
+			// Only if the item changed its code between the reads, which nothing does.
+			return nil, pairOutcome{}, fmt.Errorf("pair %s: the code matched only after the first read", ss.ID)
+		}
+		st, token, err := s.activate(ctx, ss, c, req.InviteToken, nonce, now)
 		if err != nil {
 			return nil, pairOutcome{}, err
 		}
 		st.machineTakeOver = stale
 		return st, pairOutcome{kind: pairActivated, agentToken: token}, nil
 	})
+	if out.kind != pairActivated {
+		clear(password)
+		password = nil
+	}
 	if errors.Is(err, ErrMachineBusy) {
 		return PairResult{}, errAlreadySupported
 	}
@@ -293,7 +347,7 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		e.AttemptsLeft = &out.attemptsLeft
 		return PairResult{}, e
 	case pairActivated:
-		return s.pairAnswer(ctx, ss, out.agentToken)
+		return s.pairAnswer(ctx, ss, req.InviteToken, out.agentToken, password)
 	case pairRetried:
 		// A retry of a pairing that was stored but whose answer was lost: its commit may
 		// have reported a failure, so the schedules that follow activation may be
@@ -302,7 +356,8 @@ func (s *Service) Pair(ctx context.Context, req PairRequest) (PairResult, error)
 		defer cancel()
 		s.unschedule(actx, inviteSchedule(ss.ID))
 		s.schedule(actx, sessionSchedule(ss.ID), ss.ExpiresAt, ss.ID)
-		return s.pairAnswer(ctx, ss, "")
+		s.schedule(actx, pairingSchedule(ss.ID), s.retryWindowEnd(&ss), ss.ID)
+		return s.pairAnswer(ctx, ss, req.InviteToken, "", nil)
 	}
 	// pairNothing: what time made of the invitation is the answer.
 	return PairResult{}, refusePending(ss.Status)
@@ -352,13 +407,15 @@ func (s *Service) wrongCode(ss *session.Session, c session.Computer, now time.Ti
 	return st, 0, nil
 }
 
-// activate makes the session active with a new agent token, which it returns.
-func (s *Service) activate(ctx context.Context, ss *session.Session, c session.Computer, nonce string, now time.Time) (*step, string, error) {
+// activate makes the session active with a new agent token, which it returns. The token's
+// retry copy is sealed as the password is (sealPairing), so it opens only for a retry that
+// brings the invitation's own link.
+func (s *Service) activate(ctx context.Context, ss *session.Session, c session.Computer, inviteToken, nonce string, now time.Time) (*step, string, error) {
 	token, err := secrets.NewAgentToken(ss.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("agent token: %w", err)
 	}
-	sealed, err := s.Sealer.Seal(ctx, []byte(token), []byte(ss.ID))
+	sealed, err := s.sealPairing(ctx, ss, inviteToken, []byte(token))
 	if err != nil {
 		return nil, "", fmt.Errorf("sealing the agent token: %w", err)
 	}
@@ -368,11 +425,13 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 	}
 	ss.ActivatedAt, ss.ExpiresAt = now, now.Add(s.Config.SessionTTL)
 	ss.Computer, ss.LastSeenAt = c, now
+	// The code's MAC stays as long as the sealed secrets bound to it (EraseSecrets), which
+	// are erased at the app's first poll, or when the retry window closes at the latest.
 	ss.AgentTokenHash, ss.SealedAgentToken, ss.PairNonce = secrets.HashToken(token), sealed, nonce
-	ss.CodeMAC = nil // the code has done its work
+	ss.SecretsUntil = now.Add(s.Config.PairRetryWindow)
 	activated := event(events.SessionActivated, ss, now)
 	activated.Detail.ExpiresAt = &ss.ExpiresAt
-	id, expiresAt := ss.ID, ss.ExpiresAt
+	id, expiresAt, secretsUntil := ss.ID, ss.ExpiresAt, ss.SecretsUntil
 	return &step{
 		action: string(session.Active), from: from, actor: appActor(c), detail: "paired " + c.Hostname,
 		agentLookup:    &Lookup{TokenHash: ss.AgentTokenHash, Until: ss.ExpiresAt.Add(s.Config.LookupGrace)},
@@ -381,31 +440,38 @@ func (s *Service) activate(ctx context.Context, ss *session.Session, c session.C
 		after: func(ctx context.Context) {
 			s.unschedule(ctx, inviteSchedule(id))
 			s.schedule(ctx, sessionSchedule(id), expiresAt, id)
+			s.schedule(ctx, pairingSchedule(id), secretsUntil, id)
 		},
 	}, token, nil
 }
 
-// pairAnswer opens the sealed secrets for the app. token is empty for a retried pairing,
-// which gets the stored token again.
-func (s *Service) pairAnswer(ctx context.Context, ss session.Session, token string) (PairResult, error) {
+// pairAnswer is the answer of a pairing. token and password are empty for a retried
+// pairing, which gets the stored token and password again (both opened with the
+// invitation's token).
+func (s *Service) pairAnswer(ctx context.Context, ss session.Session, inviteToken, token string, password []byte) (PairResult, error) {
 	if token == "" {
 		if ss.SealedAgentToken == nil {
 			return PairResult{}, refusePending(session.Active)
 		}
-		raw, err := s.Sealer.Open(ctx, ss.SealedAgentToken, []byte(ss.ID))
+		raw, err := s.openPairing(ctx, &ss, inviteToken, ss.SealedAgentToken)
 		if err != nil {
+			s.log().Error("the sealed agent token does not open", "session", ss.ID, "error", err)
 			return PairResult{}, fmt.Errorf("pair: opening the agent token: %w", err)
 		}
 		token = string(raw)
+		clear(raw)
 	}
-	password, err := s.Sealer.Open(ctx, ss.SealedPassword, []byte(ss.ID))
-	if err != nil {
-		return PairResult{}, fmt.Errorf("pair: opening the password: %w", err)
+	if password == nil {
+		var err error
+		if password, err = s.openPairing(ctx, &ss, inviteToken, ss.SealedPassword); err != nil {
+			s.log().Error("the sealed password does not open", "session", ss.ID, "error", err)
+			return PairResult{}, fmt.Errorf("pair: opening the password: %w", err)
+		}
 	}
 	s.log().Info("session activated", "session", ss.ID, "hostname", ss.Computer.Hostname)
 	return PairResult{
 		AgentToken: token, SessionID: ss.ID, ExpiresAt: ss.ExpiresAt,
-		Username: ss.Username, Password: string(password),
+		Username: ss.Username, Password: password,
 		Interval: s.Config.ActiveInterval,
 		LiveURL:  s.liveURL(),
 	}, nil

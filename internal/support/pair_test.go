@@ -2,6 +2,7 @@ package support_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestWrongCodesLock(t *testing.T) {
 					t.Errorf("try %d: %s with attempts left", i+1, e.Code)
 				case err != nil && res.AgentToken != "":
 					t.Errorf("try %d: a refusal with an agent token", i+1)
-				case err == nil && (res.AgentToken == "" || res.Password != password):
+				case err == nil && (res.AgentToken == "" || string(res.Password) != password):
 					t.Errorf("try %d: a pairing without the token or the password", i+1)
 				}
 			}
@@ -162,12 +163,12 @@ func TestPairRetry(t *testing.T) {
 				t.Fatalf("retry: %q, want %q", got, c.wantCode)
 			}
 			if err != nil {
-				if again != (support.PairResult{}) {
+				if !reflect.DeepEqual(again, support.PairResult{}) {
 					t.Errorf("a refused retry answered %+v", again)
 				}
 				return
 			}
-			if again != first {
+			if !reflect.DeepEqual(again, first) {
 				t.Errorf("retry answered %+v, want the first answer %+v", again, first)
 			}
 			if got := f.actions(inv.id); !slices.Equal(got, []string{"invited", "active"}) {
@@ -212,7 +213,7 @@ func TestPairRetryAfterLostAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if res.SessionID != inv.id || res.Password != password || res.AgentToken == "" || !res.ExpiresAt.Equal(ss.ExpiresAt) {
+	if res.SessionID != inv.id || string(res.Password) != password || res.AgentToken == "" || !res.ExpiresAt.Equal(ss.ExpiresAt) {
 		t.Errorf("retry answered %+v", res)
 	}
 	if _, err := f.svc.Poll(ctx(), res.AgentToken); err != nil {

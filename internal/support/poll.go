@@ -57,8 +57,10 @@ type PollResult struct {
 	LiveURL   string        // where the app opens its live connection; "" without one
 }
 
-// Poll tells the app whether its session is still active. The first poll confirms the
-// pairing, which erases the password and the retry copy of the token from storage.
+// Poll tells the app whether its session is still active. The app polls only once its
+// set-up is complete, so the first poll confirms the set-up, which erases the password and
+// the retry copy of the token from storage (and the schedule that would erase them when
+// the pairing retry window closes).
 func (s *Service) Poll(ctx context.Context, token string) (PollResult, error) {
 	ss, err := s.agentSession(ctx, token)
 	if err != nil {
@@ -72,18 +74,22 @@ func (s *Service) Poll(ctx context.Context, token string) (PollResult, error) {
 		e.Interval = interval + 5*time.Second
 		return PollResult{}, e
 	}
-	if ss.Status == session.Active && (ss.SealedPassword != nil || ss.Effective(s.now()) != ss.Status || s.now().Sub(ss.LastSeenAt) >= s.Config.SeenEvery) {
+	if ss.Status == session.Active && (ss.HoldsSecrets() || ss.Effective(s.now()) != ss.Status || s.now().Sub(ss.LastSeenAt) >= s.Config.SeenEvery) {
 		ss, err = s.updateFrom(ctx, ss, func(ss *session.Session, now time.Time) (*step, error) {
-			if st, err := s.expireIfOverdue(ss, now); !errors.Is(err, errNoChange) {
-				return st, err
+			if ss.Effective(now) != ss.Status {
+				return s.expireIfOverdue(ss, now)
 			}
 			if ss.Status != session.Active {
 				return nil, errNoChange
 			}
 			st := &step{}
-			if ss.SealedPassword != nil || ss.SealedAgentToken != nil {
+			if ss.HoldsSecrets() {
+				// The confirmation, also after the retry window closed and before the
+				// expiry handler got to it.
 				ss.EraseSecrets()
 				st.action, st.actor, st.detail = "pairing_confirmed", appActor(ss.Computer), "password erased from storage"
+				id := ss.ID
+				st.after = func(ctx context.Context) { s.unschedule(ctx, pairingSchedule(id)) }
 			} else if now.Sub(ss.LastSeenAt) < s.Config.SeenEvery {
 				return nil, errNoChange
 			}

@@ -248,15 +248,17 @@ type Scheduler interface {
 	DeleteExpiry(ctx context.Context, name string) error
 }
 
-// Sealer encrypts the technician's password at rest (internal/secrets: AES-256-GCM with a
-// key file locally, with a KMS data key in AWS). aad binds the ciphertext to its session.
+// Sealer encrypts the technician's password and the agent token's retry copy at rest
+// (internal/secrets: AES-256-GCM with a key file locally, with a KMS data key in AWS). aad
+// binds the ciphertext to its session and invitation (secrets.Binding).
 type Sealer interface {
 	Seal(ctx context.Context, plaintext, aad []byte) ([]byte, error)
 	Open(ctx context.Context, sealed, aad []byte) ([]byte, error)
 }
 
 // CodeMACer computes the keyed MAC of a security code (internal/secrets: HMAC-SHA-256 with
-// a key file locally, KMS GenerateMac in AWS).
+// a key file locally, KMS GenerateMac in AWS). The message is secrets.CodeMessage: the
+// session id and the digits (the digits alone in items of SealedForSession).
 type CodeMACer interface {
-	MAC(ctx context.Context, digits string) ([]byte, error)
+	MAC(ctx context.Context, message string) ([]byte, error)
 }

@@ -21,7 +21,12 @@ type Config struct {
 	InviteTTL  time.Duration // how long an invitation waits for activation: 24 h
 	// LookupGrace is how long token lookups outlive the session, so that a late app still
 	// gets an explicit answer ("expired") rather than "never heard of you".
-	LookupGrace     time.Duration
+	LookupGrace time.Duration
+	// PairRetryWindow is how long after activation a pair whose answer was lost may be
+	// retried (same nonce, same answer): the sealed password and agent token are kept for
+	// that, and erased when it closes if the app's first poll has not erased them first.
+	// 10 min: the app retries a lost answer within seconds, then asks the person.
+	PairRetryWindow time.Duration
 	PendingInterval time.Duration // the app's polling interval until activation: 5 s
 	ActiveInterval  time.Duration // the app's polling interval while active: 30 s
 	SeenEvery       time.Duration // lastSeenAt is written at most this often: 1 min
@@ -42,6 +47,7 @@ func Defaults() Config {
 		SessionTTL:      24 * time.Hour,
 		InviteTTL:       24 * time.Hour,
 		LookupGrace:     7 * 24 * time.Hour,
+		PairRetryWindow: 10 * time.Minute,
 		PendingInterval: 5 * time.Second,
 		ActiveInterval:  30 * time.Second,
 		LiveInterval:    15 * time.Minute,

@@ -140,6 +140,7 @@ func endedEvent(ss *session.Session, now time.Time) events.Event {
 // Schedule names: one per session and purpose, so scheduling again replaces.
 func inviteSchedule(id string) string  { return "invite-" + id }
 func sessionSchedule(id string) string { return "session-" + id }
+func pairingSchedule(id string) string { return "pairing-" + id }
 
 func (s *Service) schedule(ctx context.Context, name string, at time.Time, id string) {
 	if err := s.Schedules.ScheduleExpiry(ctx, name, at, events.ExpiryDue{SessionID: id, DueAt: at}); err != nil {
@@ -167,7 +168,9 @@ func (s *Service) finish(ss *session.Session, to session.State, reason session.R
 	st := &step{action: string(to), from: from, actor: actor, releaseSlot: true, releaseMachine: from == session.Active}
 	st.events = []events.Event{endedEvent(ss, now)}
 	id := ss.ID
-	st.after = func(ctx context.Context) { s.unschedule(ctx, inviteSchedule(id), sessionSchedule(id)) }
+	st.after = func(ctx context.Context) {
+		s.unschedule(ctx, inviteSchedule(id), sessionSchedule(id), pairingSchedule(id))
+	}
 	return st, nil
 }
 
@@ -185,4 +188,28 @@ func (s *Service) expireIfOverdue(ss *session.Session, now time.Time) (*step, er
 	default:
 		return nil, fmt.Errorf("session %s: effective state %s from %s", ss.ID, eff, ss.Status)
 	}
+}
+
+// expireOrErase is expireIfOverdue, and for an active session whose pairing retry window
+// has closed, the erasure of its sealed secrets: what the expiry handler does, and what a
+// retried pair must see first. The other use cases only expireIfOverdue and then act (an
+// end erases the secrets anyway); the window's schedule and the sweep erase them on time.
+func (s *Service) expireOrErase(ss *session.Session, now time.Time) (*step, error) {
+	st, err := s.expireIfOverdue(ss, now)
+	if !errors.Is(err, errNoChange) || ss.Status != session.Active || !ss.HoldsSecrets() || now.Before(s.retryWindowEnd(ss)) {
+		return st, err
+	}
+	ss.EraseSecrets()
+	return &step{action: "pairing_window_closed", actor: session.ActorExpiry, detail: "password erased from storage"}, nil
+}
+
+// retryWindowEnd is when the session's pairing retry window closes. A session activated
+// before the window was stored gets it counted from its activation, so that its secrets
+// go at its next read as well (the sweep finds such a session at its end only: its stored
+// due time is its end).
+func (s *Service) retryWindowEnd(ss *session.Session) time.Time {
+	if !ss.SecretsUntil.IsZero() {
+		return ss.SecretsUntil
+	}
+	return ss.ActivatedAt.Add(s.Config.PairRetryWindow)
 }

@@ -69,6 +69,15 @@ type OS struct {
 	// signed maps the SHA-256 of a file's content to the certificate (SHA-256, hex) that
 	// signed it: a copy of a signed file is signed, a changed one is not.
 	signed map[[32]byte]string
+	handed [][]byte // the password slices CreateUser was handed
+}
+
+// Handed returns the password slices CreateUser was handed, as they are now: the app must
+// have wiped each (all zeros) once the call returned.
+func (f *OS) Handed() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.handed)
 }
 
 // New returns a fake PC whose program folder will be dir/Program and whose running app is
@@ -168,17 +177,20 @@ func lower(s string) string {
 	return string(b)
 }
 
-// CreateUser implements app.OS.
-func (f *OS) CreateUser(name, password, comment string) error {
+// CreateUser implements app.OS. It keeps the slice it was handed (not a copy), so that a
+// test can see that the app wiped it afterwards (Handed), and the password as a string
+// for the account, as Windows keeps its hash.
+func (f *OS) CreateUser(name string, password []byte, comment string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.handed = append(f.handed, password)
 	if err := f.step("CreateUser"); err != nil {
 		return err
 	}
 	if _, ok := f.user(name); ok {
 		return fmt.Errorf("create user %s: account exists", name)
 	}
-	f.Users[name] = &User{Password: password, Comment: comment, SID: fmt.Sprintf("S-1-5-21-1-2-3-%d", f.nextRID)}
+	f.Users[name] = &User{Password: string(password), Comment: comment, SID: fmt.Sprintf("S-1-5-21-1-2-3-%d", f.nextRID)}
 	f.nextRID++
 	return nil
 }

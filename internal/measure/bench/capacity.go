@@ -105,9 +105,10 @@ func kUnits(n, unit int) float64 {
 
 // index is a global secondary index as far as its cost goes.
 type index struct {
-	name     string
-	keys     []string // the index's key attributes
-	keysOnly bool     // projection KEYS_ONLY (else ALL)
+	name    string
+	keys    []string // the index's key attributes
+	all     bool     // projection ALL: the whole item
+	include []string // the non-key attributes projected besides the keys (INCLUDE)
 }
 
 // schema is the table's keys and indexes, from the store's own table definition.
@@ -123,7 +124,8 @@ func storeSchema() schema {
 		s.keys = append(s.keys, aws.ToString(k.AttributeName))
 	}
 	for _, g := range in.GlobalSecondaryIndexes {
-		ix := index{name: aws.ToString(g.IndexName), keysOnly: g.Projection.ProjectionType == types.ProjectionTypeKeysOnly}
+		ix := index{name: aws.ToString(g.IndexName), all: g.Projection.ProjectionType == types.ProjectionTypeAll,
+			include: g.Projection.NonKeyAttributes}
 		for _, k := range g.KeySchema {
 			ix.keys = append(ix.keys, aws.ToString(k.AttributeName))
 		}
@@ -142,12 +144,14 @@ func (s schema) entry(ix index, item map[string]types.AttributeValue) map[string
 			return nil
 		}
 	}
-	if !ix.keysOnly {
+	if ix.all {
 		return item
 	}
 	e := map[string]types.AttributeValue{}
-	for _, k := range append(append([]string{}, s.keys...), ix.keys...) {
-		e[k] = item[k]
+	for _, k := range append(append(append([]string{}, s.keys...), ix.keys...), ix.include...) {
+		if v, ok := item[k]; ok {
+			e[k] = v
+		}
 	}
 	return e
 }

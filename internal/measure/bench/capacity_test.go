@@ -50,7 +50,7 @@ func session(lastSeen, dueAt string, pad int) item {
 	it := item{
 		store.KeyPK: s("SESSION#x"), store.KeySK: s("SESSION"),
 		store.AttrAccountPK: s("ACCOUNT#a"), store.AttrCreatedSK: s("2026-11-25#x"),
-		"lastSeenAt": s(lastSeen), "data": s(strings.Repeat("x", pad)),
+		"lastSeenAt": s(lastSeen), "hostname": s(strings.Repeat("x", pad)),
 	}
 	if dueAt != "" {
 		it[store.AttrDuePK], it[store.AttrDueAt] = s(store.DuePartition), n(dueAt)
@@ -60,9 +60,11 @@ func session(lastSeen, dueAt string, pad int) item {
 
 // TestWriteUnits prices writes by the rules of the DynamoDB developer guide: 1 WRU per
 // started KB of the larger item, doubled in a transaction, plus one write per changed
-// index entry (byDue is KEYS_ONLY, byAccount ALL).
+// index entry (byDue is KEYS_ONLY, byAccount INCLUDE store.ByAccountAttributes()).
 func TestWriteUnits(t *testing.T) {
 	small := item{store.KeyPK: s("LOCK#x"), store.KeySK: s("LOCK")}
+	sealed := session("t1", "100", 100)
+	sealed["sealedPassword"] = &types.AttributeValueMemberB{Value: make([]byte, 1500)}
 	tests := []struct {
 		name     string
 		old, new item
@@ -74,10 +76,11 @@ func TestWriteUnits(t *testing.T) {
 		{"delete it in a transaction", small, nil, true, 2},
 		{"new session: table ×2, enters both indexes", nil, session("t1", "100", 100), true, 2 + 1 + 1},
 		{"lastSeenAt only: byAccount changes, byDue keys and projection do not", session("t1", "100", 100), session("t2", "100", 100), true, 2 + 1},
-		{"activation moves dueAt: byDue delete + put", session("t1", "100", 100), session("t1", "200", 100), true, 2 + 2 + 1},
+		{"dueAt moves: byDue delete + put; byAccount leaves dueAt out", session("t1", "100", 100), session("t1", "200", 100), true, 2 + 2},
 		{"terminal: leaves byDue", session("t1", "100", 100), session("t2", "", 100), true, 2 + 1 + 1},
 		{"unchanged item rewritten: table only", session("t1", "100", 100), session("t1", "100", 100), true, 2},
 		{"1.5 KB item: two units each", nil, session("t1", "", 1500), true, 2*2 + 2},
+		{"erasing what byAccount leaves out: table only, at the larger size", sealed, session("t1", "100", 100), true, 2 * 2},
 		{"old item larger than the new one counts", session("t1", "", 1500), session("t2", "", 100), false, 2 + 2},
 	}
 	for _, tt := range tests {

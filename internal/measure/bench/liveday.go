@@ -139,7 +139,7 @@ func (r *Rig) LiveDay(ctx context.Context, o LiveDayOptions) (Lifecycle, error) 
 		}
 	}
 
-	due, ok := r.Schedules.NextDue()
+	due, ok := r.Schedules.LastDue()
 	if !ok {
 		return l, errors.New("live day: no expiry scheduled after pairing")
 	}

@@ -107,9 +107,9 @@ type countingMAC struct {
 	n     *atomic.Int64
 }
 
-func (m countingMAC) MAC(ctx context.Context, digits string) ([]byte, error) {
+func (m countingMAC) MAC(ctx context.Context, message string) ([]byte, error) {
 	m.n.Add(1)
-	return m.inner.MAC(ctx, digits)
+	return m.inner.MAC(ctx, message)
 }
 
 // bus counts the events the service publishes; EventBridge bills each entry.
@@ -162,17 +162,18 @@ func (s *Schedules) TakeDue(now time.Time) []adhocevents.ExpiryDue {
 	return out
 }
 
-// NextDue is when the earliest pending schedule is due.
-func (s *Schedules) NextDue() (time.Time, bool) {
+// LastDue is when the latest pending schedule is due: after pairing, the session's end
+// (the pairing retry window's schedule comes before it, and the first poll deletes it).
+func (s *Schedules) LastDue() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var first time.Time
+	var last time.Time
 	for _, d := range s.pending {
-		if first.IsZero() || d.DueAt.Before(first) {
-			first = d.DueAt
+		if d.DueAt.After(last) {
+			last = d.DueAt
 		}
 	}
-	return first, !first.IsZero()
+	return last, !last.IsZero()
 }
 
 // Pending is how many schedules wait.

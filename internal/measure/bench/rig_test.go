@@ -57,7 +57,7 @@ func TestPerCall(t *testing.T) {
 		{"get session", 1, 1, false, 0, 0, 0, 0},
 		{"poll, idle", 1, 1, false, 0, 0, 0, 0},
 		{"poll, writes lastSeenAt", 2, 1, true, 0, 0, 0, 0},
-		{"pair", 4, 3, true, 1, 3, 1, 0},
+		{"pair", 4, 3, true, 1, 3, 2, 0}, // the session's end and the pairing retry window
 		{"sweep, nothing due", 1, 0.5, false, 0, 0, 0, 0},
 		{"expiry, one-time schedule", 3, 1, true, 1, 0, 0, 0},
 	}

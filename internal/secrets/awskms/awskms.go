@@ -101,15 +101,16 @@ func NewCodeMAC(client API, keyID string) *CodeMAC {
 	return &CodeMAC{client: client, keyID: keyID}
 }
 
-// MAC returns the HMAC-SHA-256 of digits computed by KMS.
-func (m *CodeMAC) MAC(ctx context.Context, digits string) ([]byte, error) {
-	if digits == "" {
+// MAC returns the HMAC-SHA-256 of message computed by KMS; the product passes
+// secrets.CodeMessage(id, digits).
+func (m *CodeMAC) MAC(ctx context.Context, message string) ([]byte, error) {
+	if message == "" {
 		return nil, secrets.ErrEmptyCode
 	}
 	out, err := m.client.GenerateMac(ctx, &kms.GenerateMacInput{
 		KeyId:        aws.String(m.keyID),
 		MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
-		Message:      []byte(digits),
+		Message:      []byte(message),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("code mac: kms generate mac: %w", err)

@@ -124,13 +124,15 @@ func (v *Validator) compile(document []byte) error {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	// Addresses are checked by the service's own rules; the document only says which
-	// member holds one.
-	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(x any) error {
-		if s, ok := x.(string); ok && !strings.Contains(s, "@") {
-			return errors.New("not an e-mail address")
-		}
-		return nil
-	}})
+	// member holds one (idn-email where an internationalised domain is accepted).
+	for _, name := range []string{"email", "idn-email"} {
+		c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(x any) error {
+			if s, ok := x.(string); ok && !strings.Contains(s, "@") {
+				return errors.New("not an e-mail address")
+			}
+			return nil
+		}})
+	}
 	if err := c.AddResource(docURL, inst); err != nil {
 		return fmt.Errorf("apidoc: add the document: %w", err)
 	}
