@@ -573,6 +573,18 @@ func TestConsoleRemote(t *testing.T) {
 	if s := b.text("#remote-status"); !strings.Contains(s, "The session has ended") {
 		t.Errorf("the status says %q", s)
 	}
+
+	// The session's audit log names the remote connections in words: why each ended, how
+	// long it lasted, what it moved.
+	b.do("open the session", chromedp.Navigate(st.URL+"/#/sessions/"+id))
+	b.waitFor("the remote connection in the audit log",
+		`document.querySelectorAll('#audit-table tr[data-action="remote_ended"]').length >= 2`)
+	auditRows := b.eval(`[...document.querySelectorAll('#audit-table tr[data-action^="remote_"]')].map(r => r.innerText.replace(/\s+/g, " ")).join(" | ")`)
+	for _, want := range []string{"Remote access started", "Remote access ended", "disconnected by the technician", "channels: terminal, files", "to the PC"} {
+		if !strings.Contains(auditRows, want) {
+			t.Errorf("the audit log's remote rows lack %q: %s", want, auditRows)
+		}
+	}
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
 	}

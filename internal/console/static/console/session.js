@@ -2,7 +2,7 @@
 // The page of one session: its facts, its steps, its cancel or end button and its audit log.
 
 import { h, replace } from "./dom.js";
-import { t, fmtTime, fmtTimeSeconds, fmtDuration, has } from "./i18n.js";
+import { t, fmtTime, fmtTimeSeconds, fmtDuration, fmtBytes, has } from "./i18n.js";
 import { api } from "./api.js";
 import * as auth from "./auth.js";
 import { follow, serial, pollMs } from "./page.js";
@@ -135,5 +135,28 @@ function auditTable(entries, user) {
       h("td", { "data-label": t("auditAction"), text: action(e.action) }),
       h("td", { "data-label": t("auditChange"), text: change(e) }),
       h("td", { "data-label": t("auditBy"), text: who(e) }),
-      h("td", { "data-label": t("auditDetail"), text: [e.reason && has(`reason_${e.reason}`) ? t(`reason_${e.reason}`, { length: fmtDuration(auth.sessionSeconds) }) : e.reason, e.detail].filter(Boolean).join("; ") })))));
+      h("td", { "data-label": t("auditDetail"), title: e.detail ?? "",
+        text: [e.reason && has(`reason_${e.reason}`) ? t(`reason_${e.reason}`, { length: fmtDuration(auth.sessionSeconds) }) : e.reason,
+          e.action.startsWith("remote_") ? remoteDetail(e.detail ?? "") : e.detail].filter(Boolean).join("; ") })))));
+}
+
+/**
+ * remoteDetail puts a remote connection's audit detail ("remoteId=… reason=… channels=…
+ * durationMs=… bytesToPc=… bytesFromPc=…", as the server writes it) into words; the raw
+ * detail stays in the cell's title, so the remoteId can still be quoted to support.
+ * @param {string} detail
+ */
+function remoteDetail(detail) {
+  /** @type {Record<string, string>} */
+  const f = {};
+  for (const [, k, v] of detail.matchAll(/(\w+)=(\S+)/g)) f[k] = v;
+  const note = /\((.*)\)$/.exec(detail)?.[1];
+  const parts = [];
+  const reason = `reason_${f.reason}`;
+  if (f.reason) parts.push(has(reason) ? t(reason, { length: "" }) : f.reason);
+  if (f.durationMs) parts.push(t("remoteLasted", { duration: fmtDuration(Math.max(1, Math.round(Number(f.durationMs) / 1000))) }));
+  if (f.bytesToPc || f.bytesFromPc) parts.push(t("remoteMoved", { toPc: fmtBytes(Number(f.bytesToPc ?? 0)), fromPc: fmtBytes(Number(f.bytesFromPc ?? 0)) }));
+  if (f.channels) parts.push(t("remoteChannels", { channels: f.channels.split(",").join(", ") }));
+  if (note) parts.push(note);
+  return parts.join("; ");
 }
