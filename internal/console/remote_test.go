@@ -54,7 +54,7 @@ type remotePC struct {
 	m  *remote.Manager
 	// answer is what answers the remote connections: m, or a test's own PC (screen_test.go).
 	answer answerer
-	ws     *websocket.Conn
+	ws     atomic.Pointer[websocket.Conn] // the live connection; replaced by goLive
 	token  string
 	// deaf: remote and signal messages are heard and dropped, as from an app that never
 	// answers.
@@ -123,24 +123,35 @@ func activePCWith(t *testing.T, st *devstack.Stack, tech gateway.DevUser, user s
 	if answer != nil {
 		p.answer = answer(p.signal)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, st.LiveURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + paired.AgentToken}}})
-	if err != nil {
-		t.Fatalf("the app's live connection: %v", err)
-	}
-	ws.SetReadLimit(1 << 20)
-	p.ws = ws
-	go p.read()
+	p.goLive(st)
 	t.Cleanup(func() {
 		p.closed.Store(true)
 		p.answer.Close(protocol.RemoteServiceStopped)
 		if p.answer != answerer(p.m) {
 			p.m.Close(protocol.RemoteServiceStopped)
 		}
-		_ = ws.Close(websocket.StatusNormalClosure, "")
+		_ = p.ws.Load().Close(websocket.StatusNormalClosure, "")
 	})
 	return paired.SessionID, password, p
+}
+
+// goLive opens the app's live connection, as its service does after pairing and after a drop.
+func (p *remotePC) goLive(st *devstack.Stack) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.t.Context(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, st.LiveURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + p.token}}})
+	if err != nil {
+		p.t.Fatalf("the app's live connection: %v", err)
+	}
+	ws.SetReadLimit(1 << 20)
+	p.ws.Store(ws)
+	go p.read(ws)
+}
+
+// goOffline closes the app's live connection, as a service that has not opened it yet.
+func (p *remotePC) goOffline() {
+	_ = p.ws.Load().Close(websocket.StatusNormalClosure, "")
 }
 
 func (p *remotePC) log(s string) {
@@ -156,11 +167,11 @@ func (p *remotePC) logText() string {
 }
 
 // read hands the server's messages to remote access, as agent/app does.
-func (p *remotePC) read() {
+func (p *remotePC) read(ws *websocket.Conn) {
 	for {
-		_, data, err := p.ws.Read(context.Background())
+		_, data, err := ws.Read(context.Background())
 		if err != nil {
-			if !p.closed.Load() {
+			if !p.closed.Load() && p.ws.Load() == ws {
 				p.log("live connection: " + err.Error())
 			}
 			return
@@ -209,7 +220,7 @@ func (p *remotePC) signal(remoteID string, sig protocol.Signal) error {
 	defer p.writeMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return p.ws.Write(ctx, websocket.MessageText, data)
+	return p.ws.Load().Write(ctx, websocket.MessageText, data)
 }
 
 // report waits for the end report of a remote connection.
@@ -715,6 +726,51 @@ func TestConsoleRemoteRelay(t *testing.T) {
 	}
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
+	}
+}
+
+// TestConsoleRemoteWaitsForThePC: a PC whose service has not opened its live connection yet
+// (as in the seconds after pairing) is waited for; one that stays away gets a plain sentence.
+func TestConsoleRemoteWaitsForThePC(t *testing.T) {
+	st := startStack(t, console.Local, console.Config{})
+	tech := gateway.DevUser{Email: "willa.wait@example.com", Account: "patient"}
+	id, password, pc := activePC(t, st, tech, "wim.user@example.com", false)
+	offline := func() {
+		t.Helper()
+		pc.goOffline()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			ss, err := st.Service.Store.GetSession(t.Context(), id)
+			if err == nil && ss.LiveConnection == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the server still holds the app's live connection (%v)", err)
+			}
+		}
+	}
+	offline()
+
+	b := newBrowser(t, browserOptions{acceptLanguage: "en-US"})
+	b.do("open the console", chromedp.Navigate(st.URL+"/"))
+	b.signInLocal(tech.Email, tech.Account)
+	b.waitFor("the live channel", `document.querySelector('#live-state[data-state="live"]')`)
+	b.tune("offlineWaitMs", 60_000)
+	connectFromComputers(b, id)
+	b.waitText("waiting", "#remote-status", "Waiting for PC-ANNA-4711 to be reachable")
+	pc.goLive(st)
+	b.waitFor("connected once the PC is live", `document.querySelector('#remote-status[data-state="connected"]')`)
+	b.login(password)
+	b.waitFor("the prompt", termHas(prompt, 1))
+	b.click("#remote-disconnect")
+	b.waitFor("disconnected", `document.querySelector('#remote-status[data-state="ended"]')`)
+
+	// A PC that stays away: the page gives up after its wait with a sentence that says what to do.
+	offline()
+	b.tune("offlineWaitMs", 1500)
+	b.click("#remote-retry")
+	b.waitFor("given up", `document.querySelector('#remote-status[data-state="failed"]')`)
+	if s := b.text("#remote-status"); !strings.Contains(s, "PC-ANNA-4711 is not reachable: the Support Session app is not connected to the server.") {
+		t.Errorf("the sentence: %q", s)
 	}
 }
 

@@ -40,6 +40,7 @@ var statusOf = map[string]int{
 	support.CodeAlreadySupported:    http.StatusConflict,
 	support.CodeAlreadyPaired:       http.StatusConflict,
 	support.CodeNotActive:           http.StatusConflict,
+	support.CodePCOffline:           http.StatusConflict,
 	support.CodeRemoteBusy:          http.StatusConflict,
 	support.CodeExpired:             http.StatusGone,
 	support.CodeUnsupportedPlatform: http.StatusUnprocessableEntity,

@@ -42,10 +42,12 @@ const (
 	CodeAlreadyPaired       = "already_paired"
 	CodeSlowDown            = "slow_down"
 	CodeInvalidToken        = "invalid_token"
-	// Remote access: the session is not active or its app holds no live connection; another
+	// Remote access: the session is not active; its app holds no live connection (yet: the
+	// service opens it seconds after pairing, so a console may try again); another
 	// technician's remote connection is pending or connected; a signal without a remote
 	// connection to carry it (live channel only).
 	CodeNotActive  = "not_active"
+	CodePCOffline  = "pc_offline"
 	CodeRemoteBusy = "remote_busy"
 	CodeNoRemote   = "no_remote"
 )

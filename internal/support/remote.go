@@ -115,7 +115,7 @@ func (s *Service) StartRemote(ctx context.Context, tech Technician, id string) (
 
 var (
 	errNotActive = refuse(CodeNotActive, "The session is not active.")
-	errOffline   = refuse(CodeNotActive, "The PC is not online.")
+	errOffline   = refuse(CodePCOffline, "The PC is not online.")
 )
 
 // remoteRefusal says why the technician may not start a remote connection now, or nil.

@@ -222,7 +222,7 @@ func TestStartRemote(t *testing.T) {
 					f.t.Fatal(err)
 				}
 				return f.tech
-			}, support.CodeNotActive},
+			}, support.CodePCOffline},
 			{"the session has ended", func(f *remoteFixture) support.Technician {
 				if _, err := f.svc.Cancel(ctx(), f.tech, f.id); err != nil {
 					f.t.Fatal(err)
@@ -302,8 +302,8 @@ func TestStartRemote(t *testing.T) {
 		t.Parallel()
 		f := newRemoteFixture(t)
 		f.pushes.setGone(appConn)
-		if _, err := f.svc.StartRemote(ctx(), f.tech, f.id); codeOf(err) != support.CodeNotActive {
-			t.Fatalf("answer %v, want not_active", err)
+		if _, err := f.svc.StartRemote(ctx(), f.tech, f.id); codeOf(err) != support.CodePCOffline {
+			t.Fatalf("answer %v, want pc_offline", err)
 		}
 		ss := f.stored(f.id)
 		if ss.Remote != nil || len(ss.Unreported) != 0 || ss.LiveConnection != "" {
@@ -315,8 +315,8 @@ func TestStartRemote(t *testing.T) {
 		if a := f.lastAudit(); !strings.Contains(a.Detail, "reason=failed") || a.Actor != session.ActorRemote {
 			t.Errorf("the end's audit %+v", a)
 		}
-		if _, err := f.svc.StartRemote(ctx(), f.tech, f.id); codeOf(err) != support.CodeNotActive {
-			t.Errorf("once more: %v, want not_active (no live connection any more)", err)
+		if _, err := f.svc.StartRemote(ctx(), f.tech, f.id); codeOf(err) != support.CodePCOffline {
+			t.Errorf("once more: %v, want pc_offline (no live connection any more)", err)
 		}
 	})
 }

@@ -41,6 +41,10 @@ export const tuning = {
   answerMs: 30 * 1000,
   /** @type {RTCIceTransportPolicy} */
   iceTransportPolicy: "all",
+  // A PC paired moments ago is online before its service holds the live connection that
+  // remote access needs (it opens it within seconds): the page asks again this long.
+  offlineWaitMs: 20 * 1000,
+  offlineRetryMs: 1000,
 };
 const liveWaitMs = 5000; // a page opened directly waits this long for the live channel
 const keepMs = 1000; // a connection left by a redraw waits this long for the page again
@@ -123,10 +127,19 @@ class Remote {
     if (this.over) return;
     /** @type {StartedRemote} */
     let res;
-    try {
-      res = await api("POST", `${url}/remote`);
-    } catch (err) {
-      return this.finish("failed", refusal(err));
+    const patience = Date.now() + tuning.offlineWaitMs;
+    for (;;) {
+      try {
+        res = await api("POST", `${url}/remote`);
+        break;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === "pc_offline" && Date.now() < patience)) {
+          return this.finish("failed", refusal(err));
+        }
+        this.set("connecting", { key: "remoteWaitingForPC" });
+        await new Promise((resolve) => setTimeout(resolve, tuning.offlineRetryMs));
+        if (this.over) return;
+      }
     }
     this.remoteId = res.remoteId;
     if (this.over) {
@@ -311,6 +324,7 @@ function candidateInit(c) {
 function refusal(err) {
   if (err instanceof ApiError) {
     if (err.code === "not_active") return { key: "remoteNotActive" };
+    if (err.code === "pc_offline") return { key: "remotePCOffline" };
     if (err.code === "remote_busy") return { key: "remoteBusy" };
   }
   return { key: "remoteRefused", vars: { detail: problem(err).text } };
