@@ -31,6 +31,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/adhoc-support/adhoc-support/agent/desktop"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
@@ -54,19 +55,9 @@ type desktopUnderTest interface {
 	NextInput(what string, match func(inputEvent) bool) inputEvent
 }
 
-// inputEvent is one message of the input channel.
-type inputEvent struct {
-	Type    string  `json:"type"`
-	X       float64 `json:"x"`
-	Y       float64 `json:"y"`
-	Buttons int     `json:"buttons"`
-	Display int     `json:"display"`
-	DX      float64 `json:"dx"`
-	DY      float64 `json:"dy"`
-	Code    string  `json:"code"`
-	Down    bool    `json:"down"`
-	Text    string  `json:"text"`
-}
+// inputEvent is one message of the input channel, as the app reads it (desktop's type, so
+// that the contract's fields are defined once), with a String for failure messages.
+type inputEvent desktop.InputMessage
 
 func (e inputEvent) String() string {
 	b, _ := json.Marshal(e)
