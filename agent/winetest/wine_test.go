@@ -33,6 +33,10 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
+// sizeTags are the build tags `make agent` builds every version with (AGENT_SIZE_TAGS):
+// without net/http's HTTP/2, so the tests run the HTTP/1.1-only client that ships.
+const sizeTags = "nethttpomithttp2"
+
 const (
 	password    = "Wine-Test-Passw0rd!"
 	hiddenKey   = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList`
@@ -132,8 +136,9 @@ func build(t testing.TB, dir string) (exe, dll string) {
 	}
 	exe = filepath.Join(dir, "SupportSession.exe")
 	// A development version: only that may talk plain HTTP to the stack on loopback; and
-	// the tag adhocdev, which compiles in the test hook ADHOC_TEST_SECURITY_CODE.
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "adhocdev", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
+	// the tag adhocdev, which compiles in the test hook ADHOC_TEST_SECURITY_CODE; and the
+	// tags every build of the app has (sizeTags).
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", sizeTags+",adhocdev", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the app: %v\n%s", err, out)
