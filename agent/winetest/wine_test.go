@@ -548,3 +548,37 @@ func report(t *testing.T, text string) {
 		t.Logf("write report: %v", err)
 	}
 }
+
+// TestProxySettingsUnderWine runs agent/winos's proxy test (TestProxyFromInternetSettings)
+// in a Wine prefix of its own: the account's Internet Options as WinHTTP reads them (a
+// proxy per scheme with a bypass list, a PAC file on loopback run by WinHTTP), and the
+// Internet Settings registry values when those name no proxy.
+func TestProxySettingsUnderWine(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "winos.test.exe")
+	cmd := exec.Command("go", "test", "-c", "-tags", sizeTags, "-o", exe, "../winos")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build agent/winos's tests: %v\n%s", err, out)
+	}
+	w := newPrefix(t, buildDLL(t, dir))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := os.CreateTemp(dir, "out-*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := exec.CommandContext(ctx, w.bin, exe, "-test.run", "^TestZZDebugPAC$|^TestProxyFromInternetSettings$", "-test.v")
+	run.Env = w.env("ADHOC_WINE_PROXY_TEST=1")
+	run.Stdout, run.Stderr = out, out
+	err = run.Run()
+	log, _ := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatalf("agent/winos's proxy test under Wine: %v\n%s", err, log)
+	}
+	if !strings.Contains(string(log), "--- PASS: TestProxyFromInternetSettings") {
+		t.Fatalf("agent/winos's proxy test did not pass (skipped?):\n%s", log)
+	}
+	t.Logf("%s", log)
+}

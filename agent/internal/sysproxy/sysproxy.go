@@ -47,8 +47,10 @@ type Config struct {
 
 // Resolve reads the sources in go-ieproxy's order: the account's Internet Options
 // (WinHttpGetIEProxyConfigForCurrentUser); when they name neither a proxy nor
-// auto-detection, the machine's WinHTTP proxy; when that names none either, the Internet
-// Settings registry values. A later source is read only when needed.
+// auto-detection, the machine's WinHTTP proxy; when that names none either, and the
+// account names no PAC file, the Internet Settings registry values. A later source is read
+// only when needed. (go-ieproxy went to the registry past the account's PAC file, which
+// lost it where only the connection settings name it, as under Wine.)
 func Resolve(user, machine, registry Source) Config {
 	s, err := user()
 	if err != nil {
@@ -60,7 +62,7 @@ func Resolve(user, machine, registry Source) Config {
 			s.Proxy, s.Bypass = m.Proxy, m.Bypass
 		}
 	}
-	if s.Proxy == "" && !s.AutoDetect {
+	if s.Proxy == "" && !s.AutoDetect && s.PACURL == "" {
 		if s, err = registry(); err != nil {
 			s = Settings{}
 		}

@@ -104,6 +104,15 @@ func TestResolveOrder(t *testing.T) {
 			want:       "http://from-pac:8080",
 		},
 		{
+			name:       "the account's PAC file alone: not the registry",
+			user:       func(*testing.T) Source { return settings(Settings{PACURL: "http://pac/p.pac"}) },
+			machine:    func(*testing.T) Source { return settings(Settings{}) },
+			registry:   func(t *testing.T) Source { return unread(t, "registry") },
+			pac:        "from-pac:8080",
+			wantPACURL: "http://pac/p.pac",
+			want:       "http://from-pac:8080",
+		},
+		{
 			name:     "neither call names one: the registry",
 			user:     failing,
 			machine:  failing,
