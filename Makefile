@@ -174,7 +174,22 @@ GO_WINRES        := github.com/tc-hib/go-winres@v0.3.3
 # The app's test hooks (ADHOC_TEST_*) are compiled in with this build tag, for a development
 # version only: a release build does not carry them (agent/devhooks_windows.go).
 AGENT_DEV_TAG    := adhocdev
-AGENT_TAGS       := $(if $(AGENT_DEV),$(AGENT_DEV_TAG))
+# For size (issues 13 and 14: the exe at most 12,000,000 bytes): nethttpomithttp2 leaves
+# out net/http's bundled HTTP/2 (375 KB): the app talks HTTP/1.1 to the server (its few API
+# calls and the live connection's WebSocket, which is HTTP/1.1 anyway; the local stack and
+# the tests always were). The packages in AGENT_COLD_PKGS are compiled without inlining
+# (181 KB): they run only while a connection or a call is set up (API calls, certificates,
+# JSON control messages, SDP, mDNS, the registry and service calls) or not at all (pion's
+# media packages: the app opens data channels only); the data path (pion's sctp, dtls, ice,
+# turn, webrtc, the runtime, crypto, agent/remote and agent/screen) keeps inlining.
+AGENT_SIZE_TAGS  := nethttpomithttp2
+comma            := ,
+AGENT_COLD_PKGS  := net/http/... crypto/x509/... encoding/asn1 encoding/gob encoding/json regexp/... \
+  github.com/pion/sdp/... github.com/pion/mdns/... github.com/pion/rtp/... github.com/pion/rtcp/... \
+  github.com/pion/srtp/... github.com/pion/interceptor/... golang.org/x/net/dns/... golang.org/x/sys/windows/... \
+  github.com/coder/websocket/... github.com/adhoc-support/adhoc-support/agent/app/...
+AGENT_GCFLAGS    := $(foreach p,$(AGENT_COLD_PKGS),-gcflags=$(p)=-l)
+AGENT_TAGS       := $(AGENT_SIZE_TAGS)$(if $(AGENT_DEV),$(comma)$(AGENT_DEV_TAG))
 
 .PHONY: agent
 agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64): a release into dist/agent/, a -dev build into dist/agent-dev/
@@ -193,7 +208,7 @@ agent: $(SIGNING_CERT) ## build and sign the Windows app (amd64, arm64): a relea
 	@signer=$$(openssl x509 -in $(SIGNING_CERT) -outform DER | sha256sum | cut -d' ' -f1); \
 	for arch in $(AGENT_ARCHES); do \
 	  mkdir -p $(AGENT_DIST)/windows-$$arch; \
-	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath -tags "$(AGENT_TAGS)" \
+	  CGO_ENABLED=0 GOOS=windows GOARCH=$$arch $(GO) build -trimpath -tags "$(AGENT_TAGS)" $(AGENT_GCFLAGS) \
 	    -ldflags "-s -w -X main.version=$(AGENT_VERSION) -X main.serverURL=$(AGENT_SERVER_URL) -X main.signer=$$signer -X main.maxSessionHours=$(AGENT_MAX_SESSION_HOURS)" \
 	    -o $(AGENT_DIST)/windows-$$arch/unsigned.exe ./agent; \
 	  $(MAKE) --no-print-directory agent-sign IN=$(AGENT_DIST)/windows-$$arch/unsigned.exe OUT=$(AGENT_DIST)/windows-$$arch/SupportSession.exe; \

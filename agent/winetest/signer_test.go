@@ -98,7 +98,7 @@ func TestReleaseChecksItsOwnSignatureUnderWine(t *testing.T) {
 	other := signtest.NewCert(t, dir, "someone-else")
 	pin := certSHA256(t, cert.CertFile)
 	unsigned := filepath.Join(dir, "unsigned.exe")
-	cmd := exec.Command("go", "build", "-trimpath",
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", sizeTags,
 		"-ldflags=-s -w -X main.version=1.0.0 -X main.serverURL=https://127.0.0.1:9 -X main.signer="+pin, "-o", unsigned, "..")
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -33,6 +33,10 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 )
 
+// sizeTags are the build tags `make agent` builds every version with (AGENT_SIZE_TAGS):
+// without net/http's HTTP/2, so the tests run the HTTP/1.1-only client that ships.
+const sizeTags = "nethttpomithttp2"
+
 const (
 	password    = "Wine-Test-Passw0rd!"
 	hiddenKey   = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList`
@@ -132,8 +136,9 @@ func build(t testing.TB, dir string) (exe, dll string) {
 	}
 	exe = filepath.Join(dir, "SupportSession.exe")
 	// A development version: only that may talk plain HTTP to the stack on loopback; and
-	// the tag adhocdev, which compiles in the test hook ADHOC_TEST_SECURITY_CODE.
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "adhocdev", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
+	// the tag adhocdev, which compiles in the test hook ADHOC_TEST_SECURITY_CODE; and the
+	// tags every build of the app has (sizeTags).
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", sizeTags+",adhocdev", "-ldflags=-s -w -X main.version=0.0.0-winetest-dev", "-o", exe, "..")
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the app: %v\n%s", err, out)
@@ -542,4 +547,38 @@ func report(t *testing.T, text string) {
 	if err := os.WriteFile(filepath.Join(dir, "agent-wine.txt"), []byte(text), 0o644); err != nil {
 		t.Logf("write report: %v", err)
 	}
+}
+
+// TestProxySettingsUnderWine runs agent/winos's proxy test (TestProxyFromInternetSettings)
+// in a Wine prefix of its own: the account's Internet Options as WinHTTP reads them (a
+// proxy per scheme with a bypass list, a PAC file on loopback run by WinHTTP), and the
+// Internet Settings registry values when those name no proxy.
+func TestProxySettingsUnderWine(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "winos.test.exe")
+	cmd := exec.Command("go", "test", "-c", "-tags", sizeTags, "-o", exe, "../winos")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build agent/winos's tests: %v\n%s", err, out)
+	}
+	w := newPrefix(t, buildDLL(t, dir))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := os.CreateTemp(dir, "out-*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run := exec.CommandContext(ctx, w.bin, exe, "-test.run", "^TestZZDebugPAC$|^TestProxyFromInternetSettings$", "-test.v")
+	run.Env = w.env("ADHOC_WINE_PROXY_TEST=1")
+	run.Stdout, run.Stderr = out, out
+	err = run.Run()
+	log, _ := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatalf("agent/winos's proxy test under Wine: %v\n%s", err, log)
+	}
+	if !strings.Contains(string(log), "--- PASS: TestProxyFromInternetSettings") {
+		t.Fatalf("agent/winos's proxy test did not pass (skipped?):\n%s", log)
+	}
+	t.Logf("%s", log)
 }

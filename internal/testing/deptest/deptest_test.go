@@ -237,8 +237,8 @@ func TestRuntimeModuleRequiresNoCDK(t *testing.T) {
 const testHookPrefix = "ADHOC_TEST_"
 
 // TestReleaseAppHasNoTestHooks builds the Windows app as `make agent` does, for a release
-// version (no build tag) and for a -dev one (tag adhocdev, as make agent sets it for a -dev
-// version): the release exe holds no test hook's name, so it cannot read one whatever its
+// version (only the size tag nethttpomithttp2) and for a -dev one (also adhocdev, as make
+// agent sets it for a -dev version): the release exe holds no test hook's name, so it cannot read one whatever its
 // environment; the dev exe holds it, or the check would look for the wrong thing.
 func TestReleaseAppHasNoTestHooks(t *testing.T) {
 	root := repoRoot(t)
@@ -246,8 +246,8 @@ func TestReleaseAppHasNoTestHooks(t *testing.T) {
 		name, tags, version string
 		wantHooks           bool
 	}{
-		{"release", "", "1.2.3", false},
-		{"dev", "adhocdev", "1.2.3-dev", true},
+		{"release", "nethttpomithttp2", "1.2.3", false},
+		{"dev", "nethttpomithttp2,adhocdev", "1.2.3-dev", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, arch := range []string{"amd64", "arm64"} {
