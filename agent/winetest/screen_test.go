@@ -5,7 +5,6 @@ package winetest
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -17,8 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/adhoc-support/adhoc-support/agent/internal/testconsole"
 	"github.com/adhoc-support/adhoc-support/internal/local/turn"
@@ -367,7 +364,7 @@ func (s *screenPC) notepad() {
 	deadline = time.Now().Add(20 * time.Second)
 	for got != want {
 		data, _ := os.ReadFile(file)
-		got = decodeText(data)
+		got = winepc.DecodeText(data)
 		if time.Now().After(deadline) {
 			s.keepPictures("notepad")
 			t.Fatalf("Notepad saved %q, want %q; app log:\n%s", got, want, s.app.log())
@@ -377,24 +374,6 @@ func (s *screenPC) notepad() {
 	if m, ok := c.NextInput(0); ok {
 		t.Errorf("the input channel reported %v", m)
 	}
-}
-
-// decodeText reads a text file as Notepad may save it: UTF-8 (with or without BOM) or
-// UTF-16LE with BOM.
-func decodeText(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		return string(b[3:])
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		u := make([]uint16, (len(b)-2)/2)
-		for i := range u {
-			u[i] = uint16(b[2+2*i]) | uint16(b[3+2*i])<<8
-		}
-		return string(utf16.Decode(u))
-	case utf8.Valid(b):
-		return string(b)
-	}
-	return fmt.Sprintf("%q (not UTF-8)", b)
 }
 
 // keepPictures saves the X framebuffer and the console's canvas with the test output
