@@ -118,12 +118,7 @@ function auditTable(entries, user) {
     if (e.actor === "app") return t("actorApp", { id: e.by });
     return t("actorSystem");
   };
-  // An action or a state this console has no text for is shown as the server names it.
-  const action = (/** @type {string} */ a) => {
-    const key = `action_${a}`;
-    return has(key) ? t(key) : a;
-  };
-  const state = (/** @type {SessionStatus} */ s) => (has(`short_${s}`) ? t(`short_${s}`) : s);
+  const state = (/** @type {SessionStatus} */ s) => named("short_", s);
   const change = (/** @type {AuditEntry} */ e) => (e.from && e.from !== e.to ? `${state(e.from)} → ${state(e.to)}` : state(e.to));
   /** @type {Key[]} */
   const cols = ["auditAt", "auditAction", "auditChange", "auditBy", "auditDetail"];
@@ -132,13 +127,27 @@ function auditTable(entries, user) {
     h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col", text: t(c) })))),
     h("tbody", {}, entries.map((e) => h("tr", { "data-action": e.action },
       h("td", { "data-label": t("auditAt") }, h("time", { datetime: e.at, text: fmtTimeSeconds(e.at) })),
-      h("td", { "data-label": t("auditAction"), text: action(e.action) }),
+      h("td", { "data-label": t("auditAction"), text: named("action_", e.action) }),
       h("td", { "data-label": t("auditChange"), text: change(e) }),
       h("td", { "data-label": t("auditBy"), text: who(e) }),
       h("td", { "data-label": t("auditDetail"), title: e.detail ?? "",
-        text: [e.reason && has(`reason_${e.reason}`) ? t(`reason_${e.reason}`, { length: fmtDuration(auth.sessionSeconds) }) : e.reason,
-          e.action.startsWith("remote_") ? remoteDetail(e.detail ?? "") : e.detail].filter(Boolean).join("; ") })))));
+        text: [e.reason && reasonText(e.reason), e.action.startsWith("remote_") ? remoteDetail(e.detail ?? "") : e.detail].filter(Boolean).join("; ") })))));
 }
+
+/**
+ * named is the text of an audit log's name (an action, a state, a reason): the message
+ * prefix+value, or, where this console has no text for it, the value as the server names it.
+ * @param {string} prefix
+ * @param {string} value
+ * @param {Record<string, string | number>} [vars]
+ */
+function named(prefix, value, vars) {
+  const key = prefix + value;
+  return has(key) ? t(key, vars) : value;
+}
+
+/** @param {string} reason why a session or a remote connection ended */
+const reasonText = (reason) => named("reason_", reason, { length: fmtDuration(auth.sessionSeconds) });
 
 /**
  * remoteDetail puts a remote connection's audit detail ("remoteId=… reason=… channels=…
@@ -152,8 +161,7 @@ function remoteDetail(detail) {
   for (const [, k, v] of detail.matchAll(/(\w+)=(\S+)/g)) f[k] = v;
   const note = /\((.*)\)$/.exec(detail)?.[1];
   const parts = [];
-  const reason = `reason_${f.reason}`;
-  if (f.reason) parts.push(has(reason) ? t(reason, { length: "" }) : f.reason);
+  if (f.reason) parts.push(reasonText(f.reason));
   if (f.durationMs) parts.push(t("remoteLasted", { duration: fmtDuration(Math.max(1, Math.round(Number(f.durationMs) / 1000))) }));
   if (f.bytesToPc || f.bytesFromPc) parts.push(t("remoteMoved", { toPc: fmtBytes(Number(f.bytesToPc ?? 0)), fromPc: fmtBytes(Number(f.bytesFromPc ?? 0)) }));
   if (f.channels) parts.push(t("remoteChannels", { channels: f.channels.split(",").join(", ") }));
