@@ -7,8 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"strconv"
-	"sync"
+		"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,34 +56,47 @@ func desktops(tb testing.TB) map[string]*screen.Frame {
 
 // BenchmarkFullFrame: a full 1280×800 frame captured (the fake desktop's capture is a
 // copy of its pixels, as GDI's BitBlt into a DIB section is), diffed, encoded and sent (to
-// a sink that only counts): its bytes and the median and p95 of its time, at the quality
-// a console asks for by default and at the adaptive floor's neighbourhood. Goal: ≤ 60 KB
-// and ≤ 40 ms.
+// a sink that only counts), at the quality a console asks for by default: first as the
+// draft (DraftQuality), whose bytes and the median and p95 of whose time are the goal's
+// (≤ 60 KB, ≤ 40 ms), then the same again at quality 70 once the screen rests (the
+// "sharp-" figures).
 func BenchmarkFullFrame(b *testing.B) {
 	pics := desktops(b)
 	for _, name := range []string{"wine", "wallpaper", "synthetic"} {
-		for _, q := range []int{70, 60, 50} {
-			b.Run(name+"/q"+strconv.Itoa(q), func(b *testing.B) {
-				d := fakedesktop.New(1280, 800)
-				d.Paint(`\\.\DISPLAY1`, func(f *screen.Frame) { copy(f.Pix, pics[name].Pix) })
-				out := &countSink{}
-				s := screen.NewManual(d, out, time.Now)
-				s.Apply(screen.In{Type: screen.InStart, Quality: q})
-				s.Step()
-				var took []time.Duration
+		b.Run(name, func(b *testing.B) {
+			d := fakedesktop.New(1280, 800)
+			d.Paint(`\\.\DISPLAY1`, func(f *screen.Frame) { copy(f.Pix, pics[name].Pix) })
+			out := &countSink{}
+			clock := time.Now()
+			s := screen.NewManual(d, out, func() time.Time { return clock })
+			s.Apply(screen.In{Type: screen.InStart, Quality: screen.DefaultQuality})
+			s.Step()
+			var draft, sharp []time.Duration
+			var draftBytes, sharpBytes int
+			for b.Loop() {
+				s.Apply(screen.In{Type: screen.InAck, Frame: 1 << 40})
+				s.Apply(screen.In{Type: screen.InRefresh})
 				before := out.total()
-				for b.Loop() {
-					s.Apply(screen.In{Type: screen.InRefresh})
-					t0 := time.Now()
-					s.Step()
-					took = append(took, time.Since(t0))
-					s.Apply(screen.In{Type: screen.InAck, Frame: 1 << 40})
-				}
-				b.ReportMetric(float64(out.total()-before)/float64(len(took)), "bytes/frame")
-				b.ReportMetric(ms(screen.Quantile(took, 0.5)), "median-ms")
-				b.ReportMetric(ms(screen.Quantile(took, 0.95)), "p95-ms")
-			})
-		}
+				t0 := time.Now()
+				s.Step()
+				draft = append(draft, time.Since(t0))
+				draftBytes += out.total() - before
+				s.Apply(screen.In{Type: screen.InAck, Frame: 1 << 40})
+				// The screen rests: the catch-up sends the draft again at quality 70.
+				clock = clock.Add(time.Second)
+				before = out.total()
+				t0 = time.Now()
+				s.Step()
+				sharp = append(sharp, time.Since(t0))
+				sharpBytes += out.total() - before
+				clock = clock.Add(time.Second)
+			}
+			b.ReportMetric(float64(draftBytes)/float64(len(draft)), "bytes/frame")
+			b.ReportMetric(ms(screen.Quantile(draft, 0.5)), "median-ms")
+			b.ReportMetric(ms(screen.Quantile(draft, 0.95)), "p95-ms")
+			b.ReportMetric(float64(sharpBytes)/float64(len(sharp)), "sharp-bytes/frame")
+			b.ReportMetric(ms(screen.Quantile(sharp, 0.5)), "sharp-median-ms")
+		})
 	}
 }
 
@@ -120,7 +132,7 @@ func BenchmarkDiff(b *testing.B) {
 }
 
 // BenchmarkIdle: the real stream on an unchanged screen for two seconds once it has gone
-// idle: bytes per second (goal 0), how often it still captures, the CPU it takes (percent
+// idle (after the first frame and its sharp copy): bytes per second (goal 0), how often it still captures, the CPU it takes (percent
 // of one core; the fake capture is a copy, GDI's BitBlt costs more) and the heap.
 func BenchmarkIdle(b *testing.B) {
 	for b.Loop() {
@@ -130,8 +142,10 @@ func BenchmarkIdle(b *testing.B) {
 		s := screen.NewStreamer(d, out, nil)
 		out.ack = s
 		s.Handle(screen.In{Type: screen.InStart, MaxFPS: 20})
-		out.wait(1)
-		// The first second after a change is captured at the full rate; then the idle one.
+		// The first frame is a draft, which goes again sharp half a second later (the
+		// idle bytes count from then); the first second after a change is captured at the
+		// full rate, then the idle one.
+		out.wait(2)
 		time.Sleep(1200 * time.Millisecond)
 		first, captures, cpu := out.total(), d.Captures(), cpuTime(b)
 		const idle = 2 * time.Second

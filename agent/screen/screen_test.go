@@ -204,7 +204,8 @@ func TestStream(t *testing.T) {
 	r := newRig(t, d)
 	d.Paint(r.name, paintDesktop)
 	d.SetCursor(screen.Cursor{X: 10, Y: 20, Visible: true})
-	r.s.Apply(screen.In{Type: screen.InStart, Quality: 80, MaxFPS: 20})
+	// At the draft quality, so that no frame is sent again better (TestDraftThenSharp).
+	r.s.Apply(screen.In{Type: screen.InStart, Quality: screen.DraftQuality, MaxFPS: 20})
 	texts, rects, _ := r.step(0)
 	if got := types(texts); !slices.Equal(got, []string{"displays", "desktop", "cursor", "frame"}) {
 		t.Fatalf("first round sent %v", got)
@@ -253,7 +254,9 @@ func TestStream(t *testing.T) {
 		t.Fatalf("a one-pixel change sent %v: %v", f, rects)
 	}
 	d.Paint(r.name, func(f *screen.Frame) { src = *f })
-	if p := psnr(t, &src, rects); p < 30 {
+	// (25 dB: a small rectangle at the draft quality; one drawn in the wrong place is
+	// near 10.)
+	if p := psnr(t, &src, rects); p < 25 {
 		t.Errorf("the rectangle's PSNR is %.1f dB", p)
 	}
 
@@ -409,8 +412,10 @@ func TestAdaptiveQuality(t *testing.T) {
 	if len(again) == 0 {
 		t.Errorf("the parts sent at quality %d were not sent again", low)
 	}
+	// (The first row's tiles all changed at 70 last; the rest was sent worse: the second
+	// row while the acks lagged, the others in the first frame, a draft.)
 	for _, x := range again {
-		if x.h.Rect.Y != 64 {
+		if x.h.Rect.Y < 64 {
 			t.Errorf("the catch-up sent %v, which was sent at full quality", x.h.Rect)
 		}
 	}
@@ -418,6 +423,96 @@ func TestAdaptiveQuality(t *testing.T) {
 		if _, rects, _ := r.step(50 * time.Millisecond); len(rects) != 0 {
 			t.Fatalf("a resting screen sent %d rectangles after the catch-up", len(rects))
 		}
+	}
+}
+
+// TestDraftThenSharp: a frame of half the display or more (the first one, a window
+// opened) goes at the draft quality; once the screen rests it goes again at the console's
+// quality, once, and then nothing does. A small change goes at the console's quality at
+// once.
+func TestDraftThenSharp(t *testing.T) {
+	d := fakedesktop.New(1280, 800)
+	r := newRig(t, d)
+	d.Paint(r.name, paintDesktop)
+	r.s.Apply(screen.In{Type: screen.InStart, Quality: 90, MaxFPS: 20})
+	var src screen.Frame
+	d.Paint(r.name, func(f *screen.Frame) { src = *f })
+	texts, draft, _ := r.step(0)
+	f := frameOf(t, texts)
+	draftDB := psnr(t, &src, draft)
+	r.ack(f["frame"].(float64))
+	// The catch-up waits until the screen has rested for half a second.
+	var sharp []rect
+	var rested time.Duration
+	for sharp == nil && rested < 2*time.Second {
+		texts, rects, _ := r.step(50 * time.Millisecond)
+		rested += 50 * time.Millisecond
+		if len(rects) > 0 {
+			sharp = rects
+			r.ack(frameOf(t, texts)["frame"].(float64))
+		}
+	}
+	if sharp == nil {
+		t.Fatal("the draft was never sent again")
+	}
+	covered, draftBytes, sharpBytes := 0, 0, 0
+	for _, x := range sharp {
+		covered += x.h.Rect.W * x.h.Rect.H
+		sharpBytes += int(x.h.Length)
+	}
+	for _, x := range draft {
+		draftBytes += int(x.h.Length)
+	}
+	sharpDB := psnr(t, &src, sharp)
+	t.Logf("draft %d bytes at %.1f dB; %v later %d bytes at %.1f dB", draftBytes, draftDB, rested, sharpBytes, sharpDB)
+	if covered != 1280*800 || sharpDB < draftDB+3 || draftBytes >= sharpBytes {
+		t.Errorf("the draft (%d bytes, %.1f dB) went again over %d pixels (%d bytes, %.1f dB), want the whole display, better", draftBytes, draftDB, covered, sharpBytes, sharpDB)
+	}
+	if rested < 500*time.Millisecond {
+		t.Errorf("the catch-up came after %v of rest", rested)
+	}
+	for range 40 {
+		if _, rects, _ := r.step(50 * time.Millisecond); len(rects) != 0 {
+			t.Fatalf("a resting screen sent %d rectangles after the catch-up", len(rects))
+		}
+	}
+
+	// A small change goes at the console's quality: the rest sends nothing again (the
+	// catch-up sends every tile sent worse).
+	d.Paint(r.name, func(f *screen.Frame) { f.Fill(screen.Rect{X: 300, Y: 300, W: 100, H: 20}, 200, 30, 30) })
+	texts, small, _ := r.step(time.Second)
+	if len(small) != 1 {
+		t.Fatalf("a small change sent %d rectangles", len(small))
+	}
+	r.ack(frameOf(t, texts)["frame"].(float64))
+	for range 40 {
+		if _, rects, _ := r.step(50 * time.Millisecond); len(rects) != 0 {
+			t.Fatalf("a small change sent at full quality went again: %d rectangles", len(rects))
+		}
+	}
+
+	// Half of the display changes (the green top half): a draft again, which the rest
+	// makes sharp, and only that half.
+	d.Paint(r.name, func(f *screen.Frame) { f.Fill(screen.Rect{W: 1280, H: 400}, 10, 200, 10) })
+	texts, _, _ = r.step(time.Second)
+	r.ack(frameOf(t, texts)["frame"].(float64))
+	var again []rect
+	for range 40 {
+		texts, rects, _ := r.step(50 * time.Millisecond)
+		if len(rects) > 0 {
+			again = append(again, rects...)
+			r.ack(frameOf(t, texts)["frame"].(float64))
+		}
+	}
+	againArea := 0
+	for _, x := range again {
+		againArea += x.h.Rect.W * x.h.Rect.H
+		if x.h.Rect.Y+x.h.Rect.H > 448 {
+			t.Errorf("the catch-up after the half sent %v, below it", x.h.Rect)
+		}
+	}
+	if againArea < 1280*400 {
+		t.Errorf("the half-display change was not sent again sharp: %d pixels", againArea)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/local/turn"
 	"github.com/adhoc-support/adhoc-support/internal/local/winepc"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/testing/picture"
 )
 
 // screenPC is a Wine PC on a virtual display with the real exe installed, a window of
@@ -237,6 +238,12 @@ func TestScreenUnderWine(t *testing.T) {
 	if !f.Full || f.Width != 1280 || f.Height != 800 {
 		t.Fatalf("first frame %+v", f)
 	}
+	// The full frame is a draft: once the screen rests it goes again at quality 90.
+	if sharp := c.Settle(); len(sharp) == 0 {
+		t.Errorf("the draft was not sent again")
+	} else {
+		t.Logf("then at quality 90: %d bytes, drawn %v after the start", sharp[0].Bytes, sharp[0].Drawn.Sub(start).Round(time.Millisecond))
+	}
 	canvas, bad := c.Canvas()
 	if len(bad) > 0 {
 		t.Errorf("protocol: %v", bad)
@@ -245,7 +252,7 @@ func TestScreenUnderWine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testconsole.PSNR(canvas, fb, fb.Rect)
+	p := picture.PSNR(canvas, fb, fb.Rect)
 	t.Logf("the canvas against the X framebuffer: PSNR %.1f dB", p)
 	if p < 30 {
 		s.keepPictures("first-frame")

@@ -27,6 +27,10 @@ var (
 	gdi32  = windows.NewLazySystemDLL("gdi32.dll")
 
 	procOpenInputDesktop         = user32.NewProc("OpenInputDesktop")
+	procOpenDesktop              = user32.NewProc("OpenDesktopW")
+	procOpenWindowStation        = user32.NewProc("OpenWindowStationW")
+	procSetProcessWindowStation  = user32.NewProc("SetProcessWindowStation")
+	procCloseWindowStation       = user32.NewProc("CloseWindowStation")
 	procSetThreadDesktop         = user32.NewProc("SetThreadDesktop")
 	procCloseDesktop             = user32.NewProc("CloseDesktop")
 	procGetUserObjectInformation = user32.NewProc("GetUserObjectInformationW")
@@ -120,6 +124,7 @@ func (d *Desktop) logf(msg string) {
 // sit on another desktop than the process's other threads.
 func (d *Desktop) thread() {
 	runtime.LockOSThread()
+	onUserDesktop(d.logf)
 	for f := range d.calls {
 		f()
 	}
@@ -159,6 +164,37 @@ func (d *Desktop) follow() {
 	}
 	d.desk, d.deskName = windows.Handle(h), name
 	d.secure = strings.EqualFold(name, secureDesktopName)
+}
+
+// onUserDesktop puts the process on the window station WinSta0 and the calling thread on
+// its desktop Default, where the user's programs are, before the thread sends input, owns
+// a window or starts a program. On Windows the helper and the shell's shim start there
+// (CreateProcessAsUser on winsta0\default) and this changes nothing. Wine gives every
+// thread a process makes after its first the desktop of the parent's thread, which for the
+// service's children is the service's invisible one (whose OpenInputDesktop answers that
+// same desktop, and SetThreadDesktop then refuses it), and a process that has not loaded
+// user32 keeps the service's window station: input sent from there moves the pointer but
+// reaches no window, and a program started from there shows none.
+func onUserDesktop(log func(string)) {
+	ws, _, e := procOpenWindowStation.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("WinSta0"))), 0, windows.MAXIMUM_ALLOWED)
+	if ws == 0 {
+		log(fmt.Sprintf("The window station WinSta0 could not be opened: %v", e))
+		return
+	}
+	if r, _, e := procSetProcessWindowStation.Call(ws); r == 0 {
+		procCloseWindowStation.Call(ws)
+		log(fmt.Sprintf("The window station WinSta0 could not be joined: %v", e))
+		return
+	}
+	h, _, e := procOpenDesktop.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("Default"))), 0, 0, desktopAccess)
+	if h == 0 {
+		log(fmt.Sprintf("The desktop Default could not be opened: %v", e))
+		return
+	}
+	if r, _, e := procSetThreadDesktop.Call(h); r == 0 {
+		procCloseDesktop.Call(h)
+		log(fmt.Sprintf("The desktop Default could not be joined: %v", e))
+	}
 }
 
 func objectName(h windows.Handle) string {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -93,11 +94,16 @@ func (a *account) spawn(s *shell) error {
 	if err != nil {
 		dir, _ = windows.GetSystemDirectory()
 	}
+	// The account's environment. Under Wine (never on Windows) the service's: Wine's
+	// account environment lacks the X display (DISPLAY), without which a window the
+	// technician opens from the terminal cannot show, and Wine has one user anyway.
 	var env *uint16
-	if err := windows.CreateEnvironmentBlock(&env, a.token, false); err == nil {
-		defer windows.DestroyEnvironmentBlock(env)
-	} else {
-		env = nil
+	if !IsWine() {
+		if err := windows.CreateEnvironmentBlock(&env, a.token, false); err == nil {
+			defer windows.DestroyEnvironmentBlock(env)
+		} else {
+			env = nil
+		}
 	}
 	flags := uint32(windows.EXTENDED_STARTUPINFO_PRESENT | windows.CREATE_UNICODE_ENVIRONMENT | windows.CREATE_SUSPENDED)
 	var pi windows.ProcessInformation
@@ -267,6 +273,10 @@ func RunShim(shellName string) int {
 	if shellName == "powershell" {
 		args = []string{"-NoLogo"}
 	}
+	// The shell starts from this thread, so that it and what it starts (a window the
+	// technician opens) are on the user's desktop (onUserDesktop).
+	runtime.LockOSThread()
+	onUserDesktop(func(msg string) { fmt.Fprintln(os.Stderr, msg) })
 	cmd := exec.Command(filepath.Join(sys, rel), args...)
 	stdin, stdout := os.NewFile(uintptr(in), "CONIN$"), os.NewFile(uintptr(out), "CONOUT$")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stdout

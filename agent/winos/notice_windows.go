@@ -218,6 +218,7 @@ func startUIThread(log func(string)) (*uiThread, error) {
 
 func (u *uiThread) run(ready chan<- error) {
 	runtime.LockOSThread() // the windows belong to this thread, for good
+	onUserDesktop(u.log)
 	inst, _, _ := procGetModuleHand.Call(0)
 	cursor, _, _ := procLoadCursor.Call(0, idcArrow)
 	wc := wndClassEx{WndProc: wndProcCallback, Instance: inst, Cursor: cursor, Background: colorBtnFace + 1,

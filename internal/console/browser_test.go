@@ -18,7 +18,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -42,25 +41,11 @@ import (
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
 	"github.com/adhoc-support/adhoc-support/internal/session"
 	"github.com/adhoc-support/adhoc-support/internal/testing/apidoc"
+	"github.com/adhoc-support/adhoc-support/internal/testing/chromium"
 	"github.com/adhoc-support/adhoc-support/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// chromiumPath is where Debian's package puts the browser (`make chromium`).
-const chromiumPath = "/usr/bin/chromium"
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err == nil {
-		return chromiumPath
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatalf("chromium is not installed (looked for %s and on PATH): run make chromium", chromiumPath)
-	return ""
-}
 
 var (
 	shotsOnce sync.Once
@@ -159,18 +144,10 @@ type browserOptions struct {
 func newBrowser(t *testing.T, o browserOptions) *browser {
 	t.Helper()
 	profile := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 800),
-	)
+	opts, err := chromium.Options(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)

@@ -6,26 +6,23 @@ package console_test
 // contract as the app does.
 
 import (
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
-	"image/png"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/adhoc-support/adhoc-support/internal/console"
 	"github.com/adhoc-support/adhoc-support/internal/local/gateway"
 	"github.com/adhoc-support/adhoc-support/internal/protocol"
+	"github.com/adhoc-support/adhoc-support/internal/testing/chromium"
+	"github.com/adhoc-support/adhoc-support/internal/testing/picture"
 )
 
 // scrollToScreen scrolls the page so that the canvas starts at the top of the viewport.
@@ -37,22 +34,11 @@ func (b *browser) scrollToScreen() {
 // canvas is what <canvas id="screen"> shows.
 func (b *browser) canvas() *image.RGBA {
 	b.t.Helper()
-	url := b.eval(`document.querySelector("#screen").toDataURL("image/png")`)
-	_, data, ok := strings.Cut(url, ",")
-	if !ok {
-		b.t.Fatalf("the canvas gave %.40q", url)
-	}
-	raw, err := base64.StdEncoding.DecodeString(data)
+	img, err := chromium.Canvas(b.ctx, "#screen")
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	img, err := png.Decode(strings.NewReader(string(raw)))
-	if err != nil {
-		b.t.Fatalf("the canvas's PNG: %v", err)
-	}
-	out := image.NewRGBA(img.Bounds())
-	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
-	return out
+	return img
 }
 
 // cssRect is an element's box in the viewport, in CSS pixels.
@@ -72,35 +58,17 @@ func (b *browser) rect(sel string) cssRect {
 // dispatch sends input events as the user's mouse and keyboard make them.
 func (b *browser) dispatch(what string, mouse []input.DispatchMouseEventParams, keys []input.DispatchKeyEventParams) {
 	b.t.Helper()
-	b.do(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for _, m := range mouse {
-			if _, err := cdp.Call(ctx, tg, input.DispatchMouseEvent, m); err != nil {
-				return err
-			}
-		}
-		for _, k := range keys {
-			if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	b.do(what, chromium.Dispatch(mouse, keys))
 }
 
 // clickAt presses and lets go of the left button at x, y of the viewport.
 func (b *browser) clickAt(x, y float64) {
 	b.t.Helper()
-	b.dispatch("click", []input.DispatchMouseEventParams{
-		{Type: input.DispatchMouseEventTypeMouseMoved, X: x, Y: y},
-		{Type: input.DispatchMouseEventTypeMousePressed, X: x, Y: y, Button: input.MouseButtonLeft, Buttons: 1, ClickCount: 1},
-		{Type: input.DispatchMouseEventTypeMouseReleased, X: x, Y: y, Button: input.MouseButtonLeft, ClickCount: 1},
-	}, nil)
+	b.dispatch("click", chromium.Click(x, y), nil)
 }
 
-// key is a key's press (or release) as a keyboard of some layout sends it.
-func key(typ input.DispatchKeyEventType, code, k string, vk int64, modifiers int64) input.DispatchKeyEventParams {
-	return input.DispatchKeyEventParams{Type: typ, Code: code, Key: k, WindowsVirtualKeyCode: vk, NativeVirtualKeyCode: vk, Modifiers: modifiers}
-}
+// key is chromium.Key, short for the tables of keys below.
+var key = chromium.Key
 
 // screenJS reads screen.js's figures.
 func (b *browser) screenStats() map[string]float64 {
@@ -112,24 +80,6 @@ func (b *browser) screenStats() map[string]float64 {
 	var out map[string]float64
 	_ = json.Unmarshal([]byte(s), &out)
 	return out
-}
-
-// psnrRGBA compares two pictures of the same size (dB over red, green and blue; +Inf when
-// equal): above 30 dB a JPEG looks like its original.
-func psnrRGBA(a, b *image.RGBA) float64 {
-	var sum float64
-	n := 0
-	for i := 0; i+3 < len(a.Pix) && i+3 < len(b.Pix); i += 4 {
-		for c := 0; c < 3; c++ {
-			d := float64(a.Pix[i+c]) - float64(b.Pix[i+c])
-			sum += d * d
-			n++
-		}
-	}
-	if sum == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(sum/float64(n)))
 }
 
 // sameColour reports whether the canvas shows about c at x, y.
@@ -145,7 +95,7 @@ func waitCanvas(t *testing.T, b *browser, want *image.RGBA, minDB float64, what 
 	deadline := time.Now().Add(peerWait)
 	for {
 		got := b.canvas()
-		p := psnrRGBA(got, want)
+		p := picture.PSNR(got, want, want.Rect)
 		if got.Rect.Size() == want.Rect.Size() && p >= minDB {
 			t.Logf("%s: the canvas matches the display at %.1f dB PSNR", what, p)
 			return
@@ -437,8 +387,8 @@ func testRemoteScreen(t *testing.T, rig screenRig) {
 	if s := b.text("#screen-status"); !strings.Contains(s, "Anzeige 2 von 2") {
 		t.Errorf("the screen's status in German: %q", s)
 	}
-	if after := b.canvas(); psnrRGBA(before, after) < 60 || b.eval(`document.querySelector("#screen-display").value`) != "1" {
-		t.Errorf("the redraw lost the picture (%.1f dB) or the display choice", psnrRGBA(before, after))
+	if after := b.canvas(); picture.PSNR(before, after, before.Rect) < 60 || b.eval(`document.querySelector("#screen-display").value`) != "1" {
+		t.Errorf("the redraw lost the picture (%.1f dB) or the display choice", picture.PSNR(before, after, before.Rect))
 	}
 	b.shot("44-remote-screen-de")
 	b.choose("#lang", "en")

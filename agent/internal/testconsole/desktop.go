@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/draw"
 	"image/jpeg"
-	"math"
 	"sync"
 	"time"
 
@@ -169,6 +168,20 @@ func (c *Console) WaitFrame() Frame {
 	return f
 }
 
+// Settle waits until no frame has come for a second and returns the frames that came
+// meanwhile: after a frame of half the display or more, a draft, the stream sends it
+// again at the console's quality once the screen has rested for half a second.
+func (c *Console) Settle() []Frame {
+	var fs []Frame
+	for {
+		f, ok := c.NextFrame(time.Second)
+		if !ok {
+			return fs
+		}
+		fs = append(fs, f)
+	}
+}
+
 // NextScreen waits for the screen's next text message of one of the types (other than
 // frames), skipping others.
 func (c *Console) NextScreen(types ...string) map[string]any {
@@ -218,25 +231,4 @@ func (c *Console) Canvas() (*image.RGBA, []string) {
 	out := image.NewRGBA(c.view.canvas.Rect)
 	copy(out.Pix, c.view.canvas.Pix)
 	return out, append([]string(nil), c.view.bad...)
-}
-
-// PSNR compares two pictures within r (peak signal-to-noise ratio over red, green and
-// blue, in dB; +Inf when equal): above 30 dB a JPEG looks like its original.
-func PSNR(a, b image.Image, r image.Rectangle) float64 {
-	var sum float64
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			ar, ag, ab, _ := a.At(x, y).RGBA()
-			br, bg, bb, _ := b.At(x, y).RGBA()
-			for _, d := range []float64{float64(ar>>8) - float64(br>>8), float64(ag>>8) - float64(bg>>8), float64(ab>>8) - float64(bb>>8)} {
-				sum += d * d
-			}
-			n += 3
-		}
-	}
-	if sum == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(sum/float64(n)))
 }

@@ -54,7 +54,10 @@ const (
 // PowerShell), an upload that lands in the Wine prefix with its SHA-256, a download that
 // the browser saves with its SHA-256. The technician ends the session: the page's
 // connection ends, the app reports remote_ended, the shell, the service and the account
-// are gone.
+// are gone. Between, the screen (wine_screen_test.go): the canvas shows the Wine desktop
+// as the X display holds it, Notepad started from the terminal appears on it, keys typed on
+// the canvas end up in the file Notepad saves, and the user's Disconnect on the helper's
+// notice ends the connection; the technician connects again.
 //
 // Under Wine the exe has no UDP (FACTS.md), so its end of the connection is TURN over TCP.
 // What Wine cannot show: its LogonUserW takes any password (agent/remote proves the
@@ -89,6 +92,11 @@ func TestConsoleToWinePC(t *testing.T) {
 		t.Fatalf("the Wine PC: %v", err)
 	}
 	t.Cleanup(pc.Stop)
+	// The PC's screen, before the first program: the service manager, which Wine starts
+	// with it, passes the display on to the service and so to the helper and the shell.
+	if err := pc.StartDisplay(t.Context(), wineDisplayW, wineDisplayH); err != nil {
+		t.Fatalf("the Wine PC's display: %v", err)
+	}
 	t.Logf("Wine prefix ready in %v", time.Since(prepared).Round(100*time.Millisecond))
 	// Wine's trace of the account calls and of the app's event log. The service inherits
 	// the app's stderr (the service manager starts with the app), so it lands there too.
@@ -259,6 +267,20 @@ func TestConsoleToWinePC(t *testing.T) {
 		upTook.Round(10*time.Millisecond), len(downData), downTook.Round(10*time.Millisecond))
 	b.shot("wine-03-files")
 
+	// The screen, Notepad through the terminal, typing, and the user's Disconnect.
+	wineScreen(t, b, pc, trace.Name(), func(action, want string) bool {
+		return strings.Contains(auditEntry(t, st, techToken, id, action), want)
+	})
+
+	// The technician connects again, as often as the session lasts.
+	b.click("#nav-computers")
+	b.click("#connect-" + id)
+	b.waitFor("connected again", `document.querySelector('#remote-status[data-state="connected"]')`)
+	b.do("type the password again", chromedp.WaitVisible(chromedp.CSS("#remote-password")),
+		chromedp.SendKeys(chromedp.CSS("#remote-password"), password+"\r"))
+	b.waitFor("the prompt again", termHas(">", 1))
+	b.waitFor("the screen again", `document.querySelector('#screen-status[data-state="showing"]')`)
+
 	// The technician ends the session while connected.
 	deleted := `NetUserDel ((null), L"` + session.DefaultUsername + `")`
 	endAt := time.Now()
@@ -292,7 +314,7 @@ func TestConsoleToWinePC(t *testing.T) {
 	if started := auditEntry(t, st, techToken, id, "remote_started"); started == "" {
 		t.Errorf("the audit has no remote_started")
 	}
-	if ended := auditEntry(t, st, techToken, id, "remote_ended"); !strings.Contains(ended, "channels=terminal,files") {
+	if ended := auditEntry(t, st, techToken, id, "remote_ended"); !strings.Contains(ended, "reason=session_ended") || !strings.Contains(ended, "channels=terminal,files,screen") {
 		t.Errorf("the audit's remote_ended: %q", ended)
 	}
 	b.shot("wine-04-ended")
