@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-		"sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
