@@ -176,24 +176,30 @@ func (d *Desktop) follow() {
 // user32 keeps the service's window station: input sent from there moves the pointer but
 // reaches no window, and a program started from there shows none.
 func onUserDesktop(log func(string)) {
-	ws, _, e := procOpenWindowStation.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("WinSta0"))), 0, windows.MAXIMUM_ALLOWED)
-	if ws == 0 {
-		log(fmt.Sprintf("The window station WinSta0 could not be opened: %v", e))
-		return
-	}
-	if r, _, e := procSetProcessWindowStation.Call(ws); r == 0 {
-		procCloseWindowStation.Call(ws)
-		log(fmt.Sprintf("The window station WinSta0 could not be joined: %v", e))
-		return
-	}
-	h, _, e := procOpenDesktop.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("Default"))), 0, 0, desktopAccess)
-	if h == 0 {
-		log(fmt.Sprintf("The desktop Default could not be opened: %v", e))
-		return
-	}
-	if r, _, e := procSetThreadDesktop.Call(h); r == 0 {
-		procCloseDesktop.Call(h)
-		log(fmt.Sprintf("The desktop Default could not be joined: %v", e))
+	for _, step := range []struct {
+		what        string
+		open        func() (uintptr, error)
+		join, close *windows.LazyProc
+	}{
+		{"the window station WinSta0", func() (uintptr, error) {
+			h, _, e := procOpenWindowStation.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("WinSta0"))), 0, windows.MAXIMUM_ALLOWED)
+			return h, e
+		}, procSetProcessWindowStation, procCloseWindowStation},
+		{"the desktop Default", func() (uintptr, error) {
+			h, _, e := procOpenDesktop.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("Default"))), 0, 0, desktopAccess)
+			return h, e
+		}, procSetThreadDesktop, procCloseDesktop},
+	} {
+		h, err := step.open()
+		if h == 0 {
+			log(fmt.Sprintf("Could not open %s: %v", step.what, err))
+			return
+		}
+		if r, _, err := step.join.Call(h); r == 0 {
+			step.close.Call(h)
+			log(fmt.Sprintf("Could not join %s: %v", step.what, err))
+			return
+		}
 	}
 }
 

@@ -3,9 +3,11 @@ package testconsole
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/draw"
 	"image/jpeg"
+	"io"
 	"sync"
 	"time"
 
@@ -117,8 +119,19 @@ func (c *Console) screenMessage(m webrtc.DataChannelMessage) {
 	if done {
 		v.frames <- *f
 		if !manual {
-			c.SendScreen(map[string]any{"type": "ack", "frame": f.Number})
+			c.autoAck(f.Number)
 		}
+	}
+}
+
+// autoAck acknowledges a drawn frame as the console does. A frame drawn while the
+// connection closes (the user's Disconnect, the session's end) goes unacknowledged, as in
+// the browser, whose send on a closing channel does nothing.
+func (c *Console) autoAck(n int64) {
+	data, _ := json.Marshal(map[string]any{"type": "ack", "frame": n})
+	err := c.Screen.SendText(string(data))
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) && c.Screen.ReadyState() == webrtc.DataChannelStateOpen {
+		c.t.Errorf("ack frame %d: %v", n, err)
 	}
 }
 

@@ -91,6 +91,9 @@ func TestTimeIsAuthoritative(t *testing.T) {
 	e.invite(tech, "next@example.org")
 }
 
+// TestScheduleFiresAndDuplicatesAreHarmless: ten deliveries of a session's due schedule at
+// once (and the local scheduler's own) make one transition, one event, one audit entry; a
+// late one after removal changes nothing.
 func TestScheduleFiresAndDuplicatesAreHarmless(t *testing.T) {
 	e := start(t)
 	tech := e.technician("tina@example.com", "acme", false)
@@ -112,9 +115,16 @@ func TestScheduleFiresAndDuplicatesAreHarmless(t *testing.T) {
 	for _, n := range results {
 		total += n
 	}
-	if total != 1 {
-		t.Fatalf("ten deliveries made %d transitions, want 1", total)
+	// The stack's own scheduler runs on the same clock and may deliver first: it is an
+	// eleventh delivery, and among all of them exactly one makes the transition.
+	if total > 1 {
+		t.Fatalf("ten deliveries made %d transitions, want at most 1", total)
 	}
+	if e.status(tech, id) != "expired" {
+		t.Fatalf("after the deliveries the session is %s, want expired", e.status(tech, id))
+	}
+	// (The scheduler's delivery publishes just after its commit.)
+	waitFor(t, 5*time.Second, "the SessionEnded event", func() bool { return countEvents(e, id, events.SessionEnded) > 0 })
 	if n := countEvents(e, id, events.SessionEnded); n != 1 {
 		t.Fatalf("%d SessionEnded events, want 1", n)
 	}
