@@ -34,11 +34,7 @@ func (b *browser) scrollToScreen() {
 // canvas is what <canvas id="screen"> shows.
 func (b *browser) canvas() *image.RGBA {
 	b.t.Helper()
-	img, err := chromium.Canvas(b.ctx, "#screen")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return img
+	return chromium.MustCanvas(b.t, b.ctx, "#screen")
 }
 
 // cssRect is an element's box in the viewport, in CSS pixels.

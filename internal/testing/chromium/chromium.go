@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -113,4 +114,14 @@ func Options(profile string) ([]chromedp.ExecAllocatorOption, error) {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
 	), nil
+}
+
+// MustCanvas is Canvas that fails the test when the canvas cannot be read.
+func MustCanvas(tb testing.TB, ctx context.Context, sel string) *image.RGBA {
+	tb.Helper()
+	img, err := Canvas(ctx, sel)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img
 }

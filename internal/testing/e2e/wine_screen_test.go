@@ -35,11 +35,7 @@ var noticeShown = regexp.MustCompile(`The notice \\?"([^"\\]*)\\?" is shown; its
 // canvas is what <canvas id="screen"> shows.
 func (b *browser) canvas() *image.RGBA {
 	b.t.Helper()
-	img, err := chromium.Canvas(b.ctx, "#screen")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return img
+	return chromium.MustCanvas(b.t, b.ctx, "#screen")
 }
 
 // clickDisplay clicks the canvas where it shows the display's pixel x, y (the canvas is
