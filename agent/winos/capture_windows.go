@@ -63,6 +63,7 @@ const (
 	monitorPrimary    = 1
 	cursorShowing     = 1
 	secureDesktopName = "Winlogon"
+	userDesktopName   = "Default" // the user's desktop on WinSta0
 	// desktopAccess is what following the input desktop needs: reading it (BitBlt),
 	// sending it input, and switching the thread to it.
 	desktopAccess = 0x0001 | 0x0002 | 0x0040 | 0x0080 | 0x0100 | windows.GENERIC_WRITE // READOBJECTS|CREATEWINDOW|ENUMERATE|WRITEOBJECTS|SWITCHDESKTOP
@@ -124,7 +125,10 @@ func (d *Desktop) logf(msg string) {
 // sit on another desktop than the process's other threads.
 func (d *Desktop) thread() {
 	runtime.LockOSThread()
-	onUserDesktop(d.logf)
+	// The desktop joined is the one follow compares the input desktop with.
+	if h := onUserDesktop(d.logf); h != 0 {
+		d.desk, d.deskName = h, userDesktopName
+	}
 	for f := range d.calls {
 		f()
 	}
@@ -174,8 +178,10 @@ func (d *Desktop) follow() {
 // service's children is the service's invisible one (whose OpenInputDesktop answers that
 // same desktop, and SetThreadDesktop then refuses it), and a process that has not loaded
 // user32 keeps the service's window station: input sent from there moves the pointer but
-// reaches no window, and a program started from there shows none.
-func onUserDesktop(log func(string)) {
+// reaches no window, and a program started from there shows none. It returns the desktop's
+// handle, which the thread keeps (0 if it could not join it).
+func onUserDesktop(log func(string)) windows.Handle {
+	var joined uintptr
 	for _, step := range []struct {
 		what        string
 		open        func() (uintptr, error)
@@ -185,22 +191,24 @@ func onUserDesktop(log func(string)) {
 			h, _, e := procOpenWindowStation.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("WinSta0"))), 0, windows.MAXIMUM_ALLOWED)
 			return h, e
 		}, procSetProcessWindowStation, procCloseWindowStation},
-		{"the desktop Default", func() (uintptr, error) {
-			h, _, e := procOpenDesktop.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("Default"))), 0, 0, desktopAccess)
+		{"the desktop " + userDesktopName, func() (uintptr, error) {
+			h, _, e := procOpenDesktop.Call(uintptr(unsafe.Pointer(windows.StringToUTF16Ptr(userDesktopName))), 0, 0, desktopAccess)
 			return h, e
 		}, procSetThreadDesktop, procCloseDesktop},
 	} {
 		h, err := step.open()
 		if h == 0 {
 			log(fmt.Sprintf("Could not open %s: %v", step.what, err))
-			return
+			return 0
 		}
 		if r, _, err := step.join.Call(h); r == 0 {
 			step.close.Call(h)
 			log(fmt.Sprintf("Could not join %s: %v", step.what, err))
-			return
+			return 0
 		}
+		joined = h
 	}
+	return windows.Handle(joined)
 }
 
 func objectName(h windows.Handle) string {
