@@ -37,15 +37,11 @@ func (b *browser) canvas() *image.RGBA {
 	return chromium.MustCanvas(b.t, b.ctx, "#screen")
 }
 
-// cssRect is an element's box in the viewport, in CSS pixels.
-type cssRect struct{ Left, Top, Width, Height float64 }
-
-func (b *browser) rect(sel string) cssRect {
+// rect is the element's box in the viewport, in CSS pixels.
+func (b *browser) rect(sel string) chromium.Box {
 	b.t.Helper()
-	q, _ := json.Marshal(sel)
-	var r cssRect
-	s := b.eval(fmt.Sprintf(`JSON.stringify((() => { const r = document.querySelector(%s).getBoundingClientRect(); return {Left: r.left, Top: r.top, Width: r.width, Height: r.height}; })())`, q))
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
+	r, err := chromium.BoxOf(b.ctx, sel)
+	if err != nil {
 		b.t.Fatal(err)
 	}
 	return r

@@ -125,3 +125,20 @@ func MustCanvas(tb testing.TB, ctx context.Context, sel string) *image.RGBA {
 	}
 	return img
 }
+
+// Box is an element's box in the viewport, in CSS pixels.
+type Box struct{ Left, Top, Width, Height float64 }
+
+// BoxOf is the box of the first element that sel selects.
+func BoxOf(ctx context.Context, sel string) (Box, error) {
+	q, _ := json.Marshal(sel)
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`JSON.stringify((() => { const r = document.querySelector(%s).getBoundingClientRect(); return {Left: r.left, Top: r.top, Width: r.width, Height: r.height}; })())`, q)))
+	if err != nil {
+		return Box{}, fmt.Errorf("the box of %s: %w", sel, err)
+	}
+	var b Box
+	if err := json.Unmarshal([]byte(s), &b); err != nil {
+		return Box{}, fmt.Errorf("the box of %s: %w", sel, err)
+	}
+	return b, nil
+}

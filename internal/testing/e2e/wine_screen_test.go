@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -43,9 +42,8 @@ func (b *browser) canvas() *image.RGBA {
 func (b *browser) clickDisplay(x, y int) {
 	b.t.Helper()
 	b.eval(`String(document.querySelector("#screen").scrollIntoView({block: "start"}))`)
-	var r struct{ Left, Top, Width, Height float64 }
-	s := b.eval(`JSON.stringify((() => { const r = document.querySelector("#screen").getBoundingClientRect(); return {Left: r.left, Top: r.top, Width: r.width, Height: r.height}; })())`)
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
+	r, err := chromium.BoxOf(b.ctx, "#screen")
+	if err != nil {
 		b.t.Fatal(err)
 	}
 	cx := r.Left + (float64(x)+0.5)*r.Width/wineDisplayW
